@@ -1,0 +1,57 @@
+/*
+ * keel/status.h - the one error vocabulary every keel module shares.
+ *
+ * Every fallible keel function returns a keel_status: KEEL_OK (0) on success or
+ * a negative code naming what went wrong. A user's mistake is always reported
+ * this way; keel never aborts the process because of one.
+ *
+ * Codes are stable: new codes are appended with the next free number and an
+ * existing code never changes meaning. KEEL_STATUS_LIST is the single table the
+ * enum, the names and the messages are generated from.
+ */
+#ifndef KEEL_STATUS_H
+#define KEEL_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, value, message) */
+#define KEEL_STATUS_LIST(X)                                                               \
+    X(KEEL_OK, 0, "success")                                                              \
+    X(KEEL_EINVAL, -1, "invalid argument")                                                \
+    X(KEEL_ENOMEM, -2, "not enough free memory for the request")                          \
+    X(KEEL_ERANGE, -3, "size out of range: zero, or larger than this allocator can hold") \
+    X(KEEL_EALIGN, -4, "misaligned pointer, or alignment not a power of two")             \
+    X(KEEL_ETOOSMALL, -5, "region too small for the allocator's metadata")                \
+    X(KEEL_ENOTOWNED, -6, "pointer is not a block of this allocator")                     \
+    X(KEEL_EDOUBLEFREE, -7, "block is already free")                                      \
+    X(KEEL_ECORRUPT, -8, "an internal invariant is broken (memory corruption)")           \
+    X(KEEL_ESTALE, -9, "mark or handle is no longer valid")                               \
+    X(KEEL_ESYSTEM, -10, "an operating-system call failed")
+
+typedef enum keel_status {
+#define KEEL_STATUS_ENUM_(name, value, message) name = (value),
+    KEEL_STATUS_LIST(KEEL_STATUS_ENUM_)
+#undef KEEL_STATUS_ENUM_
+} keel_status;
+
+/*
+ * keel_strerror: a human-readable sentence for a status.
+ * Returns a static string, never NULL; an unknown code gives "unknown keel status".
+ * O(number of codes). Thread-safe.
+ */
+const char *keel_strerror(keel_status status);
+
+/*
+ * keel_status_name: the code's identifier, e.g. "KEEL_ENOMEM".
+ * Returns a static string, never NULL; an unknown code gives "KEEL_UNKNOWN".
+ * O(number of codes). Thread-safe.
+ */
+const char *keel_status_name(keel_status status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEEL_STATUS_H */

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages keel's build, tests and benchmarks need.
+# Silent when everything is present. Runs `apt-get update` at most once.
+# Usage: scripts/deps.sh [test|bench|all]   (default: all)
+set -euo pipefail
+
+# Every package the project uses, grouped by what needs it.
+base=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind)
+bench=(libjemalloc-dev libmimalloc-dev gnuplot-nox)
+tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev)
+
+case "${1:-all}" in
+test) want=("${base[@]}" "${bench[@]}") ;;
+bench) want=("${base[@]}" "${bench[@]}") ;;
+all) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
+*) echo "usage: $0 [test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "keel needs these Debian packages, which are not installed:" >&2
+    echo "  ${missing[*]}" >&2
+    echo "Install them as root, then run make again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists; one update is enough for the install.
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,538 @@
+/*
+ * heap.c - keel's O(1) heap: two-level segregated fit (TLSF class).
+ *
+ * Layout and size classes are described in heap_layout.h. Every operation below
+ * runs a constant number of steps: at most two bit scans to find a class, at
+ * most three free-list unlinks and one link, and a constant amount of header
+ * arithmetic. Nothing loops over blocks or classes, so the worst case does not
+ * grow with the heap size or the number of blocks (docs/bounds.md lists the
+ * measured worst-case instruction counts).
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "mem/heap_layout.h"
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- free lists ---- */
+
+static inline void list_insert(keel_heap *heap, block *b, size_t size) {
+    unsigned fl, sl;
+    size_class(size, &fl, &sl);
+    assert(fl < heap->fl_count);
+    block *head = heap->heads[fl][sl];
+    b->next_free = head;
+    b->prev_free = &heap->null_block;
+    head->prev_free = b;
+    heap->heads[fl][sl] = b;
+    heap->fl_bitmap |= (uint64_t)1 << fl;
+    heap->sl_bitmap[fl] |= (uint32_t)1 << sl;
+}
+
+static inline void list_remove(keel_heap *heap, block *b) {
+    unsigned fl, sl;
+    size_class(block_size(b), &fl, &sl);
+    block *next = b->next_free;
+    block *prev = b->prev_free;
+    next->prev_free = prev;
+    prev->next_free = next;
+    if (heap->heads[fl][sl] == b) {
+        heap->heads[fl][sl] = next;
+        if (next == &heap->null_block) {
+            heap->sl_bitmap[fl] &= ~((uint32_t)1 << sl);
+            if (heap->sl_bitmap[fl] == 0) {
+                heap->fl_bitmap &= ~((uint64_t)1 << fl);
+            }
+        }
+    }
+}
+
+/*
+ * Takes a free block of at least `need` bytes off its list, or returns NULL.
+ * Good fit: the request is rounded up to the next class boundary, so any block
+ * of the first non-empty class at or above it is large enough; no list is
+ * searched. Two bit scans at most.
+ */
+static inline block *take_fitting(keel_heap *heap, size_t need) {
+    if (need >= SMALL_LIMIT) {
+        need += ((size_t)1 << (msb64(need) - SL_LOG2)) - 1;
+    }
+    unsigned fl, sl;
+    size_class(need, &fl, &sl);
+    uint32_t sl_map = heap->sl_bitmap[fl] & (~(uint32_t)0 << sl);
+    if (sl_map == 0) {
+        uint64_t fl_map = heap->fl_bitmap & (~(uint64_t)0 << (fl + 1));
+        if (UNLIKELY(fl_map == 0)) {
+            return NULL;
+        }
+        fl = (unsigned)__builtin_ctzll(fl_map);
+        sl_map = heap->sl_bitmap[fl];
+    }
+    sl = (unsigned)__builtin_ctz(sl_map);
+    block *b = heap->heads[fl][sl];
+    block *next = b->next_free;
+    heap->heads[fl][sl] = next;
+    next->prev_free = &heap->null_block;
+    if (next == &heap->null_block) {
+        heap->sl_bitmap[fl] &= ~((uint32_t)1 << sl);
+        if (heap->sl_bitmap[fl] == 0) {
+            heap->fl_bitmap &= ~((uint64_t)1 << fl);
+        }
+    }
+    return b;
+}
+
+/* ---- ownership map and accounting ---- */
+
+static inline void owner_set(keel_heap *heap, const block *b) {
+    size_t i = owner_index(heap, b);
+    heap->owner_map[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+static inline void owner_clear(keel_heap *heap, const block *b) {
+    size_t i = owner_index(heap, b);
+    heap->owner_map[i >> 6] &= ~((uint64_t)1 << (i & 63));
+}
+
+static inline void account_grow(keel_heap *heap, size_t bytes) {
+    heap->in_use += bytes;
+    if (heap->in_use > heap->peak_in_use) {
+        heap->peak_in_use = heap->in_use;
+    }
+}
+
+/*
+ * Hands out the free block b (already off its list) for a block of `need` bytes:
+ * the tail is split off as a new free block when it can stand alone, otherwise
+ * the whole block is used. b's physical predecessor is allocated (free blocks
+ * never touch), except after an aligned split, which passes its prev flag.
+ */
+static inline void *use_block(keel_heap *heap, block *b, size_t need, size_t prev_flag) {
+    size_t size = block_size(b);
+    size_t rest = size - need;
+    if (rest >= MIN_BLOCK) {
+        block *tail = block_at((unsigned char *)b + need);
+        tail->size_flags = rest | FLAG_FREE;
+        block_at((unsigned char *)tail + rest)->prev_phys = tail;
+        list_insert(heap, tail, rest);
+        size = need;
+    } else {
+        block_at((unsigned char *)b + size)->size_flags &= ~FLAG_PREV_FREE;
+    }
+    b->size_flags = size | prev_flag;
+    owner_set(heap, b);
+    account_grow(heap, size);
+    heap->live_blocks++;
+    heap->allocations++;
+    return block_payload(b);
+}
+
+/* Block size for a request, header included; size <= capacity < 2^44, so no
+ * overflow. */
+static inline size_t block_size_for(size_t size) {
+    size_t need = (size + ALLOC_OVERHEAD + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+    return need < MIN_BLOCK ? MIN_BLOCK : need;
+}
+
+/* A live block of this heap starts at payload p: exact, O(1). */
+static keel_status check_live(const keel_heap *heap, const void *p) {
+    const unsigned char *c = (const unsigned char *)p;
+    if (c < heap->arena + PAYLOAD_OFFSET || c >= heap->arena_end ||
+        ((uintptr_t)c & (GRANULE - 1)) != 0) {
+        return KEEL_ENOTOWNED;
+    }
+    const block *b = block_from_payload(p);
+    if (owner_test(heap, b)) {
+        return KEEL_OK;
+    }
+    /* Not allocated: either a free block's start, or no block start at all. A
+     * free block is on a list, so its successor names it as prev_phys. */
+    return block_is_free(b) && (b->size_flags & ~FLAG_MASK) >= MIN_BLOCK &&
+                   (const unsigned char *)b + block_size(b) <= heap->arena_end &&
+                   block_next(b)->prev_phys == b
+               ? KEEL_EDOUBLEFREE
+               : KEEL_ENOTOWNED;
+}
+
+/* ---- init and reset ---- */
+
+static void lay_out_free_arena(keel_heap *heap) {
+    block *first = block_at(heap->arena);
+    block *sentinel = block_at(heap->arena_end);
+    first->size_flags = heap->capacity | FLAG_FREE;
+    sentinel->prev_phys = first;
+    sentinel->size_flags = FLAG_PREV_FREE; /* size 0, never free */
+    list_insert(heap, first, heap->capacity);
+}
+
+/* Where init puts the control block, the ownership map and the arena. */
+typedef struct heap_layout {
+    unsigned fl_count;
+    size_t control;   /* struct keel_heap and its heads rows, rounded to 16 */
+    size_t map_bytes; /* ownership map, rounded to 16 */
+    size_t capacity;  /* arena bytes, a multiple of 16 */
+} heap_layout;
+
+/* The layout of a region of `size` bytes; false if it cannot hold one block. */
+static bool compute_layout(size_t size, heap_layout *layout) {
+    if (size > ((size_t)1 << ARENA_LOG2_MAX)) {
+        size = (size_t)1 << ARENA_LOG2_MAX;
+    }
+    /* Rows for blocks up to `size` bytes: an upper bound of the arena. */
+    layout->fl_count = 1;
+    if (size >= SMALL_LIMIT) {
+        layout->fl_count = msb64(size) - (FL_SHIFT - 1) + 1;
+    }
+    size_t control = sizeof(keel_heap) + (size_t)layout->fl_count * sizeof(block *[SL_COUNT]);
+    layout->control = (control + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+    /* After the control block: the map, the arena and the 16-byte sentinel. */
+    if (size < layout->control + 2 * GRANULE + MIN_BLOCK) {
+        return false;
+    }
+    size_t rest = size - layout->control - GRANULE;
+    size_t map_bytes = ((rest / GRANULE + 63) / 64) * sizeof(uint64_t);
+    layout->map_bytes = (map_bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+    if (rest < layout->map_bytes + MIN_BLOCK) {
+        return false;
+    }
+    layout->capacity = (rest - layout->map_bytes) & ~(size_t)(GRANULE - 1);
+    return true;
+}
+
+keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
+    if (out == NULL || region == NULL) {
+        return KEEL_EINVAL;
+    }
+    *out = NULL;
+    if (((uintptr_t)region & (KEEL_HEAP_REGION_ALIGN - 1)) != 0) {
+        return KEEL_EALIGN;
+    }
+    heap_layout layout;
+    if (!compute_layout(size, &layout)) {
+        return KEEL_ETOOSMALL;
+    }
+    keel_heap *heap = (keel_heap *)region;
+    memset(heap, 0, layout.control);
+    heap->fl_count = layout.fl_count;
+    heap->owner_map = (uint64_t *)((unsigned char *)region + layout.control);
+    heap->owner_words = layout.map_bytes / sizeof(uint64_t);
+    heap->arena = (unsigned char *)heap->owner_map + layout.map_bytes;
+    heap->capacity = layout.capacity;
+    heap->arena_end = heap->arena + layout.capacity;
+    heap->null_block.next_free = &heap->null_block;
+    heap->null_block.prev_free = &heap->null_block;
+    for (unsigned f = 0; f < layout.fl_count; f++) {
+        for (unsigned s = 0; s < SL_COUNT; s++) {
+            heap->heads[f][s] = &heap->null_block;
+        }
+    }
+    memset(heap->owner_map, 0, layout.map_bytes);
+    lay_out_free_arena(heap);
+    *out = heap;
+    return KEEL_OK;
+}
+
+void keel_heap_reset(keel_heap *heap) {
+    /* Only non-empty lists have a head to clear: at most fl_count * 32 of them. */
+    uint64_t rows = heap->fl_bitmap;
+    while (rows != 0) {
+        unsigned f = (unsigned)__builtin_ctzll(rows);
+        rows &= rows - 1;
+        uint32_t classes = heap->sl_bitmap[f];
+        while (classes != 0) {
+            unsigned s = (unsigned)__builtin_ctz(classes);
+            classes &= classes - 1;
+            heap->heads[f][s] = &heap->null_block;
+        }
+        heap->sl_bitmap[f] = 0;
+    }
+    heap->fl_bitmap = 0;
+    memset(heap->owner_map, 0, heap->owner_words * sizeof(uint64_t));
+    heap->in_use = 0;
+    heap->peak_in_use = 0;
+    heap->live_blocks = 0;
+    lay_out_free_arena(heap);
+}
+
+/* ---- allocation ---- */
+
+keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out) {
+    if (UNLIKELY(heap == NULL || out == NULL)) {
+        return KEEL_EINVAL;
+    }
+    /* size - 1 wraps for 0, so one comparison refuses both 0 and oversize. */
+    if (UNLIKELY(size - 1 >= heap->capacity)) {
+        *out = NULL;
+        heap->failed++;
+        return KEEL_ERANGE;
+    }
+    size_t need = block_size_for(size);
+    block *b = take_fitting(heap, need);
+    if (UNLIKELY(b == NULL)) {
+        *out = NULL;
+        heap->failed++;
+        return KEEL_ENOMEM;
+    }
+    *out = use_block(heap, b, need, 0);
+    return KEEL_OK;
+}
+
+keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, void **out) {
+    if (heap == NULL || out == NULL) {
+        return KEEL_EINVAL;
+    }
+    *out = NULL;
+    if (align == 0 || (align & (align - 1)) != 0) {
+        return KEEL_EALIGN;
+    }
+    if (align <= KEEL_HEAP_ALIGN) {
+        return keel_heap_alloc(heap, size, out);
+    }
+    if (size == 0 || size > heap->capacity || align > heap->capacity - size) {
+        heap->failed++;
+        return KEEL_ERANGE;
+    }
+    /* A block this large holds the request at an aligned payload whatever its
+     * address, with the leading gap either 0 or a free block (>= MIN_BLOCK):
+     * the gap is at most align + 16 (see below) and need <= size + 8 + 15. */
+    size_t need = block_size_for(size);
+    block *b = take_fitting(heap, need + align + MIN_BLOCK);
+    if (b == NULL) {
+        heap->failed++;
+        return KEEL_ENOMEM;
+    }
+    uintptr_t payload = (uintptr_t)block_payload(b);
+    size_t gap = (size_t)(((payload + align - 1) & ~(uintptr_t)(align - 1)) - payload);
+    if (gap != 0 && gap < MIN_BLOCK) {
+        gap += align; /* gap was 16: too small to be a block of its own */
+    }
+    if (gap == 0) {
+        *out = use_block(heap, b, need, 0);
+        return KEEL_OK;
+    }
+    size_t size_b = block_size(b);
+    block *aligned = block_at((unsigned char *)b + gap);
+    aligned->prev_phys = b;
+    aligned->size_flags = size_b - gap; /* use_block sets the final flags */
+    b->size_flags = gap | FLAG_FREE;
+    block_next(aligned)->prev_phys = aligned;
+    list_insert(heap, b, gap);
+    *out = use_block(heap, aligned, need, FLAG_PREV_FREE);
+    return KEEL_OK;
+}
+
+/* ---- free ---- */
+
+static inline void release_block(keel_heap *heap, block *b) {
+    size_t size = block_size(b);
+    owner_clear(heap, b);
+    heap->in_use -= size;
+    heap->live_blocks--;
+    heap->frees++;
+    block *next = block_at((unsigned char *)b + size);
+    if (b->size_flags & FLAG_PREV_FREE) {
+        block *prev = b->prev_phys;
+        list_remove(heap, prev);
+        size += block_size(prev);
+        b = prev;
+    }
+    if (next->size_flags & FLAG_FREE) {
+        list_remove(heap, next);
+        size += block_size(next);
+        next = block_at((unsigned char *)b + size);
+    }
+    /* b's predecessor is allocated now: it was, or b merged into it. */
+    b->size_flags = size | FLAG_FREE;
+    next->size_flags |= FLAG_PREV_FREE;
+    next->prev_phys = b;
+    list_insert(heap, b, size);
+}
+
+void keel_heap_free(keel_heap *heap, void *ptr) {
+    if (ptr == NULL) {
+        return;
+    }
+    assert(check_live(heap, ptr) == KEEL_OK);
+    release_block(heap, block_from_payload(ptr));
+}
+
+keel_status keel_heap_free_checked(keel_heap *heap, void *ptr) {
+    if (heap == NULL || ptr == NULL) {
+        return KEEL_EINVAL;
+    }
+    keel_status status = check_live(heap, ptr);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    release_block(heap, block_from_payload(ptr));
+    return KEEL_OK;
+}
+
+size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr) {
+    if (heap == NULL || ptr == NULL || check_live(heap, ptr) != KEEL_OK) {
+        return 0;
+    }
+    return block_size(block_from_payload(ptr)) - ALLOC_OVERHEAD;
+}
+
+/* ---- realloc ---- */
+
+/*
+ * Shrinks or grows the allocated block b in place to `need` bytes, given that
+ * `avail` bytes (b itself, plus its free successor if the caller unlinked it)
+ * are at b's address. The tail beyond `need` becomes a free block, merged with
+ * a free successor, or stays inside b when it is too small to stand alone.
+ */
+static void resize_in_place(keel_heap *heap, block *b, size_t avail, size_t need) {
+    size_t old = block_size(b);
+    size_t prev_flag = b->size_flags & FLAG_PREV_FREE;
+    block *next = block_at((unsigned char *)b + avail);
+    size_t rest = avail - need;
+    if (next->size_flags & FLAG_FREE) {
+        /* Only when shrinking next to a free block: merge the tail into it. */
+        list_remove(heap, next);
+        rest += block_size(next);
+        next = block_at((unsigned char *)next + block_size(next));
+    }
+    size_t size = need;
+    if (rest >= MIN_BLOCK) {
+        block *tail = block_at((unsigned char *)b + need);
+        tail->size_flags = rest | FLAG_FREE;
+        next->size_flags |= FLAG_PREV_FREE;
+        next->prev_phys = tail;
+        list_insert(heap, tail, rest);
+    } else {
+        size = avail; /* rest < MIN_BLOCK, and next is allocated: keep it in b */
+        next->size_flags &= ~FLAG_PREV_FREE;
+    }
+    b->size_flags = size | prev_flag;
+    if (size >= old) {
+        account_grow(heap, size - old);
+    } else {
+        heap->in_use -= old - size;
+    }
+}
+
+keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **out) {
+    if (heap == NULL || out == NULL) {
+        return KEEL_EINVAL;
+    }
+    if (ptr == NULL) {
+        return keel_heap_alloc(heap, size, out);
+    }
+    *out = NULL;
+    keel_status status = check_live(heap, ptr);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    if (size - 1 >= heap->capacity) {
+        heap->failed++;
+        return KEEL_ERANGE;
+    }
+    block *b = block_from_payload(ptr);
+    size_t old = block_size(b);
+    size_t need = block_size_for(size);
+    if (need <= old) {
+        resize_in_place(heap, b, old, need);
+        *out = ptr;
+        return KEEL_OK;
+    }
+    block *next = block_at((unsigned char *)b + old);
+    if ((next->size_flags & FLAG_FREE) && old + block_size(next) >= need) {
+        size_t avail = old + block_size(next);
+        list_remove(heap, next);
+        /* The successor is now part of b; what follows it was marked PREV_FREE. */
+        resize_in_place(heap, b, avail, need);
+        *out = ptr;
+        return KEEL_OK;
+    }
+    void *moved;
+    status = keel_heap_alloc(heap, size, &moved);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    memcpy(moved, ptr, old - ALLOC_OVERHEAD);
+    release_block(heap, b);
+    *out = moved;
+    return KEEL_OK;
+}
+
+/* ---- diagnostics and sizing ---- */
+
+void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out) {
+    memset(out, 0, sizeof *out);
+    if (heap == NULL) {
+        return;
+    }
+    out->capacity = heap->capacity;
+    out->in_use = heap->in_use;
+    out->peak_in_use = heap->peak_in_use;
+    out->live_blocks = heap->live_blocks;
+    out->allocations = heap->allocations;
+    out->frees = heap->frees;
+    out->failed = heap->failed;
+    if (heap->fl_bitmap != 0) {
+        unsigned fl = msb64(heap->fl_bitmap);
+        unsigned sl = msb64(heap->sl_bitmap[fl]);
+        /* The largest block: walk the top class's list (the only non-O(1) step). */
+        size_t largest = 0;
+        for (const block *b = heap->heads[fl][sl]; b != &heap->null_block; b = b->next_free) {
+            if (block_size(b) > largest) {
+                largest = block_size(b);
+            }
+        }
+        out->largest_free_block = largest - ALLOC_OVERHEAD;
+        /* Good fit rounds a request up to its class's upper boundary, so the
+         * largest request that succeeds is the top class's smallest block. */
+        out->largest_request = class_min_size(fl, sl) - ALLOC_OVERHEAD;
+    }
+}
+
+/*
+ * The sizing bound of docs/memory.md. An allocation of r <= n fails only if no
+ * free block is >= S(n), the smallest block size the good-fit search accepts for
+ * n; so each free block is at most S(n) - 16. Free blocks never touch, so there
+ * are at most k + 1 of them for k live blocks, and k <= (M - m) / m since the
+ * failing request (>= m) fits in M beside them. Each live block is at most
+ * B(r) + 16 <= r + o(m) bytes, where o(m) = 48 - m for m < 9 (such requests take
+ * a 32-byte block) and 39 otherwise. Hence when a request fails the arena is at
+ * most (M - m) + o(m) k + (k + 1)(S(n) - 16) bytes; an arena larger than that
+ * never sees a request fail.
+ */
+size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min_request) {
+    if (min_request == 0 || min_request > max_request || max_request > max_live ||
+        max_live >= ((size_t)1 << ARENA_LOG2_MAX)) {
+        return 0;
+    }
+    size_t fit = block_size_for(max_request);
+    if (fit >= SMALL_LIMIT) {
+        unsigned fl, sl;
+        size_class(fit + ((size_t)1 << (msb64(fit) - SL_LOG2)) - 1, &fl, &sl);
+        fit = class_min_size(fl, sl); /* S(n) */
+    }
+    size_t k = (max_live - min_request) / min_request;
+    size_t overhead = min_request < 9 ? 48 - min_request : 39; /* o(m) */
+    /* Every operand is below 2^44: 128-bit arithmetic cannot overflow. */
+    unsigned __int128 bound = (unsigned __int128)(max_live - min_request) +
+                              (unsigned __int128)overhead * k +
+                              (unsigned __int128)(k + 1) * (fit - GRANULE);
+    unsigned __int128 arena = (bound + GRANULE) & ~(unsigned __int128)(GRANULE - 1);
+    if (arena >= ((unsigned __int128)1 << ARENA_LOG2_MAX) / 2) {
+        return 0;
+    }
+    /* The smallest region whose layout leaves at least that arena: start from
+     * arena + metadata estimate and add any shortfall (converges in <= 3 steps,
+     * since the metadata grows by at most 1/128 of what is added). */
+    size_t want = (size_t)arena;
+    size_t region = want + want / 64 + 2048;
+    heap_layout layout;
+    for (int step = 0; step < 8; step++) {
+        if (compute_layout(region, &layout) && layout.capacity >= want) {
+            return region;
+        }
+        region += want - (compute_layout(region, &layout) ? layout.capacity : 0) + GRANULE;
+    }
+    return 0;
+}

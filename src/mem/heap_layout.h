@@ -1,0 +1,147 @@
+/*
+ * heap_layout.h - the keel heap's private layout, shared by heap.c (the
+ * operations) and heap_check.c (the invariant checker). Not installed.
+ *
+ * Region layout, from its start:
+ *
+ *   [struct keel_heap + heads[fl_count][32]] [ownership map] [blocks ...] [sentinel]
+ *
+ * A block at address A (16-aligned) is laid out as
+ *
+ *   A+0   prev_phys   address of the physically previous block; meaningful only
+ *                     while that block is free (PREV_FREE set here). While the
+ *                     previous block is allocated these 8 bytes are the tail of
+ *                     its payload, so an allocated block costs 8 bytes of header.
+ *   A+8   size_flags  block size (a multiple of 16, >= 32) | FREE | PREV_FREE
+ *   A+16  payload     (allocated) or next_free, prev_free (free)
+ *
+ * The block's size is the distance to the next block, so the usable payload of an
+ * allocated block is size - 8. The arena ends with a 16-byte sentinel header of
+ * size 0 that is never free, so every walk stops there without a bounds test.
+ *
+ * Size classes: sizes below 512 map to first-level row 0, one class per 16 bytes
+ * (exact). A size s >= 512 with most significant bit m maps to row m - 8 and to
+ * second-level class given by the 5 bits below m, so a class spans 1/32 of its
+ * row: the good-fit rounding wastes at most 1/32 of a request (about 3%).
+ */
+#ifndef KEEL_HEAP_LAYOUT_H
+#define KEEL_HEAP_LAYOUT_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keel/mem.h"
+
+enum {
+    ALIGN_LOG2 = 4,
+    GRANULE = 1 << ALIGN_LOG2,    /* 16: block sizes and addresses are multiples */
+    SL_LOG2 = 5,                   /* 32 second-level classes per row */
+    SL_COUNT = 1 << SL_LOG2,
+    FL_SHIFT = SL_LOG2 + ALIGN_LOG2, /* 9: sizes below 2^9 are exact classes */
+    SMALL_LIMIT = 1 << FL_SHIFT,
+    ARENA_LOG2_MAX = 44, /* arenas are kept below 2^44 bytes */
+    /* Rows that can hold a block (< 2^44), plus one for a rounded request. */
+    FL_ROWS_MAX = ARENA_LOG2_MAX - FL_SHIFT + 2,
+    MIN_BLOCK = 32,     /* a free block must hold its links and the next prev_phys */
+    PAYLOAD_OFFSET = 16,
+    ALLOC_OVERHEAD = 8, /* the size word */
+};
+
+#define FLAG_FREE ((size_t)1)
+#define FLAG_PREV_FREE ((size_t)2)
+#define FLAG_MASK ((size_t)(GRANULE - 1))
+
+typedef struct block {
+    struct block *prev_phys;
+    size_t size_flags;
+    struct block *next_free;
+    struct block *prev_free;
+} block;
+
+struct keel_heap {
+    uint64_t fl_bitmap;               /* bit f set iff sl_bitmap[f] != 0 */
+    uint32_t sl_bitmap[FL_ROWS_MAX];  /* bit s of row f set iff heads[f][s] is non-empty */
+    block null_block;                 /* list terminator: no NULL tests on the lists */
+    unsigned char *arena;             /* first block */
+    unsigned char *arena_end;         /* the sentinel */
+    uint64_t *owner_map;              /* bit i set iff the block at arena + 16 i is allocated */
+    size_t capacity;                  /* arena_end - arena */
+    size_t owner_words;               /* 64-bit words in owner_map */
+    size_t in_use;
+    size_t peak_in_use;
+    size_t live_blocks;
+    uint64_t allocations;
+    uint64_t frees;
+    uint64_t failed;
+    unsigned fl_count;                /* rows of heads that can hold a block */
+    block *heads[][SL_COUNT];         /* free lists; &null_block when empty */
+};
+
+static_assert(sizeof(block) == MIN_BLOCK, "a free block's header is exactly the minimum block");
+static_assert(offsetof(block, size_flags) + sizeof(size_t) == PAYLOAD_OFFSET,
+              "the payload starts right after the size word");
+static_assert(PAYLOAD_OFFSET % KEEL_HEAP_ALIGN == 0, "payloads are aligned");
+static_assert(sizeof(struct keel_heap) % GRANULE == 0, "the heads rows start 16-aligned");
+static_assert(FL_ROWS_MAX <= 64, "the first-level bitmap is one 64-bit word");
+
+static inline size_t block_size(const block *b) {
+    return b->size_flags & ~FLAG_MASK;
+}
+
+static inline int block_is_free(const block *b) {
+    return (b->size_flags & FLAG_FREE) != 0;
+}
+
+static inline block *block_at(void *address) {
+    return (block *)address;
+}
+
+static inline block *block_next(const block *b) {
+    return block_at((unsigned char *)b + block_size(b));
+}
+
+static inline block *block_from_payload(const void *payload) {
+    return block_at((unsigned char *)payload - PAYLOAD_OFFSET);
+}
+
+static inline void *block_payload(block *b) {
+    return (unsigned char *)b + PAYLOAD_OFFSET;
+}
+
+static inline unsigned msb64(uint64_t x) {
+    return 63u - (unsigned)__builtin_clzll(x);
+}
+
+/* The (row, class) a block of size `size` is filed under (size >= MIN_BLOCK). */
+static inline void size_class(size_t size, unsigned *fl, unsigned *sl) {
+    if (size < SMALL_LIMIT) {
+        *fl = 0;
+        *sl = (unsigned)(size >> ALIGN_LOG2);
+    } else {
+        unsigned m = msb64(size);
+        *fl = m - (FL_SHIFT - 1);
+        *sl = (unsigned)(size >> (m - SL_LOG2)) ^ SL_COUNT;
+    }
+}
+
+/* The smallest block size filed under (fl, sl). */
+static inline size_t class_min_size(unsigned fl, unsigned sl) {
+    if (fl == 0) {
+        return (size_t)sl << ALIGN_LOG2;
+    }
+    unsigned m = fl + FL_SHIFT - 1;
+    return ((size_t)1 << m) | ((size_t)sl << (m - SL_LOG2));
+}
+
+/* Ownership-map index of a block. */
+static inline size_t owner_index(const struct keel_heap *heap, const block *b) {
+    return (size_t)((const unsigned char *)b - heap->arena) >> ALIGN_LOG2;
+}
+
+static inline int owner_test(const struct keel_heap *heap, const block *b) {
+    size_t i = owner_index(heap, b);
+    return (int)((heap->owner_map[i >> 6] >> (i & 63)) & 1u);
+}
+
+#endif /* KEEL_HEAP_LAYOUT_H */
