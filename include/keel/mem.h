@@ -243,7 +243,8 @@ void keel_arena_get_stats(const keel_arena *arena, keel_arena_stats *out);
 typedef struct keel_heap keel_heap;
 
 /*
- * keel_heap_init: builds a heap over region[0, size) and stores its handle in *out.
+ * keel_heap_init: builds a heap over region[0, size) and stores its handle in *out
+ * (NULL on any failure).
  * The heap's control block and its ownership map (1 bit per 16 bytes) are taken
  * from the start of the region; keel_heap_get_stats reports the capacity left.
  * Fails with KEEL_EINVAL if out or region is NULL, KEEL_EALIGN if region is not

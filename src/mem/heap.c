@@ -202,10 +202,13 @@ static bool compute_layout(size_t size, heap_layout *layout) {
 }
 
 keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
-    if (out == NULL || region == NULL) {
+    if (out == NULL) {
         return KEEL_EINVAL;
     }
     *out = NULL;
+    if (region == NULL) {
+        return KEEL_EINVAL;
+    }
     if (((uintptr_t)region & (KEEL_HEAP_REGION_ALIGN - 1)) != 0) {
         return KEEL_EALIGN;
     }

@@ -1,0 +1,62 @@
+# keel: the two commands a new user needs, and a few more.
+#
+#   make demo    installs what is missing, builds, runs keel's main demonstration
+#   make test    installs what is missing, builds and runs the whole suite twice:
+#                a release build (gcc) and an ASan+UBSan build (clang, with fuzzing)
+#   make bench   the full benchmarks (tables, CSV and PNG under build/release/bench-out)
+#   make install PREFIX=/usr/local
+#   make format  clang-format every C file in place
+
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX  ?= /usr/local
+RELEASE := build/release
+ASAN    := build/asan
+OUT     := $(RELEASE)/bench-out
+
+.PHONY: all demo test bench release asan install format clean deps-test deps-bench
+
+all: release
+
+deps-test:
+	@scripts/deps.sh test
+
+deps-bench:
+	@scripts/deps.sh bench
+
+$(RELEASE)/CMakeCache.txt:
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	    -DKEEL_SANITIZE=ON -DKEEL_FUZZ=ON
+
+release: $(RELEASE)/CMakeCache.txt
+	cmake --build $(RELEASE) -j $(JOBS)
+
+asan: $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j $(JOBS)
+
+test: deps-test
+	$(MAKE) --no-print-directory release
+	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory asan
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+
+demo: deps-bench
+	$(MAKE) --no-print-directory release
+	@mkdir -p $(OUT)
+	$(RELEASE)/bench/alloc/bench_alloc --quick --csv $(OUT)/alloc-quick.csv --png $(OUT)/alloc-quick.png
+
+bench: deps-bench
+	$(MAKE) --no-print-directory release
+	@mkdir -p $(OUT)
+	$(RELEASE)/bench/alloc/bench_alloc --csv $(OUT)/alloc.csv --png $(OUT)/alloc.png
+
+install: release
+	cmake --install $(RELEASE) --prefix $(PREFIX)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
