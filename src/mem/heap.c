@@ -138,9 +138,10 @@ static inline size_t block_size_for(size_t size) {
 
 /* A live block of this heap starts at payload p: exact, O(1). */
 static keel_status check_live(const keel_heap *heap, const void *p) {
-    const unsigned char *c = (const unsigned char *)p;
-    if (c < heap->arena + PAYLOAD_OFFSET || c >= heap->arena_end ||
-        ((uintptr_t)c & (GRANULE - 1)) != 0) {
+    /* Integer comparison: p may point anywhere, even outside any object. */
+    uintptr_t c = (uintptr_t)p;
+    if (c < (uintptr_t)heap->arena + PAYLOAD_OFFSET || c >= (uintptr_t)heap->arena_end ||
+        (c & (GRANULE - 1)) != 0) {
         return KEEL_ENOTOWNED;
     }
     const block *b = block_from_payload(p);
@@ -150,7 +151,7 @@ static keel_status check_live(const keel_heap *heap, const void *p) {
     /* Not allocated: either a free block's start, or no block start at all. A
      * free block is on a list, so its successor names it as prev_phys. */
     return block_is_free(b) && (b->size_flags & ~FLAG_MASK) >= MIN_BLOCK &&
-                   (const unsigned char *)b + block_size(b) <= heap->arena_end &&
+                   block_size(b) <= (size_t)(heap->arena_end - (const unsigned char *)b) &&
                    block_next(b)->prev_phys == b
                ? KEEL_EDOUBLEFREE
                : KEEL_ENOTOWNED;

@@ -14,8 +14,10 @@ static keel_status fail(keel_heap_fault *fault, const char *invariant, const voi
 }
 
 static int in_arena(const keel_heap *heap, const block *b) {
-    const unsigned char *c = (const unsigned char *)b;
-    return c >= heap->arena && c < heap->arena_end && ((uintptr_t)c & (GRANULE - 1)) == 0;
+    /* Integer comparison: b may point anywhere, even outside any object. */
+    uintptr_t c = (uintptr_t)b;
+    return c >= (uintptr_t)heap->arena && c < (uintptr_t)heap->arena_end &&
+           (c & (GRANULE - 1)) == 0;
 }
 
 /* The physical walk: tiling, flags, coalescing, ownership bits, accounting. */
@@ -26,7 +28,7 @@ static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, s
     const block *b = (const block *)heap->arena;
     while ((const unsigned char *)b != heap->arena_end) {
         size_t size = block_size(b);
-        if (size < MIN_BLOCK || (const unsigned char *)b + size > heap->arena_end) {
+        if (size < MIN_BLOCK || size > (size_t)(heap->arena_end - (const unsigned char *)b)) {
             return fail(fault, "block size is below the minimum or runs past the arena", b);
         }
         if (((b->size_flags & FLAG_PREV_FREE) != 0) != prev_free) {
@@ -114,7 +116,7 @@ static keel_status check_lists(const keel_heap *heap, keel_heap_fault *fault, si
                 if (b->prev_free != expected_prev) {
                     return fail(fault, "free list's back link is broken", b);
                 }
-                if ((const unsigned char *)b + block_size(b) > heap->arena_end ||
+                if (block_size(b) > (size_t)(heap->arena_end - (const unsigned char *)b) ||
                     block_next(b)->prev_phys != b) {
                     return fail(fault, "listed block is not a block start", b);
                 }

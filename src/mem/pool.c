@@ -13,8 +13,9 @@ static inline size_t block_index(const keel_pool *pool, const void *ptr, bool *e
 }
 
 static inline bool in_pool(const keel_pool *pool, const void *ptr) {
-    const unsigned char *c = (const unsigned char *)ptr;
-    return c >= pool->blocks && c < pool->blocks + pool->capacity * pool->stride;
+    /* Integer comparison: ptr may point anywhere, even outside any object. */
+    uintptr_t c = (uintptr_t)ptr, first = (uintptr_t)pool->blocks;
+    return c >= first && c - first < pool->capacity * pool->stride;
 }
 
 static inline bool is_used(const keel_pool *pool, size_t i) {
