@@ -118,7 +118,7 @@ typedef struct keel_pool {
  * KEEL_ETOOSMALL if not even one block fits. On failure *pool is untouched.
  * O(capacity / 64): the allocation map is cleared. Not thread-safe for `pool`.
  */
-keel_status keel_pool_init(keel_pool *pool, void *region, size_t region_size, size_t block_size);
+KEEL_API keel_status keel_pool_init(keel_pool *pool, void *region, size_t region_size, size_t block_size);
 
 /*
  * keel_pool_alloc: takes one block (contents unspecified) and stores it in *out.
@@ -126,7 +126,7 @@ keel_status keel_pool_init(keel_pool *pool, void *region, size_t region_size, si
  * use (counted in the stats); *out is then NULL.
  * O(1). Not thread-safe for `pool`.
  */
-keel_status keel_pool_alloc(keel_pool *pool, void **out);
+KEEL_API keel_status keel_pool_alloc(keel_pool *pool, void **out);
 
 /*
  * keel_pool_free: returns a block to the pool. Always checked:
@@ -135,11 +135,11 @@ keel_status keel_pool_alloc(keel_pool *pool, void **out);
  * free. On failure the pool is unchanged.
  * O(1). Not thread-safe for `pool`.
  */
-keel_status keel_pool_free(keel_pool *pool, void *block);
+KEEL_API keel_status keel_pool_free(keel_pool *pool, void *block);
 
 /* keel_pool_owns: true if and only if ptr is the start of a block of this pool
  * (allocated or not). O(1). Safe with concurrent readers only. */
-bool keel_pool_owns(const keel_pool *pool, const void *ptr);
+KEEL_API bool keel_pool_owns(const keel_pool *pool, const void *ptr);
 
 typedef struct keel_pool_stats {
     size_t block_size;  /* as requested at init */
@@ -151,14 +151,14 @@ typedef struct keel_pool_stats {
 } keel_pool_stats;
 
 /* keel_pool_get_stats: fills *out. O(1). Not thread-safe for `pool`. */
-void keel_pool_get_stats(const keel_pool *pool, keel_pool_stats *out);
+KEEL_API void keel_pool_get_stats(const keel_pool *pool, keel_pool_stats *out);
 
 /*
  * keel_pool_check: verifies the pool's invariants (free list inside the pool,
  * block-aligned, acyclic, every listed block marked free, counts agree).
  * Returns KEEL_OK or KEEL_ECORRUPT. O(capacity). Not thread-safe for `pool`.
  */
-keel_status keel_pool_check(const keel_pool *pool);
+KEEL_API keel_status keel_pool_check(const keel_pool *pool);
 
 /* ------------------------------------------------------------------------- */
 /* Arena: bump allocation with marks                                          */
@@ -189,7 +189,7 @@ typedef struct keel_arena_mark {
  * Fails with KEEL_EINVAL if arena or region is NULL, KEEL_ETOOSMALL if size is 0.
  * O(1). Not thread-safe for `arena`.
  */
-keel_status keel_arena_init(keel_arena *arena, void *region, size_t size);
+KEEL_API keel_status keel_arena_init(keel_arena *arena, void *region, size_t size);
 
 /*
  * keel_arena_alloc: `size` bytes aligned to `align` (a power of two; the address
@@ -200,10 +200,10 @@ keel_status keel_arena_init(keel_arena *arena, void *region, size_t size);
  * On failure *out is NULL and the arena is unchanged.
  * O(1). Not thread-safe for `arena`.
  */
-keel_status keel_arena_alloc(keel_arena *arena, size_t size, size_t align, void **out);
+KEEL_API keel_status keel_arena_alloc(keel_arena *arena, size_t size, size_t align, void **out);
 
 /* keel_arena_get_mark: the current position. O(1). */
-keel_arena_mark keel_arena_get_mark(const keel_arena *arena);
+KEEL_API keel_arena_mark keel_arena_get_mark(const keel_arena *arena);
 
 /*
  * keel_arena_release: frees everything allocated after `mark` was taken.
@@ -212,13 +212,13 @@ keel_arena_mark keel_arena_get_mark(const keel_arena *arena);
  * current position (it was taken after a position already released).
  * O(1). Not thread-safe for `arena`.
  */
-keel_status keel_arena_release(keel_arena *arena, keel_arena_mark mark);
+KEEL_API keel_status keel_arena_release(keel_arena *arena, keel_arena_mark mark);
 
 /* keel_arena_reset: frees everything. O(1). Not thread-safe for `arena`. */
-void keel_arena_reset(keel_arena *arena);
+KEEL_API void keel_arena_reset(keel_arena *arena);
 
 /* keel_arena_remaining: bytes left before any alignment padding. O(1). */
-size_t keel_arena_remaining(const keel_arena *arena);
+KEEL_API size_t keel_arena_remaining(const keel_arena *arena);
 
 typedef struct keel_arena_stats {
     size_t size;     /* bytes in the arena */
@@ -228,7 +228,7 @@ typedef struct keel_arena_stats {
 } keel_arena_stats;
 
 /* keel_arena_get_stats: fills *out. O(1). */
-void keel_arena_get_stats(const keel_arena *arena, keel_arena_stats *out);
+KEEL_API void keel_arena_get_stats(const keel_arena *arena, keel_arena_stats *out);
 
 /* ------------------------------------------------------------------------- */
 /* Heap: O(1) two-level segregated fit                                        */
@@ -252,7 +252,7 @@ typedef struct keel_heap keel_heap;
  * minimum block do not fit. Regions larger than 2^44 bytes are used up to 2^44.
  * O(size / 8192): the ownership map is cleared. Not thread-safe for `region`.
  */
-keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
+KEEL_API keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
 
 /*
  * keel_heap_alloc: at least `size` bytes aligned to KEEL_HEAP_ALIGN in *out.
@@ -262,7 +262,7 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
  * O(1) (bounded by a constant number of bit scans and list operations).
  * Not thread-safe for `heap`.
  */
-keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out);
+KEEL_API keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out);
 
 /*
  * keel_heap_alloc_aligned: as keel_heap_alloc, aligned to `align` (a power of
@@ -271,7 +271,7 @@ keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out);
  * size + align exceeds the capacity.
  * O(1). Not thread-safe for `heap`.
  */
-keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, void **out);
+KEEL_API keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, void **out);
 
 /*
  * keel_heap_realloc: resizes the block at ptr to `size` bytes, keeping its
@@ -286,7 +286,7 @@ keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, 
  * O(1), plus a copy of min(old, new) bytes when the block must move.
  * Not thread-safe for `heap`.
  */
-keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **out);
+KEEL_API keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **out);
 
 /*
  * keel_heap_free: the fast path. Returns the block at ptr to the heap; NULL is a
@@ -295,7 +295,7 @@ keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **ou
  * keel_heap_free_checked where that is not known.
  * O(1). Not thread-safe for `heap`.
  */
-void keel_heap_free(keel_heap *heap, void *ptr);
+KEEL_API void keel_heap_free(keel_heap *heap, void *ptr);
 
 /*
  * keel_heap_free_checked: as keel_heap_free, but verifies ptr exactly first
@@ -306,20 +306,20 @@ void keel_heap_free(keel_heap *heap, void *ptr);
  * longer a block start, so a second free of it reports KEEL_ENOTOWNED: either way
  * the call is refused and the heap is unchanged. O(1). Not thread-safe for `heap`.
  */
-keel_status keel_heap_free_checked(keel_heap *heap, void *ptr);
+KEEL_API keel_status keel_heap_free_checked(keel_heap *heap, void *ptr);
 
 /*
  * keel_heap_usable_size: bytes usable at ptr (>= the size requested); 0 if ptr is
  * NULL or not a live block of this heap. O(1). Not thread-safe for `heap`.
  */
-size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr);
+KEEL_API size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr);
 
 /*
  * keel_heap_reset: frees every block at once; the heap is as after init.
  * O(capacity / 8192) word writes to clear the ownership map, independent of the
  * number of blocks. Not thread-safe for `heap`.
  */
-void keel_heap_reset(keel_heap *heap);
+KEEL_API void keel_heap_reset(keel_heap *heap);
 
 typedef struct keel_heap_stats {
     size_t capacity;        /* bytes of the arena (region minus metadata) */
@@ -339,7 +339,7 @@ typedef struct keel_heap_stats {
  * everything else is O(1). largest_request is what good fit guarantees: the top
  * class's lower boundary (a larger request may still succeed from a list head). Not thread-safe for `heap`.
  */
-void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out);
+KEEL_API void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out);
 
 /* Where keel_heap_check found the first broken invariant. */
 typedef struct keel_heap_fault {
@@ -354,7 +354,7 @@ typedef struct keel_heap_fault {
  * O(blocks + size classes), and terminates on any corruption (every walk is
  * bounded by the number of blocks the arena can hold). Not thread-safe for `heap`.
  */
-keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fault);
+KEEL_API keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fault);
 
 /*
  * keel_heap_region_size_for: the region size that guarantees no allocation ever
@@ -365,7 +365,7 @@ keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fault);
  * the result would not fit in a size_t. The formula and its proof are in
  * docs/memory.md. O(1). Thread-safe.
  */
-size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min_request);
+KEEL_API size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min_request);
 
 /* ------------------------------------------------------------------------- */
 /* Locked heap: a heap shared between threads                                 */
@@ -382,18 +382,18 @@ typedef struct keel_heap_locked {
 
 /* keel_heap_locked_init: as keel_heap_init, plus KEEL_ESYSTEM if the mutex cannot
  * be created. Not thread-safe for `locked` (call it before sharing). */
-keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size);
+KEEL_API keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size);
 /* keel_heap_locked_destroy: releases the mutex; the region is the caller's again. */
-void keel_heap_locked_destroy(keel_heap_locked *locked);
+KEEL_API void keel_heap_locked_destroy(keel_heap_locked *locked);
 /* Thread-safe versions of the heap operations; same statuses. */
-keel_status keel_heap_locked_alloc(keel_heap_locked *locked, size_t size, void **out);
-keel_status keel_heap_locked_alloc_aligned(keel_heap_locked *locked, size_t size, size_t align,
+KEEL_API keel_status keel_heap_locked_alloc(keel_heap_locked *locked, size_t size, void **out);
+KEEL_API keel_status keel_heap_locked_alloc_aligned(keel_heap_locked *locked, size_t size, size_t align,
                                            void **out);
-keel_status keel_heap_locked_realloc(keel_heap_locked *locked, void *ptr, size_t size,
+KEEL_API keel_status keel_heap_locked_realloc(keel_heap_locked *locked, void *ptr, size_t size,
                                      void **out);
-keel_status keel_heap_locked_free(keel_heap_locked *locked, void *ptr);
-void keel_heap_locked_get_stats(keel_heap_locked *locked, keel_heap_stats *out);
-keel_status keel_heap_locked_check(keel_heap_locked *locked, keel_heap_fault *fault);
+KEEL_API keel_status keel_heap_locked_free(keel_heap_locked *locked, void *ptr);
+KEEL_API void keel_heap_locked_get_stats(keel_heap_locked *locked, keel_heap_stats *out);
+KEEL_API keel_status keel_heap_locked_check(keel_heap_locked *locked, keel_heap_fault *fault);
 
 #ifdef __cplusplus
 }

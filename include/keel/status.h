@@ -16,6 +16,10 @@
 extern "C" {
 #endif
 
+/* Marks the functions libkeel exports; everything else in the shared library is
+ * hidden, so internal helpers cannot be linked against by accident. */
+#define KEEL_API __attribute__((visibility("default")))
+
 /* X(name, value, message) */
 #define KEEL_STATUS_LIST(X)                                                               \
     X(KEEL_OK, 0, "success")                                                              \
@@ -41,14 +45,14 @@ typedef enum keel_status {
  * Returns a static string, never NULL; an unknown code gives "unknown keel status".
  * O(number of codes). Thread-safe.
  */
-const char *keel_strerror(keel_status status);
+KEEL_API const char *keel_strerror(keel_status status);
 
 /*
  * keel_status_name: the code's identifier, e.g. "KEEL_ENOMEM".
  * Returns a static string, never NULL; an unknown code gives "KEEL_UNKNOWN".
  * O(number of codes). Thread-safe.
  */
-const char *keel_status_name(keel_status status);
+KEEL_API const char *keel_status_name(keel_status status);
 
 #ifdef __cplusplus
 }

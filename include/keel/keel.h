@@ -1,0 +1,13 @@
+/*
+ * keel/keel.h - everything keel offers, in one include.
+ *
+ *   keel/status.h   keel_status, the error codes every module returns
+ *   keel/mem.h      deterministic memory: pools, arenas, the O(1) heap
+ */
+#ifndef KEEL_KEEL_H
+#define KEEL_KEEL_H
+
+#include "keel/mem.h"
+#include "keel/status.h"
+
+#endif /* KEEL_KEEL_H */
