@@ -59,17 +59,17 @@ extern "C" {
 #define KEEL_POOL_ALIGN 16u
 
 /* The distance between consecutive blocks for a requested block size. */
-#define KEEL_POOL_STRIDE(block_size)                                                       \
-    ((block_size) == 0 ? (size_t)KEEL_POOL_ALIGN                                           \
-                       : ((size_t)(block_size) + KEEL_POOL_ALIGN - 1u) / KEEL_POOL_ALIGN *    \
-                             KEEL_POOL_ALIGN)
+#define KEEL_POOL_STRIDE(block_size) \
+    ((block_size) == 0               \
+         ? (size_t)KEEL_POOL_ALIGN   \
+         : ((size_t)(block_size) + KEEL_POOL_ALIGN - 1u) / KEEL_POOL_ALIGN * KEEL_POOL_ALIGN)
 
 /* Bytes of 64-bit words needed for the allocation map of `count` blocks. */
 #define KEEL_POOL_MAP_BYTES(count) ((((size_t)(count) + 63u) / 64u) * sizeof(uint64_t))
 
 /* Region size keel_pool_init needs to hold exactly `count` blocks. */
-#define KEEL_POOL_REGION_SIZE(block_size, count)                                           \
-    ((size_t)(count) * KEEL_POOL_STRIDE(block_size) + KEEL_POOL_MAP_BYTES(count))
+#define KEEL_POOL_REGION_SIZE(block_size, count) \
+    ((size_t)(count)*KEEL_POOL_STRIDE(block_size) + KEEL_POOL_MAP_BYTES(count))
 
 /* A pool's state. The fields are private: use the functions below. The struct is
  * public only so that a pool can be defined in static storage. */
@@ -87,9 +87,11 @@ typedef struct keel_pool {
 } keel_pool;
 
 /* A static initializer for a pool over `blocks` and `used_map` (zeroed). */
-#define KEEL_POOL_INITIALIZER(blocks_, used_map_, block_size_, count_)                     \
-    {(blocks_), (used_map_), KEEL_POOL_STRIDE(block_size_), (block_size_), (count_), 0, NULL, \
-     0, 0, 0}
+#define KEEL_POOL_INITIALIZER(blocks_, used_map_, block_size_, count_)                           \
+    {                                                                                            \
+        (blocks_), (used_map_), KEEL_POOL_STRIDE(block_size_), (block_size_), (count_), 0, NULL, \
+            0, 0, 0                                                                              \
+    }
 
 /*
  * KEEL_POOL_DEFINE(name, block_size, count): defines `static keel_pool name` with
@@ -100,14 +102,14 @@ typedef struct keel_pool {
  *     void *p;
  *     if (keel_pool_alloc(&packet_pool, &p) == KEEL_OK) { ...; keel_pool_free(&packet_pool, p); }
  */
-#define KEEL_POOL_DEFINE(name, block_size, count)                                          \
-    _Static_assert((count) > 0, "a pool needs at least one block");                       \
-    _Static_assert((block_size) > 0, "a pool's blocks need a size");                      \
-    static _Alignas(KEEL_POOL_ALIGN) unsigned char                                          \
-        name##_blocks_[(size_t)(count) * KEEL_POOL_STRIDE(block_size)];                    \
-    static uint64_t name##_used_map_[((size_t)(count) + 63u) / 64u];                      \
-    static keel_pool name =                                                                \
-        KEEL_POOL_INITIALIZER(name##_blocks_, name##_used_map_, (size_t)(block_size), (size_t)(count))
+#define KEEL_POOL_DEFINE(name, block_size, count)                                   \
+    _Static_assert((count) > 0, "a pool needs at least one block");                 \
+    _Static_assert((block_size) > 0, "a pool's blocks need a size");                \
+    static _Alignas(KEEL_POOL_ALIGN) unsigned char                                  \
+        name##_blocks_[(size_t)(count)*KEEL_POOL_STRIDE(block_size)];               \
+    static uint64_t name##_used_map_[((size_t)(count) + 63u) / 64u];                \
+    static keel_pool name = KEEL_POOL_INITIALIZER(name##_blocks_, name##_used_map_, \
+                                                  (size_t)(block_size), (size_t)(count))
 
 /*
  * keel_pool_init: lays a pool of `block_size`-byte blocks over `region`, using as
@@ -118,7 +120,8 @@ typedef struct keel_pool {
  * KEEL_ETOOSMALL if not even one block fits. On failure *pool is untouched.
  * O(capacity / 64): the allocation map is cleared. Not thread-safe for `pool`.
  */
-KEEL_API keel_status keel_pool_init(keel_pool *pool, void *region, size_t region_size, size_t block_size);
+KEEL_API keel_status keel_pool_init(keel_pool *pool, void *region, size_t region_size,
+                                    size_t block_size);
 
 /*
  * keel_pool_alloc: takes one block (contents unspecified) and stores it in *out.
@@ -174,9 +177,9 @@ typedef struct keel_arena {
 
 /* KEEL_ARENA_DEFINE(name, size): `static keel_arena name` over static storage,
  * ready to use without an init call. */
-#define KEEL_ARENA_DEFINE(name, size_)                                                     \
-    _Static_assert((size_) > 0, "an arena needs a size");                                 \
-    static _Alignas(16) unsigned char name##_storage_[(size_)];                             \
+#define KEEL_ARENA_DEFINE(name, size_)                          \
+    _Static_assert((size_) > 0, "an arena needs a size");       \
+    static _Alignas(16) unsigned char name##_storage_[(size_)]; \
     static keel_arena name = {name##_storage_, (size_), 0, 0, 0}
 
 /* A position in an arena, to release back to. */
@@ -235,7 +238,7 @@ KEEL_API void keel_arena_get_stats(const keel_arena *arena, keel_arena_stats *ou
 /* ------------------------------------------------------------------------- */
 
 /* Every heap allocation is aligned to KEEL_HEAP_ALIGN (alignof(max_align_t)). */
-#define KEEL_HEAP_ALIGN 16u
+#define KEEL_HEAP_ALIGN        16u
 /* The region given to keel_heap_init must be aligned to this. */
 #define KEEL_HEAP_REGION_ALIGN 16u
 
@@ -271,7 +274,8 @@ KEEL_API keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out);
  * size + align exceeds the capacity.
  * O(1). Not thread-safe for `heap`.
  */
-KEEL_API keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, void **out);
+KEEL_API keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align,
+                                             void **out);
 
 /*
  * keel_heap_realloc: resizes the block at ptr to `size` bytes, keeping its
@@ -322,22 +326,23 @@ KEEL_API size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr);
 KEEL_API void keel_heap_reset(keel_heap *heap);
 
 typedef struct keel_heap_stats {
-    size_t capacity;        /* bytes of the arena (region minus metadata) */
-    size_t in_use;          /* bytes of allocated blocks, per-block overhead included */
-    size_t peak_in_use;     /* highest in_use since init or reset */
+    size_t capacity;           /* bytes of the arena (region minus metadata) */
+    size_t in_use;             /* bytes of allocated blocks, per-block overhead included */
+    size_t peak_in_use;        /* highest in_use since init or reset */
     size_t largest_free_block; /* usable bytes of the largest free block (0 if none) */
-    size_t largest_request; /* the largest size keel_heap_alloc is sure to satisfy now */
-    size_t live_blocks;     /* allocated blocks */
-    uint64_t allocations;   /* successful alloc, alloc_aligned and moving realloc calls */
-    uint64_t frees;         /* blocks freed */
-    uint64_t failed;        /* requests refused for lack of memory or out of range */
+    size_t largest_request;    /* the largest size keel_heap_alloc is sure to satisfy now */
+    size_t live_blocks;        /* allocated blocks */
+    uint64_t allocations;      /* successful alloc, alloc_aligned and moving realloc calls */
+    uint64_t frees;            /* blocks freed */
+    uint64_t failed;           /* requests refused for lack of memory or out of range */
 } keel_heap_stats;
 
 /*
  * keel_heap_get_stats: fills *out.
  * O(length of the top non-empty free list), walked to find largest_free_block;
  * everything else is O(1). largest_request is what good fit guarantees: the top
- * class's lower boundary (a larger request may still succeed from a list head). Not thread-safe for `heap`.
+ * class's lower boundary (a larger request may still succeed from a list head). Not thread-safe for
+ * `heap`.
  */
 KEEL_API void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out);
 
@@ -387,10 +392,10 @@ KEEL_API keel_status keel_heap_locked_init(keel_heap_locked *locked, void *regio
 KEEL_API void keel_heap_locked_destroy(keel_heap_locked *locked);
 /* Thread-safe versions of the heap operations; same statuses. */
 KEEL_API keel_status keel_heap_locked_alloc(keel_heap_locked *locked, size_t size, void **out);
-KEEL_API keel_status keel_heap_locked_alloc_aligned(keel_heap_locked *locked, size_t size, size_t align,
-                                           void **out);
+KEEL_API keel_status keel_heap_locked_alloc_aligned(keel_heap_locked *locked, size_t size,
+                                                    size_t align, void **out);
 KEEL_API keel_status keel_heap_locked_realloc(keel_heap_locked *locked, void *ptr, size_t size,
-                                     void **out);
+                                              void **out);
 KEEL_API keel_status keel_heap_locked_free(keel_heap_locked *locked, void *ptr);
 KEEL_API void keel_heap_locked_get_stats(keel_heap_locked *locked, keel_heap_stats *out);
 KEEL_API keel_status keel_heap_locked_check(keel_heap_locked *locked, keel_heap_fault *fault);

@@ -3,8 +3,8 @@
 
 const char *keel_strerror(keel_status status) {
     switch (status) {
-#define KEEL_STATUS_MESSAGE_(name, value, message)                                         \
-    case name:                                                                             \
+#define KEEL_STATUS_MESSAGE_(name, value, message) \
+    case name:                                     \
         return message;
         KEEL_STATUS_LIST(KEEL_STATUS_MESSAGE_)
 #undef KEEL_STATUS_MESSAGE_
@@ -14,8 +14,8 @@ const char *keel_strerror(keel_status status) {
 
 const char *keel_status_name(keel_status status) {
     switch (status) {
-#define KEEL_STATUS_NAME_(name, value, message)                                            \
-    case name:                                                                             \
+#define KEEL_STATUS_NAME_(name, value, message) \
+    case name:                                  \
         return #name;
         KEEL_STATUS_LIST(KEEL_STATUS_NAME_)
 #undef KEEL_STATUS_NAME_

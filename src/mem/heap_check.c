@@ -59,7 +59,8 @@ static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, s
     if (block_size(b) != 0 || block_is_free(b)) {
         return fail(fault, "sentinel block is damaged", b);
     }
-    if (((b->size_flags & FLAG_PREV_FREE) != 0) != prev_free || (prev_free && b->prev_phys != prev)) {
+    if (((b->size_flags & FLAG_PREV_FREE) != 0) != prev_free ||
+        (prev_free && b->prev_phys != prev)) {
         return fail(fault, "sentinel's PREV_FREE flag or prev_phys is wrong", b);
     }
     size_t marked = 0;

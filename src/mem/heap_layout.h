@@ -35,22 +35,22 @@
 
 enum {
     ALIGN_LOG2 = 4,
-    GRANULE = 1 << ALIGN_LOG2,    /* 16: block sizes and addresses are multiples */
-    SL_LOG2 = 5,                   /* 32 second-level classes per row */
+    GRANULE = 1 << ALIGN_LOG2, /* 16: block sizes and addresses are multiples */
+    SL_LOG2 = 5,               /* 32 second-level classes per row */
     SL_COUNT = 1 << SL_LOG2,
     FL_SHIFT = SL_LOG2 + ALIGN_LOG2, /* 9: sizes below 2^9 are exact classes */
     SMALL_LIMIT = 1 << FL_SHIFT,
     ARENA_LOG2_MAX = 44, /* arenas are kept below 2^44 bytes */
     /* Rows that can hold a block (< 2^44), plus one for a rounded request. */
     FL_ROWS_MAX = ARENA_LOG2_MAX - FL_SHIFT + 2,
-    MIN_BLOCK = 32,     /* a free block must hold its links and the next prev_phys */
+    MIN_BLOCK = 32, /* a free block must hold its links and the next prev_phys */
     PAYLOAD_OFFSET = 16,
     ALLOC_OVERHEAD = 8, /* the size word */
 };
 
-#define FLAG_FREE ((size_t)1)
+#define FLAG_FREE      ((size_t)1)
 #define FLAG_PREV_FREE ((size_t)2)
-#define FLAG_MASK ((size_t)(GRANULE - 1))
+#define FLAG_MASK      ((size_t)(GRANULE - 1))
 
 typedef struct block {
     struct block *prev_phys;
@@ -60,22 +60,22 @@ typedef struct block {
 } block;
 
 struct keel_heap {
-    uint64_t fl_bitmap;               /* bit f set iff sl_bitmap[f] != 0 */
-    uint32_t sl_bitmap[FL_ROWS_MAX];  /* bit s of row f set iff heads[f][s] is non-empty */
-    block null_block;                 /* list terminator: no NULL tests on the lists */
-    unsigned char *arena;             /* first block */
-    unsigned char *arena_end;         /* the sentinel */
-    uint64_t *owner_map;              /* bit i set iff the block at arena + 16 i is allocated */
-    size_t capacity;                  /* arena_end - arena */
-    size_t owner_words;               /* 64-bit words in owner_map */
+    uint64_t fl_bitmap;              /* bit f set iff sl_bitmap[f] != 0 */
+    uint32_t sl_bitmap[FL_ROWS_MAX]; /* bit s of row f set iff heads[f][s] is non-empty */
+    block null_block;                /* list terminator: no NULL tests on the lists */
+    unsigned char *arena;            /* first block */
+    unsigned char *arena_end;        /* the sentinel */
+    uint64_t *owner_map;             /* bit i set iff the block at arena + 16 i is allocated */
+    size_t capacity;                 /* arena_end - arena */
+    size_t owner_words;              /* 64-bit words in owner_map */
     size_t in_use;
     size_t peak_in_use;
     size_t live_blocks;
     uint64_t allocations;
     uint64_t frees;
     uint64_t failed;
-    unsigned fl_count;                /* rows of heads that can hold a block */
-    block *heads[][SL_COUNT];         /* free lists; &null_block when empty */
+    unsigned fl_count;        /* rows of heads that can hold a block */
+    block *heads[][SL_COUNT]; /* free lists; &null_block when empty */
 };
 
 static_assert(sizeof(block) == MIN_BLOCK, "a free block's header is exactly the minimum block");

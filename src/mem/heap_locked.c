@@ -57,8 +57,7 @@ keel_status keel_heap_locked_alloc_aligned(keel_heap_locked *locked, size_t size
     return status;
 }
 
-keel_status keel_heap_locked_realloc(keel_heap_locked *locked, void *ptr, size_t size,
-                                     void **out) {
+keel_status keel_heap_locked_realloc(keel_heap_locked *locked, void *ptr, size_t size, void **out) {
     if (locked == NULL) {
         return KEEL_EINVAL;
     }

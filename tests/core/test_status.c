@@ -4,8 +4,8 @@
 #include "keel_test.h"
 
 KEEL_TEST(every_status_has_a_name_and_a_message) {
-#define CHECK_ONE_(name, value, message)                                                   \
-    CHECK(strcmp(keel_status_name(name), #name) == 0);                                     \
+#define CHECK_ONE_(name, value, message)               \
+    CHECK(strcmp(keel_status_name(name), #name) == 0); \
     CHECK(strcmp(keel_strerror(name), message) == 0);
     KEEL_STATUS_LIST(CHECK_ONE_)
 #undef CHECK_ONE_

@@ -363,7 +363,8 @@ KEEL_TEST(stats_report_use_peak_and_the_largest_free_block) {
     CHECK_OK(keel_heap_alloc(heap, 1000, &a));
     CHECK_OK(keel_heap_alloc(heap, 2000, &b));
     keel_heap_stats s1 = stats_of(heap);
-    CHECK_EQ(s1.in_use, (keel_heap_usable_size(heap, a) + 8) + (keel_heap_usable_size(heap, b) + 8));
+    CHECK_EQ(s1.in_use,
+             (keel_heap_usable_size(heap, a) + 8) + (keel_heap_usable_size(heap, b) + 8));
     CHECK_EQ(s1.live_blocks, 2);
     CHECK_EQ(s1.allocations, 2);
     keel_heap_free(heap, a);
