@@ -23,8 +23,8 @@
  *   - no two free blocks are adjacent (free blocks coalesce immediately);
  *   - each free block is on exactly the free list of its size class, and a
  *     class's bit is set in the bitmaps if and only if its list is non-empty;
- *   - a block's payload start is marked in the ownership map if and only if the
- *     block is allocated; this is what makes foreign and double frees exactly
+ *   - the block-start map has a bit set exactly where a block begins; only the
+ *     allocator writes it, which makes foreign and double frees exactly
  *     detectable in O(1);
  *   - the accounting (bytes and blocks in use) equals the sum over the blocks.
  *
@@ -248,22 +248,23 @@ typedef struct keel_heap keel_heap;
 /*
  * keel_heap_init: builds a heap over region[0, size) and stores its handle in *out
  * (NULL on any failure).
- * The heap's control block and its ownership map (1 bit per 16 bytes) are taken
- * from the start of the region; keel_heap_get_stats reports the capacity left.
+ * The heap's control block and its block-start map (1 bit per 16 bytes) are
+ * taken from the start of the region; keel_heap_get_stats reports the capacity left.
  * Fails with KEEL_EINVAL if out or region is NULL, KEEL_EALIGN if region is not
  * aligned to KEEL_HEAP_REGION_ALIGN, KEEL_ETOOSMALL if the metadata and one
  * minimum block do not fit. Regions larger than 2^44 bytes are used up to 2^44.
- * O(size / 8192): the ownership map is cleared. Not thread-safe for `region`.
+ * O(size / 8192): the block-start map is cleared. Not thread-safe for `region`.
  */
 KEEL_API keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
 
 /*
  * keel_heap_alloc: at least `size` bytes aligned to KEEL_HEAP_ALIGN in *out.
  * Fails with KEEL_EINVAL if heap or out is NULL, KEEL_ERANGE if size is 0 or
- * larger than the heap's capacity, KEEL_ENOMEM if no free block is large enough
- * now. On failure *out is NULL, the heap is unchanged but for its failure count.
- * O(1) (bounded by a constant number of bit scans and list operations).
- * Not thread-safe for `heap`.
+ * larger than the heap's capacity, KEEL_ENOMEM if size > largest_request (see
+ * keel_heap_stats): good fit takes a block from a class above the request's own,
+ * so a request can be refused while a block up to 1/32 larger sits in its class. On failure *out is
+ * NULL, the heap is unchanged but for its failure count. O(1) (bounded by a constant number of bit
+ * scans and list operations). Not thread-safe for `heap`.
  */
 KEEL_API keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out);
 
@@ -303,7 +304,7 @@ KEEL_API void keel_heap_free(keel_heap *heap, void *ptr);
 
 /*
  * keel_heap_free_checked: as keel_heap_free, but verifies ptr exactly first
- * (the ownership map has one bit per possible block start):
+ * (the block-start map has one bit per possible block start):
  * KEEL_EINVAL if heap or ptr is NULL; KEEL_ENOTOWNED if ptr is outside this heap
  * or not the start of a live block; KEEL_EDOUBLEFREE if it is the start of a free
  * block. A block that was freed and has since merged with a free neighbour is no
@@ -319,9 +320,10 @@ KEEL_API keel_status keel_heap_free_checked(keel_heap *heap, void *ptr);
 KEEL_API size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr);
 
 /*
- * keel_heap_reset: frees every block at once; the heap is as after init.
- * O(capacity / 8192) word writes to clear the ownership map, independent of the
- * number of blocks. Not thread-safe for `heap`.
+ * keel_heap_reset: frees every block at once; the heap is as after init, except
+ * that the cumulative counters (allocations, frees, failed) keep counting.
+ * O(capacity / 8192) word writes to clear the block-start map, independent of
+ * the number of blocks. Not thread-safe for `heap`.
  */
 KEEL_API void keel_heap_reset(keel_heap *heap);
 
@@ -340,8 +342,8 @@ typedef struct keel_heap_stats {
 /*
  * keel_heap_get_stats: fills *out.
  * O(length of the top non-empty free list), walked to find largest_free_block;
- * everything else is O(1). largest_request is what good fit guarantees: the top
- * class's lower boundary (a larger request may still succeed from a list head). Not thread-safe for
+ * everything else is O(1). largest_request is exact: keel_heap_alloc succeeds for
+ * every size up to it and fails for every larger size, until the heap changes. Not thread-safe for
  * `heap`.
  */
 KEEL_API void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out);
@@ -366,6 +368,7 @@ KEEL_API keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fau
  * fails with KEEL_ENOMEM for a program whose live requested bytes never exceed
  * `max_live` (the request being made included), whose requests are never larger
  * than `max_request` and never smaller than `min_request`. Counts the metadata.
+ * For keel_heap_alloc_aligned with alignment a > 16, pass max_request + a + 47.
  * Returns 0 if the arguments are inconsistent (0 sizes, min > max, max > live) or
  * the result would not fit in a size_t. The formula and its proof are in
  * docs/memory.md. O(1). Thread-safe.

@@ -84,16 +84,17 @@ static inline block *take_fitting(keel_heap *heap, size_t need) {
     return b;
 }
 
-/* ---- ownership map and accounting ---- */
+/* ---- block-start map and accounting ---- */
 
-static inline void owner_set(keel_heap *heap, const block *b) {
-    size_t i = owner_index(heap, b);
-    heap->owner_map[i >> 6] |= (uint64_t)1 << (i & 63);
+/* A split creates a block start; a merge erases the absorbed block's. */
+static inline void start_set(keel_heap *heap, const block *b) {
+    size_t i = start_index(heap, b);
+    heap->start_map[i >> 6] |= (uint64_t)1 << (i & 63);
 }
 
-static inline void owner_clear(keel_heap *heap, const block *b) {
-    size_t i = owner_index(heap, b);
-    heap->owner_map[i >> 6] &= ~((uint64_t)1 << (i & 63));
+static inline void start_clear(keel_heap *heap, const block *b) {
+    size_t i = start_index(heap, b);
+    heap->start_map[i >> 6] &= ~((uint64_t)1 << (i & 63));
 }
 
 static inline void account_grow(keel_heap *heap, size_t bytes) {
@@ -116,13 +117,13 @@ static inline void *use_block(keel_heap *heap, block *b, size_t need, size_t pre
         block *tail = block_at((unsigned char *)b + need);
         tail->size_flags = rest | FLAG_FREE;
         block_at((unsigned char *)tail + rest)->prev_phys = tail;
+        start_set(heap, tail);
         list_insert(heap, tail, rest);
         size = need;
     } else {
         block_at((unsigned char *)b + size)->size_flags &= ~FLAG_PREV_FREE;
     }
     b->size_flags = size | prev_flag;
-    owner_set(heap, b);
     account_grow(heap, size);
     heap->live_blocks++;
     heap->allocations++;
@@ -136,7 +137,8 @@ static inline size_t block_size_for(size_t size) {
     return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
 
-/* A live block of this heap starts at payload p: exact, O(1). */
+/* A live block of this heap starts at payload p: exact, O(1), through the
+ * block-start map. */
 static keel_status check_live(const keel_heap *heap, const void *p) {
     /* Integer comparison: p may point anywhere, even outside any object. */
     uintptr_t c = (uintptr_t)p;
@@ -145,16 +147,10 @@ static keel_status check_live(const keel_heap *heap, const void *p) {
         return KEEL_ENOTOWNED;
     }
     const block *b = block_from_payload(p);
-    if (owner_test(heap, b)) {
-        return KEEL_OK;
+    if (!start_test(heap, b)) {
+        return KEEL_ENOTOWNED;
     }
-    /* Not allocated: either a free block's start, or no block start at all. A
-     * free block is on a list, so its successor names it as prev_phys. */
-    return block_is_free(b) && (b->size_flags & ~FLAG_MASK) >= MIN_BLOCK &&
-                   block_size(b) <= (size_t)(heap->arena_end - (const unsigned char *)b) &&
-                   block_next(b)->prev_phys == b
-               ? KEEL_EDOUBLEFREE
-               : KEEL_ENOTOWNED;
+    return block_is_free(b) ? KEEL_EDOUBLEFREE : KEEL_OK;
 }
 
 /* ---- init and reset ---- */
@@ -165,41 +161,64 @@ static void lay_out_free_arena(keel_heap *heap) {
     first->size_flags = heap->capacity | FLAG_FREE;
     sentinel->prev_phys = first;
     sentinel->size_flags = FLAG_PREV_FREE; /* size 0, never free */
+    start_set(heap, first);
     list_insert(heap, first, heap->capacity);
 }
 
-/* Where init puts the control block, the ownership map and the arena. */
+/* Where init puts the control block, the block-start map and the arena. */
 typedef struct heap_layout {
     unsigned fl_count;
     size_t control;   /* struct keel_heap and its heads rows, rounded to 16 */
-    size_t map_bytes; /* ownership map, rounded to 16 */
+    size_t map_bytes; /* block-start map, rounded to 16 */
     size_t capacity;  /* arena bytes, a multiple of 16 */
 } heap_layout;
 
-/* The layout of a region of `size` bytes; false if it cannot hold one block. */
+/* Rows of free lists a block of `size` bytes needs. */
+static unsigned rows_for(size_t size) {
+    return size < SMALL_LIMIT ? 1 : msb64(size) - (FL_SHIFT - 1) + 1;
+}
+
+/* The layout with `fl_count` rows; false if the region cannot hold one block. */
+static bool layout_with_rows(size_t size, unsigned fl_count, heap_layout *layout) {
+    size_t control = sizeof(keel_heap) + (size_t)fl_count * sizeof(block *[SL_COUNT]);
+    control = (control + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+    /* After the control block: the map, the arena and the 16-byte sentinel. */
+    if (size < control + 2 * GRANULE + MIN_BLOCK) {
+        return false;
+    }
+    size_t rest = size - control - GRANULE;
+    size_t map_bytes = ((rest / GRANULE + 63) / 64) * sizeof(uint64_t);
+    map_bytes = (map_bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+    if (rest < map_bytes + MIN_BLOCK) {
+        return false;
+    }
+    layout->fl_count = fl_count;
+    layout->control = control;
+    layout->map_bytes = map_bytes;
+    layout->capacity = (rest - map_bytes) & ~(size_t)(GRANULE - 1);
+    return true;
+}
+
+/*
+ * The layout of a region of `size` bytes; false if it cannot hold one block.
+ * Each row of free lists costs 256 bytes, so use the fewest rows that still
+ * cover the arena they leave (fewer rows, larger arena: at most 36 tries).
+ */
 static bool compute_layout(size_t size, heap_layout *layout) {
     if (size > ((size_t)1 << ARENA_LOG2_MAX)) {
         size = (size_t)1 << ARENA_LOG2_MAX;
     }
-    /* Rows for blocks up to `size` bytes: an upper bound of the arena. */
-    layout->fl_count = 1;
-    if (size >= SMALL_LIMIT) {
-        layout->fl_count = msb64(size) - (FL_SHIFT - 1) + 1;
+    bool found = false;
+    for (unsigned rows = rows_for(size); rows >= 1; rows--) {
+        heap_layout candidate;
+        if (layout_with_rows(size, rows, &candidate) && rows_for(candidate.capacity) <= rows) {
+            *layout = candidate;
+            found = true;
+        } else if (found) {
+            break;
+        }
     }
-    size_t control = sizeof(keel_heap) + (size_t)layout->fl_count * sizeof(block *[SL_COUNT]);
-    layout->control = (control + GRANULE - 1) & ~(size_t)(GRANULE - 1);
-    /* After the control block: the map, the arena and the 16-byte sentinel. */
-    if (size < layout->control + 2 * GRANULE + MIN_BLOCK) {
-        return false;
-    }
-    size_t rest = size - layout->control - GRANULE;
-    size_t map_bytes = ((rest / GRANULE + 63) / 64) * sizeof(uint64_t);
-    layout->map_bytes = (map_bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
-    if (rest < layout->map_bytes + MIN_BLOCK) {
-        return false;
-    }
-    layout->capacity = (rest - layout->map_bytes) & ~(size_t)(GRANULE - 1);
-    return true;
+    return found;
 }
 
 keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
@@ -220,9 +239,9 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
     keel_heap *heap = (keel_heap *)region;
     memset(heap, 0, layout.control);
     heap->fl_count = layout.fl_count;
-    heap->owner_map = (uint64_t *)((unsigned char *)region + layout.control);
-    heap->owner_words = layout.map_bytes / sizeof(uint64_t);
-    heap->arena = (unsigned char *)heap->owner_map + layout.map_bytes;
+    heap->start_map = (uint64_t *)((unsigned char *)region + layout.control);
+    heap->start_words = layout.map_bytes / sizeof(uint64_t);
+    heap->arena = (unsigned char *)heap->start_map + layout.map_bytes;
     heap->capacity = layout.capacity;
     heap->arena_end = heap->arena + layout.capacity;
     heap->null_block.next_free = &heap->null_block;
@@ -232,7 +251,7 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
             heap->heads[f][s] = &heap->null_block;
         }
     }
-    memset(heap->owner_map, 0, layout.map_bytes);
+    memset(heap->start_map, 0, layout.map_bytes);
     lay_out_free_arena(heap);
     *out = heap;
     return KEEL_OK;
@@ -253,7 +272,7 @@ void keel_heap_reset(keel_heap *heap) {
         heap->sl_bitmap[f] = 0;
     }
     heap->fl_bitmap = 0;
-    memset(heap->owner_map, 0, heap->owner_words * sizeof(uint64_t));
+    memset(heap->start_map, 0, heap->start_words * sizeof(uint64_t));
     heap->in_use = 0;
     heap->peak_in_use = 0;
     heap->live_blocks = 0;
@@ -322,6 +341,7 @@ keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, 
     aligned->size_flags = size_b - gap; /* use_block sets the final flags */
     b->size_flags = gap | FLAG_FREE;
     block_next(aligned)->prev_phys = aligned;
+    start_set(heap, aligned);
     list_insert(heap, b, gap);
     *out = use_block(heap, aligned, need, FLAG_PREV_FREE);
     return KEEL_OK;
@@ -331,7 +351,6 @@ keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, 
 
 static inline void release_block(keel_heap *heap, block *b) {
     size_t size = block_size(b);
-    owner_clear(heap, b);
     heap->in_use -= size;
     heap->live_blocks--;
     heap->frees++;
@@ -339,11 +358,13 @@ static inline void release_block(keel_heap *heap, block *b) {
     if (b->size_flags & FLAG_PREV_FREE) {
         block *prev = b->prev_phys;
         list_remove(heap, prev);
+        start_clear(heap, b);
         size += block_size(prev);
         b = prev;
     }
     if (next->size_flags & FLAG_FREE) {
         list_remove(heap, next);
+        start_clear(heap, next);
         size += block_size(next);
         next = block_at((unsigned char *)b + size);
     }
@@ -397,6 +418,7 @@ static void resize_in_place(keel_heap *heap, block *b, size_t avail, size_t need
     if (next->size_flags & FLAG_FREE) {
         /* Only when shrinking next to a free block: merge the tail into it. */
         list_remove(heap, next);
+        start_clear(heap, next);
         rest += block_size(next);
         next = block_at((unsigned char *)next + block_size(next));
     }
@@ -406,6 +428,7 @@ static void resize_in_place(keel_heap *heap, block *b, size_t avail, size_t need
         tail->size_flags = rest | FLAG_FREE;
         next->size_flags |= FLAG_PREV_FREE;
         next->prev_phys = tail;
+        start_set(heap, tail);
         list_insert(heap, tail, rest);
     } else {
         size = avail; /* rest < MIN_BLOCK, and next is allocated: keep it in b */
@@ -447,6 +470,7 @@ keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **ou
     if ((next->size_flags & FLAG_FREE) && old + block_size(next) >= need) {
         size_t avail = old + block_size(next);
         list_remove(heap, next);
+        start_clear(heap, next);
         /* The successor is now part of b; what follows it was marked PREV_FREE. */
         resize_in_place(heap, b, avail, need);
         *out = ptr;

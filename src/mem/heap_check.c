@@ -20,7 +20,7 @@ static int in_arena(const keel_heap *heap, const block *b) {
            (c & (GRANULE - 1)) == 0;
 }
 
-/* The physical walk: tiling, flags, coalescing, ownership bits, accounting. */
+/* The physical walk: tiling, flags, coalescing, block-start bits, accounting. */
 static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, size_t *free_count) {
     const block *prev = NULL;
     int prev_free = 0;
@@ -37,18 +37,15 @@ static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, s
         if (prev_free && b->prev_phys != prev) {
             return fail(fault, "prev_phys does not point at the free previous block", b);
         }
+        if (!start_test(heap, b)) {
+            return fail(fault, "block is not marked in the block-start map", b);
+        }
         if (block_is_free(b)) {
             if (prev_free) {
                 return fail(fault, "two adjacent free blocks (missed coalescing)", b);
             }
-            if (owner_test(heap, b)) {
-                return fail(fault, "free block is marked allocated in the ownership map", b);
-            }
             frees++;
         } else {
-            if (!owner_test(heap, b)) {
-                return fail(fault, "allocated block is not marked in the ownership map", b);
-            }
             in_use += size;
             live++;
         }
@@ -64,11 +61,11 @@ static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, s
         return fail(fault, "sentinel's PREV_FREE flag or prev_phys is wrong", b);
     }
     size_t marked = 0;
-    for (size_t w = 0; w < heap->owner_words; w++) {
-        marked += (size_t)__builtin_popcountll(heap->owner_map[w]);
+    for (size_t w = 0; w < heap->start_words; w++) {
+        marked += (size_t)__builtin_popcountll(heap->start_map[w]);
     }
-    if (marked != live) {
-        return fail(fault, "ownership map marks a position that is not an allocated block", NULL);
+    if (marked != live + frees) {
+        return fail(fault, "block-start map marks a position where no block starts", NULL);
     }
     if (in_use != heap->in_use || live != heap->live_blocks) {
         return fail(fault, "accounting (bytes or blocks in use) disagrees with the blocks", NULL);

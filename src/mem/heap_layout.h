@@ -4,7 +4,7 @@
  *
  * Region layout, from its start:
  *
- *   [struct keel_heap + heads[fl_count][32]] [ownership map] [blocks ...] [sentinel]
+ *   [struct keel_heap + heads[fl_count][32]] [block-start map] [blocks ...] [sentinel]
  *
  * A block at address A (16-aligned) is laid out as
  *
@@ -65,9 +65,9 @@ struct keel_heap {
     block null_block;                /* list terminator: no NULL tests on the lists */
     unsigned char *arena;            /* first block */
     unsigned char *arena_end;        /* the sentinel */
-    uint64_t *owner_map;             /* bit i set iff the block at arena + 16 i is allocated */
-    size_t capacity;                 /* arena_end - arena */
-    size_t owner_words;              /* 64-bit words in owner_map */
+    uint64_t *start_map; /* bit i set iff a block (free or not) starts at arena + 16 i */
+    size_t capacity;     /* arena_end - arena */
+    size_t start_words;  /* 64-bit words in start_map */
     size_t in_use;
     size_t peak_in_use;
     size_t live_blocks;
@@ -134,14 +134,16 @@ static inline size_t class_min_size(unsigned fl, unsigned sl) {
     return ((size_t)1 << m) | ((size_t)sl << (m - SL_LOG2));
 }
 
-/* Ownership-map index of a block. */
-static inline size_t owner_index(const struct keel_heap *heap, const block *b) {
+/* Block-start map: one bit per 16-byte granule of the arena, set exactly where a
+ * block begins. Only the allocator writes it, so where a bit is set the header
+ * is genuine; where it is clear, whatever bytes lie there are no header. */
+static inline size_t start_index(const struct keel_heap *heap, const block *b) {
     return (size_t)((const unsigned char *)b - heap->arena) >> ALIGN_LOG2;
 }
 
-static inline int owner_test(const struct keel_heap *heap, const block *b) {
-    size_t i = owner_index(heap, b);
-    return (int)((heap->owner_map[i >> 6] >> (i & 63)) & 1u);
+static inline int start_test(const struct keel_heap *heap, const block *b) {
+    size_t i = start_index(heap, b);
+    return (int)((heap->start_map[i >> 6] >> (i & 63)) & 1u);
 }
 
 #endif /* KEEL_HEAP_LAYOUT_H */
