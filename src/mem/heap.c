@@ -18,33 +18,49 @@
 
 /* ---- free lists ---- */
 
-static inline void list_insert(keel_heap *heap, block *b, size_t size) {
-    unsigned fl, sl;
-    size_class(size, &fl, &sl);
-    assert(fl < heap->fl_count);
-    block *head = heap->heads[fl][sl];
-    b->next_free = head;
-    b->prev_free = &heap->null_block;
-    head->prev_free = b;
-    heap->heads[fl][sl] = b;
-    heap->fl_bitmap |= (uint64_t)1 << fl;
-    heap->sl_bitmap[fl] |= (uint32_t)1 << sl;
+/* ~(1 << n) as a rotation of ~1: compilers emit one rol instead of shl and not. */
+static inline uint32_t all_but_bit32(unsigned n) {
+    return (0xFFFFFFFEu << n) | (0xFFFFFFFEu >> ((32u - n) & 31u));
 }
 
+static inline uint64_t all_but_bit64(unsigned n) {
+    return (~(uint64_t)1 << n) | (~(uint64_t)1 >> ((64u - n) & 63u));
+}
+
+static inline void bits_clear(keel_heap *heap, unsigned fl, unsigned sl) {
+    heap->sl_bitmap[fl] &= all_but_bit32(sl);
+    if (heap->sl_bitmap[fl] == 0) {
+        heap->fl_bitmap &= all_but_bit64(fl);
+    }
+}
+
+static inline void list_insert(keel_heap *heap, block *b, size_t size) {
+    unsigned index = class_of(size);
+    assert((index >> SL_LOG2) < heap->fl_count);
+    block *head = heap->heads[index];
+    /* This store order keeps compilers from pairing the two stores to b into
+     * vector shuffles, which cost more instructions than they save. */
+    b->next_free = head;
+    head->prev_free = b;
+    b->prev_free = fake_head(heap, index);
+    heap->heads[index] = b;
+    heap->fl_bitmap |= (uint64_t)1 << (index >> SL_LOG2);
+    heap->sl_bitmap[index >> SL_LOG2] |= (uint32_t)1 << (index & (SL_COUNT - 1));
+}
+
+/* Unlinks b from whichever list holds it: two stores, no class computed unless
+ * the list becomes empty (b's predecessor is a fake head and its successor the
+ * terminator). */
 static inline void list_remove(keel_heap *heap, block *b) {
-    unsigned fl, sl;
-    size_class(block_size(b), &fl, &sl);
     block *next = b->next_free;
     block *prev = b->prev_free;
     next->prev_free = prev;
     prev->next_free = next;
-    if (heap->heads[fl][sl] == b) {
-        heap->heads[fl][sl] = next;
-        if (next == &heap->null_block) {
-            heap->sl_bitmap[fl] &= ~((uint32_t)1 << sl);
-            if (heap->sl_bitmap[fl] == 0) {
-                heap->fl_bitmap &= ~((uint64_t)1 << fl);
-            }
+    if (next == &heap->null_block) {
+        uintptr_t slot = (uintptr_t)prev + offsetof(block, next_free) - (uintptr_t)heap->heads;
+        if (slot < heap->heads_bytes) {
+            unsigned index = (unsigned)(slot / sizeof(block *));
+            bits_clear(heap, index >> SL_LOG2, index & (SL_COUNT - 1));
         }
     }
 }
@@ -53,14 +69,17 @@ static inline void list_remove(keel_heap *heap, block *b) {
  * Takes a free block of at least `need` bytes off its list, or returns NULL.
  * Good fit: the request is rounded up to the next class boundary, so any block
  * of the first non-empty class at or above it is large enough; no list is
- * searched. Two bit scans at most.
+ * searched. Rounding adds the class width less one before shifting: if that
+ * carries into the next power of two, the class number lands on the next row's
+ * first class, which is exactly the next class. Two bit scans at most.
  */
 static inline block *take_fitting(keel_heap *heap, size_t need) {
-    if (need >= SMALL_LIMIT) {
-        need += ((size_t)1 << (msb64(need) - SL_LOG2)) - 1;
-    }
-    unsigned fl, sl;
-    size_class(need, &fl, &sl);
+    unsigned m = msb64(need | SMALL_LIMIT);
+    unsigned shift = m - SL_LOG2;
+    size_t rounded = need + ((size_t)1 << shift) - 1;
+    unsigned index = (unsigned)(rounded >> shift) + ((m - FL_SHIFT) << SL_LOG2);
+    unsigned fl = index >> SL_LOG2;
+    unsigned sl = index & (SL_COUNT - 1);
     uint32_t sl_map = heap->sl_bitmap[fl] & (~(uint32_t)0 << sl);
     if (sl_map == 0) {
         uint64_t fl_map = heap->fl_bitmap & (~(uint64_t)0 << (fl + 1));
@@ -71,15 +90,13 @@ static inline block *take_fitting(keel_heap *heap, size_t need) {
         sl_map = heap->sl_bitmap[fl];
     }
     sl = (unsigned)__builtin_ctz(sl_map);
-    block *b = heap->heads[fl][sl];
+    index = (fl << SL_LOG2) | sl;
+    block *b = heap->heads[index];
     block *next = b->next_free;
-    heap->heads[fl][sl] = next;
-    next->prev_free = &heap->null_block;
+    heap->heads[index] = next;
+    next->prev_free = fake_head(heap, index);
     if (next == &heap->null_block) {
-        heap->sl_bitmap[fl] &= ~((uint32_t)1 << sl);
-        if (heap->sl_bitmap[fl] == 0) {
-            heap->fl_bitmap &= ~((uint64_t)1 << fl);
-        }
+        bits_clear(heap, fl, sl);
     }
     return b;
 }
@@ -125,7 +142,6 @@ static inline void *use_block(keel_heap *heap, block *b, size_t need, size_t pre
     }
     b->size_flags = size | prev_flag;
     account_grow(heap, size);
-    heap->live_blocks++;
     heap->allocations++;
     return block_payload(b);
 }
@@ -175,12 +191,12 @@ typedef struct heap_layout {
 
 /* Rows of free lists a block of `size` bytes needs. */
 static unsigned rows_for(size_t size) {
-    return size < SMALL_LIMIT ? 1 : msb64(size) - (FL_SHIFT - 1) + 1;
+    return (class_of(size) >> SL_LOG2) + 1;
 }
 
 /* The layout with `fl_count` rows; false if the region cannot hold one block. */
 static bool layout_with_rows(size_t size, unsigned fl_count, heap_layout *layout) {
-    size_t control = sizeof(keel_heap) + (size_t)fl_count * sizeof(block *[SL_COUNT]);
+    size_t control = sizeof(keel_heap) + (size_t)fl_count * SL_COUNT * sizeof(block *);
     control = (control + GRANULE - 1) & ~(size_t)(GRANULE - 1);
     /* After the control block: the map, the arena and the 16-byte sentinel. */
     if (size < control + 2 * GRANULE + MIN_BLOCK) {
@@ -239,6 +255,7 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
     keel_heap *heap = (keel_heap *)region;
     memset(heap, 0, layout.control);
     heap->fl_count = layout.fl_count;
+    heap->heads_bytes = (size_t)layout.fl_count * SL_COUNT * sizeof(block *);
     heap->start_map = (uint64_t *)((unsigned char *)region + layout.control);
     heap->start_words = layout.map_bytes / sizeof(uint64_t);
     heap->arena = (unsigned char *)heap->start_map + layout.map_bytes;
@@ -246,10 +263,8 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
     heap->arena_end = heap->arena + layout.capacity;
     heap->null_block.next_free = &heap->null_block;
     heap->null_block.prev_free = &heap->null_block;
-    for (unsigned f = 0; f < layout.fl_count; f++) {
-        for (unsigned s = 0; s < SL_COUNT; s++) {
-            heap->heads[f][s] = &heap->null_block;
-        }
+    for (unsigned index = 0; index < layout.fl_count * SL_COUNT; index++) {
+        heap->heads[index] = &heap->null_block;
     }
     memset(heap->start_map, 0, layout.map_bytes);
     lay_out_free_arena(heap);
@@ -267,7 +282,7 @@ void keel_heap_reset(keel_heap *heap) {
         while (classes != 0) {
             unsigned s = (unsigned)__builtin_ctz(classes);
             classes &= classes - 1;
-            heap->heads[f][s] = &heap->null_block;
+            heap->heads[f * SL_COUNT + s] = &heap->null_block;
         }
         heap->sl_bitmap[f] = 0;
     }
@@ -275,7 +290,7 @@ void keel_heap_reset(keel_heap *heap) {
     memset(heap->start_map, 0, heap->start_words * sizeof(uint64_t));
     heap->in_use = 0;
     heap->peak_in_use = 0;
-    heap->live_blocks = 0;
+    heap->frees = heap->allocations; /* every live block is freed */
     lay_out_free_arena(heap);
 }
 
@@ -352,7 +367,6 @@ keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, 
 static inline void release_block(keel_heap *heap, block *b) {
     size_t size = block_size(b);
     heap->in_use -= size;
-    heap->live_blocks--;
     heap->frees++;
     block *next = block_at((unsigned char *)b + size);
     if (b->size_flags & FLAG_PREV_FREE) {
@@ -497,7 +511,7 @@ void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out) {
     out->capacity = heap->capacity;
     out->in_use = heap->in_use;
     out->peak_in_use = heap->peak_in_use;
-    out->live_blocks = heap->live_blocks;
+    out->live_blocks = (size_t)(heap->allocations - heap->frees);
     out->allocations = heap->allocations;
     out->frees = heap->frees;
     out->failed = heap->failed;
@@ -506,7 +520,8 @@ void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out) {
         unsigned sl = msb64(heap->sl_bitmap[fl]);
         /* The largest block: walk the top class's list (the only non-O(1) step). */
         size_t largest = 0;
-        for (const block *b = heap->heads[fl][sl]; b != &heap->null_block; b = b->next_free) {
+        for (const block *b = heap->heads[fl * SL_COUNT + sl]; b != &heap->null_block;
+             b = b->next_free) {
             if (block_size(b) > largest) {
                 largest = block_size(b);
             }
@@ -514,7 +529,7 @@ void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out) {
         out->largest_free_block = largest - ALLOC_OVERHEAD;
         /* Good fit rounds a request up to its class's upper boundary, so the
          * largest request that succeeds is the top class's smallest block. */
-        out->largest_request = class_min_size(fl, sl) - ALLOC_OVERHEAD;
+        out->largest_request = class_min_size(fl * SL_COUNT + sl) - ALLOC_OVERHEAD;
     }
 }
 
@@ -536,9 +551,7 @@ size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min
     }
     size_t fit = block_size_for(max_request);
     if (fit >= SMALL_LIMIT) {
-        unsigned fl, sl;
-        size_class(fit + ((size_t)1 << (msb64(fit) - SL_LOG2)) - 1, &fl, &sl);
-        fit = class_min_size(fl, sl); /* S(n) */
+        fit = class_min_size(class_of(fit + ((size_t)1 << (msb64(fit) - SL_LOG2)) - 1)); /* S(n) */
     }
     size_t k = (max_live - min_request) / min_request;
     size_t overhead = min_request < 9 ? 48 - min_request : 39; /* o(m) */

@@ -67,7 +67,8 @@ static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, s
     if (marked != live + frees) {
         return fail(fault, "block-start map marks a position where no block starts", NULL);
     }
-    if (in_use != heap->in_use || live != heap->live_blocks) {
+    if (heap->frees > heap->allocations || in_use != heap->in_use ||
+        live != heap->allocations - heap->frees) {
         return fail(fault, "accounting (bytes or blocks in use) disagrees with the blocks", NULL);
     }
     if (heap->peak_in_use < heap->in_use) {
@@ -93,12 +94,12 @@ static keel_status check_lists(const keel_heap *heap, keel_heap_fault *fault, si
             continue;
         }
         for (unsigned s = 0; s < SL_COUNT; s++) {
-            const block *head = heap->heads[f][s];
+            const block *head = heap->heads[f * SL_COUNT + s];
             int bit = (int)((heap->sl_bitmap[f] >> s) & 1u);
             if (bit != (head != &heap->null_block)) {
                 return fail(fault, "class bit disagrees with its free list being non-empty", head);
             }
-            const block *expected_prev = &heap->null_block;
+            const block *expected_prev = fake_head(heap, f * SL_COUNT + s);
             for (const block *b = head; b != &heap->null_block; b = b->next_free) {
                 if (++listed > max_blocks) {
                     return fail(fault, "free lists hold more blocks than fit (a cycle)", b);

@@ -4,7 +4,7 @@
  *
  * Region layout, from its start:
  *
- *   [struct keel_heap + heads[fl_count][32]] [block-start map] [blocks ...] [sentinel]
+ *   [struct keel_heap + heads[fl_count * 32]] [block-start map] [blocks ...] [sentinel]
  *
  * A block at address A (16-aligned) is laid out as
  *
@@ -23,6 +23,14 @@
  * (exact). A size s >= 512 with most significant bit m maps to row m - 8 and to
  * second-level class given by the 5 bits below m, so a class spans 1/32 of its
  * row: the good-fit rounding wastes at most 1/32 of a request (about 3%).
+ * Classes are numbered row * 32 + class; class_of() computes that number without
+ * a branch, since msb(s | 512) is 9 for every small size.
+ *
+ * Free lists are doubly linked and end at null_block. The first block of a list
+ * points back at a "fake head": the address such that fake->next_free is the
+ * list's slot in heads[]. Unlinking any block is then two stores, with no need
+ * to know its class; the class is recovered from the slot's address only when a
+ * list becomes empty, to clear its bitmap bits.
  */
 #ifndef KEEL_HEAP_LAYOUT_H
 #define KEEL_HEAP_LAYOUT_H
@@ -61,7 +69,7 @@ typedef struct block {
 
 struct keel_heap {
     uint64_t fl_bitmap;              /* bit f set iff sl_bitmap[f] != 0 */
-    uint32_t sl_bitmap[FL_ROWS_MAX]; /* bit s of row f set iff heads[f][s] is non-empty */
+    uint32_t sl_bitmap[FL_ROWS_MAX]; /* bit s of row f set iff heads[f * 32 + s] is non-empty */
     block null_block;                /* list terminator: no NULL tests on the lists */
     unsigned char *arena;            /* first block */
     unsigned char *arena_end;        /* the sentinel */
@@ -70,12 +78,12 @@ struct keel_heap {
     size_t start_words;  /* 64-bit words in start_map */
     size_t in_use;
     size_t peak_in_use;
-    size_t live_blocks;
     uint64_t allocations;
     uint64_t frees;
     uint64_t failed;
-    unsigned fl_count;        /* rows of heads that can hold a block */
-    block *heads[][SL_COUNT]; /* free lists; &null_block when empty */
+    size_t heads_bytes; /* fl_count * 32 * sizeof(block *) */
+    unsigned fl_count;  /* rows of heads that can hold a block */
+    block *heads[];     /* free lists by class number; &null_block when empty */
 };
 
 static_assert(sizeof(block) == MIN_BLOCK, "a free block's header is exactly the minimum block");
@@ -109,29 +117,39 @@ static inline void *block_payload(block *b) {
     return (unsigned char *)b + PAYLOAD_OFFSET;
 }
 
+/* The index of the most significant set bit; x != 0. (clz ^ 63 is one bsr.) */
 static inline unsigned msb64(uint64_t x) {
-    return 63u - (unsigned)__builtin_clzll(x);
+    return (unsigned)__builtin_clzll(x) ^ 63u;
 }
 
-/* The (row, class) a block of size `size` is filed under (size >= MIN_BLOCK). */
+/* The class number a block of `size` bytes is filed under (size >= MIN_BLOCK). */
+static inline unsigned class_of(size_t size) {
+    unsigned m = msb64(size | SMALL_LIMIT);
+    return (unsigned)(size >> (m - SL_LOG2)) + ((m - FL_SHIFT) << SL_LOG2);
+}
+
+/* The same, split into row and class within the row. */
 static inline void size_class(size_t size, unsigned *fl, unsigned *sl) {
-    if (size < SMALL_LIMIT) {
-        *fl = 0;
-        *sl = (unsigned)(size >> ALIGN_LOG2);
-    } else {
-        unsigned m = msb64(size);
-        *fl = m - (FL_SHIFT - 1);
-        *sl = (unsigned)(size >> (m - SL_LOG2)) ^ SL_COUNT;
-    }
+    unsigned index = class_of(size);
+    *fl = index >> SL_LOG2;
+    *sl = index & (SL_COUNT - 1);
 }
 
-/* The smallest block size filed under (fl, sl). */
-static inline size_t class_min_size(unsigned fl, unsigned sl) {
+/* The smallest block size filed under class number `index`. */
+static inline size_t class_min_size(unsigned index) {
+    unsigned fl = index >> SL_LOG2;
+    size_t sl = index & (SL_COUNT - 1);
     if (fl == 0) {
-        return (size_t)sl << ALIGN_LOG2;
+        return sl << ALIGN_LOG2;
     }
     unsigned m = fl + FL_SHIFT - 1;
-    return ((size_t)1 << m) | ((size_t)sl << (m - SL_LOG2));
+    return ((size_t)1 << m) | (sl << (m - SL_LOG2));
+}
+
+/* The fake head of list `index`: fake->next_free aliases heads[index]. Formed by
+ * integer arithmetic; only its next_free field is ever accessed. */
+static inline block *fake_head(const struct keel_heap *heap, unsigned index) {
+    return (block *)((uintptr_t)&heap->heads[index] - offsetof(block, next_free));
 }
 
 /* Block-start map: one bit per 16-byte granule of the arena, set exactly where a
