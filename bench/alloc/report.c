@@ -224,7 +224,7 @@ static void print_goals(bench_results *r) {
                GOAL_HEAP_FREE_INSTRUCTIONS, (unsigned long long)f,
                met(f <= GOAL_HEAP_FREE_INSTRUCTIONS));
         printf("    (worst over the replayed traces: a measured lower bound of the true worst "
-               "case, which keel-wcet proves)\n");
+               "case; a static bound comes with keel-wcet)\n");
     } else {
         printf("  instruction goals: not checked (no counts)\n");
     }
