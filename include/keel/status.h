@@ -32,7 +32,18 @@ extern "C" {
     X(KEEL_EDOUBLEFREE, -7, "block is already free")                                      \
     X(KEEL_ECORRUPT, -8, "an internal invariant is broken (memory corruption)")           \
     X(KEEL_ESTALE, -9, "mark or handle is no longer valid")                               \
-    X(KEEL_ESYSTEM, -10, "an operating-system call failed")
+    X(KEEL_ESYSTEM, -10, "an operating-system call failed")                               \
+    X(KEEL_EBUSY, -11, "busy: already set up, or still in use")                           \
+    X(KEEL_EFULL, -12, "a fixed-capacity table is full")                                  \
+    X(KEEL_EACCESS, -13, "the calling domain does not own this")                          \
+    X(KEEL_EREVOKED, -14, "the remote reference was revoked by its owner")                \
+    X(KEEL_ERECOVERING, -15, "the domain failed and is recovering")                       \
+    X(KEEL_ESTOPPED, -16, "the domain is stopped for good")                               \
+    X(KEEL_ENOMETHOD, -17, "no such method in the interface")                             \
+    X(KEEL_EFILTERED, -18, "the call was refused by the owner's filter")                  \
+    X(KEEL_EPANIC, -19, "the callee panicked; its domain was recovered")                  \
+    X(KEEL_EFAULT, -20, "the callee raised a hardware fault; its domain was recovered")  \
+    X(KEEL_EDEPTH, -21, "calls into domains are nested too deeply")
 
 typedef enum keel_status {
 #define KEEL_STATUS_ENUM_(name, value, message) name = (value),

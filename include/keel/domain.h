@@ -1,0 +1,313 @@
+/*
+ * keel/domain.h - protection domains, remote references, boxes, contained
+ * faults and recovery.
+ *
+ * The model. A domain is a component with a private heap and a reference table.
+ * Code runs "inside" a domain only during a call into it. Other code holds
+ * rrefs: small copyable handles (domain, slot, generation) that name an entry in
+ * the owner's reference table; a call through an rref goes through that entry,
+ * so the owner can revoke it, filter calls on it, or re-point it after recovery.
+ * Data crosses domains in boxes: buffers in the shared exchange heap with exactly
+ * one owning domain, moved into a call (the sender's handle dies) or lent for its
+ * duration (it returns to the lender however the call ends). Nothing is copied.
+ *
+ * A keel_panic(), or a SIGSEGV, SIGBUS, SIGFPE or SIGILL raised while a thread
+ * runs inside a domain, unwinds that thread to the entry of its call into the
+ * domain; the caller gets KEEL_EPANIC or KEEL_EFAULT and keel_last_failure()
+ * says why. The domain is then recovered: its incarnation number (epoch) is
+ * incremented, which in one step invalidates every rref into it and frees every
+ * box it owned; its heap is reset; its recovery function runs inside it and may
+ * re-export objects into the same slots, so existing rrefs work again. Faults
+ * outside every domain go to the handlers the host installed before keel, or to
+ * the default action: keel never swallows a host crash.
+ *
+ * Invariants:
+ *   - an rref is valid iff its slot's generation equals the rref's and the slot
+ *     was exported in the domain's current epoch;
+ *   - a box has exactly one owner: a live domain incarnation or the host; only
+ *     code running in the owner reaches its bytes;
+ *   - a lent box is owned by the callee only while the call is in progress.
+ *
+ * What plain C cannot stop, and what keel therefore does not claim: code inside
+ * a domain shares the process's address space, so a wild write can reach any
+ * memory that is mapped writable. Strict mode (per domain) keeps a domain's heap
+ * inaccessible while no thread is inside it, which turns such writes into
+ * contained faults; see docs/domains.md for what each mode guarantees.
+ *
+ * Thread safety: every function here may be called from any thread, except
+ * where a comment says otherwise. Several threads may be inside one domain.
+ */
+#ifndef KEEL_DOMAIN_H
+#define KEEL_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keel/mem.h"
+#include "keel/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How many domains can exist at once, and the host's domain id. */
+#define KEEL_DOMAIN_MAX  256u
+#define KEEL_HOST_DOMAIN 0u
+
+typedef struct keel_domain keel_domain;
+
+/* A remote reference: copy it freely; it is checked on every use. */
+typedef struct keel_rref {
+    uint32_t domain;     /* index in the domain registry */
+    uint32_t slot;       /* index in the owner's reference table */
+    uint64_t generation; /* the slot's generation when this rref was made */
+} keel_rref;
+
+/* A box handle: copy it freely; only the owner's code can use it. */
+typedef struct keel_box {
+    uint32_t index;      /* entry in the box table */
+    uint32_t generation; /* changes when the box moves or is freed */
+} keel_box;
+
+#define KEEL_BOX_NONE ((keel_box){0, 0})
+
+/* What a method receives. */
+typedef struct keel_call {
+    unsigned method; /* index into the interface's method table */
+    void *arg;       /* the caller's argument: valid for the duration of the call */
+    void *result;    /* where the method may write its result */
+    keel_box box;    /* a box moved or lent with the call, else KEEL_BOX_NONE */
+    uint32_t caller; /* the calling domain's id (KEEL_HOST_DOMAIN for the host) */
+} keel_call;
+
+/* A method runs inside the object's domain; its status is returned to the caller. */
+typedef keel_status (*keel_method)(void *object, keel_call *call);
+
+/* An interface: a named table of methods. Keep it in static storage. */
+typedef struct keel_interface {
+    const char *name;
+    unsigned method_count;
+    const keel_method *methods;
+} keel_interface;
+
+/* A filter sees every call through a slot before the method does; it returns
+ * KEEL_OK to let the call through, anything else refuses it (the caller gets
+ * KEEL_EFILTERED). It runs inside the owner's domain. */
+typedef keel_status (*keel_filter)(void *filter_state, const keel_call *call);
+
+typedef enum keel_recovery_policy {
+    KEEL_RECOVER_RESTART = 0, /* reset the heap, run `recover`, accept calls again */
+    KEEL_RECOVER_FAIL_STOP,   /* stop for good at the first failure */
+} keel_recovery_policy;
+
+typedef struct keel_domain_config {
+    const char *name;        /* for reports; copied (up to 31 bytes) */
+    size_t heap_size;        /* bytes of private heap (mapped at create) */
+    unsigned table_capacity; /* slots in the reference table */
+    /* Runs inside the domain at create, and (if `recover` is NULL) at recovery. */
+    keel_status (*init)(keel_domain *domain, void *context);
+    /* Runs inside the domain after a failure, on a fresh heap; may re-export. */
+    keel_status (*recover)(keel_domain *domain, void *context);
+    void *context;
+    keel_recovery_policy policy;
+    /* Stop for good after `failure_budget` failures within `failure_window_ns`
+     * (0 budget: never stop for this reason). */
+    unsigned failure_budget;
+    uint64_t failure_window_ns;
+    bool strict; /* heap inaccessible while no thread is inside (docs/domains.md) */
+} keel_domain_config;
+
+typedef enum keel_domain_state {
+    KEEL_DOMAIN_RUNNING = 0,
+    KEEL_DOMAIN_RECOVERING, /* failed; refusing new calls until recovery completes */
+    KEEL_DOMAIN_STOPPED,    /* fail-stop policy, or failure budget exhausted */
+} keel_domain_state;
+
+/* Why the last call of this thread failed. */
+typedef enum keel_failure_kind {
+    KEEL_FAILURE_NONE = 0,
+    KEEL_FAILURE_PANIC,  /* keel_panic() */
+    KEEL_FAILURE_SIGNAL, /* a hardware fault: see signal and address */
+} keel_failure_kind;
+
+typedef struct keel_failure {
+    keel_failure_kind kind;
+    uint32_t domain;     /* the domain that failed */
+    int signal;          /* SIGSEGV, SIGBUS, SIGFPE or SIGILL */
+    const void *address; /* the faulting address, for SIGSEGV and SIGBUS */
+    char message[128];   /* the panic message, or a description of the signal */
+} keel_failure;
+
+/*
+ * keel_domain_system_init: sets up the exchange heap (`exchange_size` bytes,
+ * mapped now) with room for `box_capacity` boxes, and installs keel's fault
+ * handlers (remembering the host's, to chain to). Call once, before any domain
+ * exists. KEEL_EINVAL for a zero size or capacity, KEEL_EBUSY if already done,
+ * KEEL_ESYSTEM if a mapping or sigaction fails (nothing is left half set up).
+ * O(exchange_size / 8192 + box_capacity). Not thread-safe: call it first.
+ */
+KEEL_API keel_status keel_domain_system_init(size_t exchange_size, unsigned box_capacity);
+
+/*
+ * keel_domain_system_shutdown: restores the host's fault handlers and unmaps the
+ * exchange heap. KEEL_EBUSY if any domain still exists. Not thread-safe.
+ */
+KEEL_API keel_status keel_domain_system_shutdown(void);
+
+/*
+ * keel_domain_create: maps the domain's heap and table, registers it, and runs
+ * `init` inside it. Fails with KEEL_EINVAL (NULL, zero capacity, no init),
+ * KEEL_EFULL (KEEL_DOMAIN_MAX domains exist), KEEL_ESYSTEM (mapping), or
+ * whatever `init` returned (KEEL_EPANIC/KEEL_EFAULT if it failed); on failure
+ * nothing is left behind. O(heap_size / 8192 + table_capacity) plus `init`.
+ */
+KEEL_API keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out);
+
+/*
+ * keel_domain_destroy: unregisters the domain and unmaps everything it owns;
+ * rrefs into it fail with KEEL_ESTALE, its boxes are freed. KEEL_EBUSY if a
+ * thread is inside it. O(table_capacity) (unmapping aside).
+ */
+KEEL_API keel_status keel_domain_destroy(keel_domain *domain);
+
+/* The domain the calling thread runs in, or NULL for the host. O(1). */
+KEEL_API keel_domain *keel_domain_current(void);
+/* Its id (KEEL_HOST_DOMAIN for the host). O(1). */
+KEEL_API uint32_t keel_domain_current_id(void);
+/* A domain's id, name, state and private heap (use the heap only from inside). O(1). */
+KEEL_API uint32_t keel_domain_id(const keel_domain *domain);
+KEEL_API const char *keel_domain_name(const keel_domain *domain);
+KEEL_API keel_domain_state keel_domain_get_state(const keel_domain *domain);
+KEEL_API keel_heap *keel_domain_heap(keel_domain *domain);
+
+/*
+ * keel_domain_export: puts (object, interface) into a free slot of the calling
+ * domain's table and returns an rref to it. Must run inside `domain` (from its
+ * init, recover or a method) or from the host before any call. Fails with
+ * KEEL_EINVAL (NULL arguments, empty interface), KEEL_EACCESS (called from
+ * another domain), KEEL_EFULL (no free slot). O(1).
+ */
+KEEL_API keel_status keel_domain_export(keel_domain *domain, void *object,
+                                        const keel_interface *interface, keel_rref *out);
+
+/*
+ * keel_domain_reexport: after recovery, puts a (new) object back into the slot
+ * an existing rref names, so holders of that rref reach it again: the
+ * transparent recovery of the paper. The rref's generation is kept. Same
+ * failures as export, plus KEEL_ESTALE if the rref's slot was revoked or never
+ * belonged to this domain. O(1).
+ */
+KEEL_API keel_status keel_domain_reexport(keel_domain *domain, keel_rref rref, void *object,
+                                          const keel_interface *interface);
+
+/*
+ * keel_rref_revoke: the owner withdraws an rref; every copy of it fails with
+ * KEEL_EREVOKED from now on, and the slot is free for reuse (with a new
+ * generation). KEEL_ESTALE if it is already invalid, KEEL_EACCESS if not called
+ * from the owner (or the host). O(1).
+ */
+KEEL_API keel_status keel_rref_revoke(keel_rref rref);
+
+/*
+ * keel_rref_set_filter: installs (or with NULL removes) a filter on the rref's
+ * slot. Same failures as revoke. O(1).
+ */
+KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, void *state);
+
+/*
+ * keel_rref_call: calls method `method` of the object behind `rref`, inside its
+ * domain, with `arg` and `result` passed through. Returns the method's status,
+ * or: KEEL_ESTALE (rref never valid, or its domain destroyed), KEEL_EREVOKED,
+ * KEEL_ERECOVERING (the domain failed and has not yet re-exported this slot),
+ * KEEL_ESTOPPED, KEEL_ENOMETHOD, KEEL_EFILTERED, KEEL_EPANIC or KEEL_EFAULT (the
+ * callee failed: see keel_last_failure), KEEL_EDEPTH (calls nested too deeply).
+ * O(1) apart from the method. Thread-safe.
+ */
+KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
+
+/*
+ * keel_rref_call_move: as keel_rref_call, moving `*box` to the callee: on entry
+ * the callee owns it (call->box is its handle) and *box is dead, whatever the
+ * call returns. If the call is refused before entry (stale rref, filter, ...),
+ * the box stays with the caller and *box is unchanged. KEEL_EACCESS if the
+ * caller does not own the box. O(1) apart from the method.
+ */
+KEEL_API keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_box *box, void *arg,
+                                         void *result);
+
+/*
+ * keel_rref_call_lend: as keel_rref_call, lending `box` to the callee for the
+ * call: the callee owns it until the call ends, then it is the caller's again,
+ * whether the method returned, failed or the domain was recovered. KEEL_EACCESS
+ * if the caller does not own the box. O(1) apart from the method.
+ */
+KEEL_API keel_status keel_rref_call_lend(keel_rref rref, unsigned method, keel_box box, void *arg,
+                                         void *result);
+
+/*
+ * keel_panic: fails the current call into a domain: unwinds to its entry, and the
+ * caller gets KEEL_EPANIC with this message. Never returns. Outside any domain it
+ * prints the message and aborts, as a panic in the host is a host crash.
+ */
+KEEL_API _Noreturn void keel_panic(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* KEEL_CHECK(cond): keel_panic with the condition's text if cond is false. */
+#define KEEL_CHECK(cond) \
+    ((cond) ? (void)0 : keel_panic("check failed: %s (%s:%d)", #cond, __FILE__, __LINE__))
+
+/* keel_last_failure: why this thread's last failed call failed. O(1). */
+KEEL_API const keel_failure *keel_last_failure(void);
+
+/* ---- boxes ---- */
+
+/*
+ * keel_box_alloc: `size` bytes in the exchange heap, owned by the calling domain
+ * (or the host). KEEL_ERANGE for size 0 or too large, KEEL_ENOMEM, KEEL_EFULL (no
+ * box entry free). O(1): a bounded number of dead boxes is reclaimed on the way.
+ */
+KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
+
+/* keel_box_free: frees a box the caller owns. KEEL_ESTALE (dead handle),
+ * KEEL_EACCESS (owned by someone else). O(1). */
+KEEL_API keel_status keel_box_free(keel_box box);
+
+/*
+ * keel_box_data: the box's bytes and size, for the owner only. KEEL_ESTALE for a
+ * dead handle (moved away, freed, or its owner recovered), KEEL_EACCESS if the
+ * calling domain does not own it. O(1).
+ */
+KEEL_API keel_status keel_box_data(keel_box box, void **data, size_t *size);
+
+typedef struct keel_domain_stats {
+    uint64_t calls;      /* calls that entered the domain */
+    uint64_t failures;   /* panics and faults inside it */
+    uint64_t recoveries; /* completed recoveries */
+    uint64_t refused;    /* calls refused: filtered, revoked, recovering, stopped */
+    uint64_t epoch;      /* incarnation number */
+    unsigned exported;   /* slots in use in the current epoch */
+} keel_domain_stats;
+
+KEEL_API void keel_domain_get_stats(const keel_domain *domain, keel_domain_stats *out);
+
+typedef struct keel_exchange_stats {
+    keel_heap_stats heap; /* the exchange heap */
+    unsigned boxes_live;  /* boxes allocated and not yet reclaimed */
+    unsigned boxes_dead;  /* boxes whose owner died, not yet reclaimed */
+} keel_exchange_stats;
+
+/* keel_exchange_get_stats: fills *out. O(box_capacity) to count the boxes. */
+KEEL_API void keel_exchange_get_stats(keel_exchange_stats *out);
+
+/*
+ * keel_box_reap: reclaims up to `max_steps` box entries whose owner died (each
+ * O(1)); returns how many it freed. keel_box_alloc calls it with a small
+ * constant; call it with a larger one where latency does not matter.
+ */
+KEEL_API unsigned keel_box_reap(unsigned max_steps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEEL_DOMAIN_H */

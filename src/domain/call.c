@@ -1,0 +1,256 @@
+/*
+ * call.c - calls into domains, panics, and recovery.
+ *
+ * A call checks the rref against the owner's table, enters the domain (counted
+ * in `inside`), pushes a frame with an unwind point on the thread's stack, runs
+ * the filter and the method, and leaves. A panic or a hardware fault inside
+ * unwinds to the innermost frame, so in nested calls A -> B -> C a failure in C
+ * is reported to B only.
+ *
+ * Failure and recovery. The first failure of an incarnation moves the domain to
+ * RECOVERING and increments its epoch: from that instant every rref into it is
+ * refused and every box it owned is dead, in O(1). Threads still inside finish
+ * (or fail) and their calls return KEEL_ERECOVERING: their results came from a
+ * domain that had failed. New calls are refused. The last thread to leave runs
+ * the recovery: reset the heap, apply the failure budget, run the recovery
+ * function inside the domain. Nobody waits for anybody.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "domain/internal.h"
+
+__thread thread_state keel_thread_;
+
+static keel_status refused(keel_domain *d, keel_status status) {
+    atomic_fetch_add_explicit(&d->refused, 1, memory_order_relaxed);
+    return status;
+}
+
+/* Leaves the domain; the last thread out of a failed domain recovers it. */
+static void leave(keel_domain *d) {
+    if (atomic_fetch_sub(&d->inside, 1) == 1 && atomic_load(&d->state) == KEEL_DOMAIN_RECOVERING &&
+        atomic_exchange(&d->needs_recovery, false)) {
+        keel_domain_recover_(d);
+    }
+}
+
+/* Marks the incarnation that `epoch` names as failed (once). */
+static void fail_domain(keel_domain *d, uint64_t epoch) {
+    atomic_fetch_add_explicit(&d->failures, 1, memory_order_relaxed);
+    int running = KEEL_DOMAIN_RUNNING;
+    if (atomic_load(&d->epoch) == epoch &&
+        atomic_compare_exchange_strong(&d->state, &running, KEEL_DOMAIN_RECOVERING)) {
+        atomic_store(&d->epoch, keel_fresh_number_()); /* rrefs and boxes die now */
+        atomic_store(&d->needs_recovery, true);
+    }
+}
+
+typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
+
+static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *result,
+                             keel_box *box, box_mode mode) {
+    /* ---- check the rref against the owner's table (no locks) ---- */
+    if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
+        return KEEL_ESTALE;
+    }
+    keel_domain *d = atomic_load_explicit(&keel_registry_[rref.domain], memory_order_acquire);
+    if (d == NULL || rref.slot >= d->config.table_capacity) {
+        return KEEL_ESTALE;
+    }
+    slot *s = &d->slots[rref.slot];
+    uint64_t generation = atomic_load_explicit(&s->generation, memory_order_acquire);
+    if (generation != rref.generation) {
+        /* Generations only grow: an older rref was revoked, a newer one never existed. */
+        return generation > rref.generation ? refused(d, KEEL_EREVOKED) : KEEL_ESTALE;
+    }
+    int state = atomic_load_explicit(&d->state, memory_order_acquire);
+    if (state != KEEL_DOMAIN_RUNNING) {
+        return refused(d, state == KEEL_DOMAIN_STOPPED ? KEEL_ESTOPPED : KEEL_ERECOVERING);
+    }
+    uint64_t epoch = atomic_load_explicit(&d->epoch, memory_order_acquire);
+    if (atomic_load_explicit(&s->epoch, memory_order_acquire) != epoch) {
+        return refused(d, KEEL_ERECOVERING); /* not (yet) re-exported since a failure */
+    }
+    void *object = atomic_load_explicit(&s->object, memory_order_relaxed);
+    const keel_interface *interface = atomic_load_explicit(&s->interface, memory_order_relaxed);
+    keel_filter filter = atomic_load_explicit(&s->filter, memory_order_acquire);
+    void *filter_state = atomic_load_explicit(&s->filter_state, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&s->generation, memory_order_relaxed) != generation) {
+        return refused(d, KEEL_EREVOKED); /* revoked while we read the slot */
+    }
+    if (method >= interface->method_count) {
+        return KEEL_ENOMETHOD;
+    }
+    thread_state *t = &keel_thread_;
+    if (t->depth >= KEEL_CALL_DEPTH_MAX) {
+        return KEEL_EDEPTH;
+    }
+    if (!t->altstack_ready) {
+        keel_fault_prepare_thread_();
+    }
+
+    /* ---- enter ---- */
+    atomic_fetch_add(&d->inside, 1);
+    if (atomic_load(&d->state) != KEEL_DOMAIN_RUNNING) { /* failed as we came in */
+        leave(d);
+        return refused(d, KEEL_ERECOVERING);
+    }
+    uint32_t caller = current_id();
+    keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller};
+    call_frame frame;
+    frame.previous = t->frame;
+    frame.domain = d;
+    frame.epoch = epoch;
+    frame.failure = KEEL_OK;
+    t->frame = &frame;
+    t->depth++;
+    atomic_fetch_add_explicit(&d->calls, 1, memory_order_relaxed);
+
+    volatile bool lent = false; /* read after a longjmp: must live in memory */
+    keel_status status;
+    if (sigsetjmp(frame.env, 0) == 0) {
+        if (filter != NULL && filter(filter_state, &call) != KEEL_OK) {
+            status = refused(d, KEEL_EFILTERED);
+        } else {
+            status = KEEL_OK;
+            if (mode == BOX_LEND) {
+                status = keel_box_lend_begin_(*box, d, caller);
+                call.box = *box;
+                lent = status == KEEL_OK;
+            } else if (mode == BOX_MOVE) {
+                status = keel_box_move_(*box, caller, d, &call.box);
+            }
+            if (status == KEEL_OK) {
+                status = interface->methods[method](object, &call);
+            }
+        }
+    } else {
+        status = frame.failure;
+        fail_domain(d, frame.epoch);
+    }
+
+    /* ---- leave ---- */
+    t->frame = frame.previous;
+    t->depth--;
+    if (lent) {
+        keel_box_lend_end_(*box, caller);
+    }
+    if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
+        atomic_load_explicit(&d->epoch, memory_order_acquire) != epoch) {
+        status = KEEL_ERECOVERING; /* the domain failed while this call was inside it */
+    }
+    leave(d);
+    return status;
+}
+
+keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result) {
+    return call_into(rref, method, arg, result, NULL, BOX_NONE);
+}
+
+keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_box *box, void *arg,
+                                void *result) {
+    if (box == NULL) {
+        return KEEL_EINVAL;
+    }
+    return call_into(rref, method, arg, result, box, BOX_MOVE);
+}
+
+keel_status keel_rref_call_lend(keel_rref rref, unsigned method, keel_box box, void *arg,
+                                void *result) {
+    return call_into(rref, method, arg, result, &box, BOX_LEND);
+}
+
+/* Runs fn inside the domain, as init and recovery do: a failure returns
+ * KEEL_EPANIC or KEEL_EFAULT but triggers no recovery of its own. */
+keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domain *, void *),
+                                    void *context) {
+    thread_state *t = &keel_thread_;
+    if (t->depth >= KEEL_CALL_DEPTH_MAX) {
+        return KEEL_EDEPTH;
+    }
+    if (!t->altstack_ready) {
+        keel_fault_prepare_thread_();
+    }
+    atomic_fetch_add(&d->inside, 1);
+    call_frame frame;
+    frame.previous = t->frame;
+    frame.domain = d;
+    frame.epoch = atomic_load(&d->epoch);
+    frame.failure = KEEL_OK;
+    t->frame = &frame;
+    t->depth++;
+    keel_status status;
+    if (sigsetjmp(frame.env, 0) == 0) {
+        status = fn(d, context);
+    } else {
+        status = frame.failure;
+        atomic_fetch_add_explicit(&d->failures, 1, memory_order_relaxed);
+    }
+    t->frame = frame.previous;
+    t->depth--;
+    atomic_fetch_sub(&d->inside, 1);
+    return status;
+}
+
+/*
+ * True if this failure exhausts the budget: it is the budget-th failure within
+ * the window. The ring keeps the previous budget - 1 failure times; the entry
+ * about to be overwritten is the oldest of them (0 until the ring has filled).
+ */
+static bool budget_exhausted(keel_domain *d, uint64_t now) {
+    unsigned budget = d->config.failure_budget;
+    if (budget <= 1) {
+        return budget == 1;
+    }
+    uint64_t oldest = d->failure_times[d->failure_next];
+    d->failure_times[d->failure_next] = now;
+    d->failure_next = (d->failure_next + 1) % (budget - 1);
+    return oldest != 0 && now - oldest <= d->config.failure_window_ns;
+}
+
+/*
+ * Recovery, run by the last thread out of a failed domain: O(1) apart from the
+ * heap reset (O(heap / 8192)) and the user's recovery function.
+ */
+void keel_domain_recover_(keel_domain *d) {
+    uint64_t now = keel_now_ns_();
+    if (d->config.policy == KEEL_RECOVER_FAIL_STOP || budget_exhausted(d, now)) {
+        atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
+        return;
+    }
+    /* A thread that failed inside the heap may have left its lock held. */
+    pthread_mutex_destroy(&d->heap.lock);
+    keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
+    keel_status (*fn)(keel_domain *, void *) =
+        d->config.recover != NULL ? d->config.recover : d->config.init;
+    keel_status status = keel_domain_run_inside_(d, fn, d->config.context);
+    if (status != KEEL_OK) {
+        atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
+        return;
+    }
+    atomic_fetch_add(&d->recoveries, 1);
+    atomic_store(&d->state, KEEL_DOMAIN_RUNNING);
+}
+
+_Noreturn void keel_panic(const char *format, ...) {
+    char message[sizeof keel_thread_.failure.message];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    call_frame *frame = keel_thread_.frame;
+    if (frame == NULL) {
+        fprintf(stderr, "keel: panic outside any domain: %s\n", message);
+        abort();
+    }
+    keel_failure_record_(KEEL_FAILURE_PANIC, frame->domain->id, 0, NULL, message);
+    frame->failure = KEEL_EPANIC;
+    siglongjmp(frame->env, 1);
+}
+
+const keel_failure *keel_last_failure(void) {
+    return &keel_thread_.failure;
+}

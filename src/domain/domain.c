@@ -1,0 +1,358 @@
+/*
+ * domain.c - the domain registry and reference tables: create, destroy, export,
+ * re-export, revoke, filters. Calls are in call.c.
+ *
+ * Mutations of a table (export, revoke) take the table's lock: they are O(1) but
+ * not on the call path. The call path reads slots without a lock (see slot in
+ * internal.h). Slot generations come from one global counter, so an rref can
+ * never match a slot it was not made for, even after its domain is destroyed and
+ * its registry index reused.
+ */
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "domain/internal.h"
+
+keel_domain *_Atomic keel_registry_[KEEL_DOMAIN_MAX];
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t next_generation = 1;
+static bool system_ready;
+
+uint64_t keel_fresh_number_(void) {
+    return atomic_fetch_add(&next_generation, 1);
+}
+
+uint64_t keel_now_ns_(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+keel_status keel_domain_system_init(size_t exchange_size, unsigned box_capacity) {
+    if (exchange_size == 0 || box_capacity == 0) {
+        return KEEL_EINVAL;
+    }
+    if (system_ready) {
+        return KEEL_EBUSY;
+    }
+    keel_status status = keel_box_system_init_(exchange_size, box_capacity);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    status = keel_fault_install_();
+    if (status != KEEL_OK) {
+        keel_box_system_shutdown_();
+        return status;
+    }
+    system_ready = true;
+    return KEEL_OK;
+}
+
+keel_status keel_domain_system_shutdown(void) {
+    if (!system_ready) {
+        return KEEL_EINVAL;
+    }
+    for (unsigned i = 1; i < KEEL_DOMAIN_MAX; i++) {
+        if (atomic_load(&keel_registry_[i]) != NULL) {
+            return KEEL_EBUSY;
+        }
+    }
+    keel_fault_restore_();
+    keel_box_system_shutdown_();
+    system_ready = false;
+    return KEEL_OK;
+}
+
+/* Links every slot into the free list, generations untouched. */
+static void table_reset_free_list(keel_domain *d) {
+    d->free_head = SLOT_NONE;
+    for (unsigned i = d->config.table_capacity; i-- > 0;) {
+        d->slots[i].next_free = d->free_head;
+        d->slots[i].in_use = false;
+        d->free_head = i;
+    }
+    d->exported = 0;
+}
+
+static void unmap_domain(keel_domain *d) {
+    if (d->slots != NULL) {
+        munmap(d->slots, d->slots_bytes);
+    }
+    if (d->heap_region != NULL) {
+        munmap(d->heap_region, d->heap_bytes);
+    }
+    munmap(d, sizeof *d);
+}
+
+keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out) {
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (config == NULL || out == NULL || config->table_capacity == 0 || config->init == NULL ||
+        config->heap_size == 0) {
+        return KEEL_EINVAL;
+    }
+    if (!system_ready) {
+        return KEEL_EINVAL;
+    }
+    /* Everything a domain owns is mapped here, at create: nothing later allocates. */
+    keel_domain *d =
+        mmap(NULL, sizeof *d, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (d == MAP_FAILED) {
+        return KEEL_ESYSTEM;
+    }
+    memset(d, 0, sizeof *d);
+    d->config = *config;
+    if (d->config.failure_budget > FAILURE_HISTORY) {
+        d->config.failure_budget = FAILURE_HISTORY;
+    }
+    if (config->name != NULL) {
+        strncpy(d->name, config->name, sizeof d->name - 1);
+    }
+    d->config.name = d->name;
+    keel_status status = KEEL_ESYSTEM;
+    d->slots_bytes = (size_t)config->table_capacity * sizeof(slot);
+    d->slots =
+        mmap(NULL, d->slots_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (d->slots == MAP_FAILED) {
+        d->slots = NULL;
+        goto err;
+    }
+    /* The heap's own metadata is counted on top of heap_size. */
+    d->heap_bytes = config->heap_size + config->heap_size / 64 + 16384;
+    d->heap_region =
+        mmap(NULL, d->heap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (d->heap_region == MAP_FAILED) {
+        d->heap_region = NULL;
+        goto err;
+    }
+    status = keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
+    if (status != KEEL_OK) {
+        goto err;
+    }
+    if (pthread_mutex_init(&d->table_lock, NULL) != 0) {
+        status = KEEL_ESYSTEM;
+        goto err_heap;
+    }
+    table_reset_free_list(d);
+    atomic_store(&d->state, KEEL_DOMAIN_RUNNING);
+    /* Epochs are unique across all domains, so a box of a destroyed domain can
+     * never look alive to a later domain that reuses its id. */
+    atomic_store(&d->epoch, keel_fresh_number_());
+
+    pthread_mutex_lock(&registry_lock);
+    uint32_t id = 0;
+    for (uint32_t i = 1; i < KEEL_DOMAIN_MAX; i++) {
+        if (atomic_load(&keel_registry_[i]) == NULL) {
+            id = i;
+            break;
+        }
+    }
+    if (id == 0) {
+        pthread_mutex_unlock(&registry_lock);
+        status = KEEL_EFULL;
+        goto err_lock;
+    }
+    d->id = id;
+    atomic_store_explicit(&keel_registry_[id], d, memory_order_release);
+    pthread_mutex_unlock(&registry_lock);
+
+    status = keel_domain_run_inside_(d, config->init, config->context);
+    if (status != KEEL_OK) {
+        /* The domain never ran: it has no boxes to release beyond its init's. */
+        keel_box_release_domain_(id);
+        atomic_store(&keel_registry_[id], NULL);
+        goto err_lock;
+    }
+    *out = d;
+    return KEEL_OK;
+
+err_lock:
+    pthread_mutex_destroy(&d->table_lock);
+err_heap:
+    keel_heap_locked_destroy(&d->heap);
+err:
+    unmap_domain(d);
+    return status;
+}
+
+keel_status keel_domain_destroy(keel_domain *d) {
+    if (d == NULL) {
+        return KEEL_EINVAL;
+    }
+    if (atomic_load(&d->inside) != 0 || atomic_exchange(&d->destroying, true)) {
+        return KEEL_EBUSY;
+    }
+    /* New calls find no domain; any call that raced in is waited out. */
+    atomic_store_explicit(&keel_registry_[d->id], NULL, memory_order_release);
+    while (atomic_load(&d->inside) != 0) {
+        sched_yield();
+    }
+    atomic_store(&d->epoch, keel_fresh_number_()); /* its boxes are dead */
+    keel_box_release_domain_(d->id);
+    pthread_mutex_destroy(&d->table_lock);
+    keel_heap_locked_destroy(&d->heap);
+    unmap_domain(d);
+    return KEEL_OK;
+}
+
+keel_domain *keel_domain_current(void) {
+    call_frame *f = keel_thread_.frame;
+    return f == NULL ? NULL : f->domain;
+}
+
+uint32_t keel_domain_current_id(void) {
+    return current_id();
+}
+
+uint32_t keel_domain_id(const keel_domain *d) {
+    return d->id;
+}
+
+const char *keel_domain_name(const keel_domain *d) {
+    return d->name;
+}
+
+keel_domain_state keel_domain_get_state(const keel_domain *d) {
+    return (keel_domain_state)atomic_load(&d->state);
+}
+
+keel_heap *keel_domain_heap(keel_domain *d) {
+    return d->heap.heap;
+}
+
+/* Export and revoke are for the owner: code inside it, or the host. */
+static bool may_administer(const keel_domain *d) {
+    uint32_t caller = current_id();
+    return caller == d->id || caller == KEEL_HOST_DOMAIN;
+}
+
+static void fill_slot(keel_domain *d, slot *s, void *object, const keel_interface *interface) {
+    atomic_store_explicit(&s->object, object, memory_order_relaxed);
+    atomic_store_explicit(&s->interface, interface, memory_order_relaxed);
+    atomic_store_explicit(&s->filter, NULL, memory_order_relaxed);
+    atomic_store_explicit(&s->filter_state, NULL, memory_order_relaxed);
+    /* Publishing the epoch last makes the fields visible to callers at once. */
+    atomic_store_explicit(&s->epoch, atomic_load(&d->epoch), memory_order_release);
+}
+
+keel_status keel_domain_export(keel_domain *d, void *object, const keel_interface *interface,
+                               keel_rref *out) {
+    if (d == NULL || interface == NULL || out == NULL || interface->method_count == 0 ||
+        interface->methods == NULL) {
+        return KEEL_EINVAL;
+    }
+    if (!may_administer(d)) {
+        return KEEL_EACCESS;
+    }
+    pthread_mutex_lock(&d->table_lock);
+    uint32_t i = d->free_head;
+    if (i == SLOT_NONE) {
+        pthread_mutex_unlock(&d->table_lock);
+        return KEEL_EFULL;
+    }
+    slot *s = &d->slots[i];
+    d->free_head = s->next_free;
+    s->in_use = true;
+    d->exported++;
+    uint64_t generation = keel_fresh_number_();
+    atomic_store_explicit(&s->generation, generation, memory_order_release);
+    fill_slot(d, s, object, interface);
+    pthread_mutex_unlock(&d->table_lock);
+    *out = (keel_rref){.domain = d->id, .slot = i, .generation = generation};
+    return KEEL_OK;
+}
+
+keel_status keel_domain_reexport(keel_domain *d, keel_rref rref, void *object,
+                                 const keel_interface *interface) {
+    if (d == NULL || interface == NULL || interface->method_count == 0 ||
+        interface->methods == NULL) {
+        return KEEL_EINVAL;
+    }
+    if (!may_administer(d)) {
+        return KEEL_EACCESS;
+    }
+    if (rref.domain != d->id || rref.slot >= d->config.table_capacity) {
+        return KEEL_ESTALE;
+    }
+    pthread_mutex_lock(&d->table_lock);
+    slot *s = &d->slots[rref.slot];
+    keel_status status = KEEL_ESTALE;
+    if (s->in_use && atomic_load(&s->generation) == rref.generation) {
+        fill_slot(d, s, object, interface);
+        status = KEEL_OK;
+    }
+    pthread_mutex_unlock(&d->table_lock);
+    return status;
+}
+
+/* The domain and slot an rref names, for the owner's administration. */
+static keel_status owned_slot(keel_rref rref, keel_domain **domain, slot **s) {
+    if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
+        return KEEL_ESTALE;
+    }
+    keel_domain *d = atomic_load_explicit(&keel_registry_[rref.domain], memory_order_acquire);
+    if (d == NULL || rref.slot >= d->config.table_capacity) {
+        return KEEL_ESTALE;
+    }
+    if (!may_administer(d)) {
+        return KEEL_EACCESS;
+    }
+    *domain = d;
+    *s = &d->slots[rref.slot];
+    return KEEL_OK;
+}
+
+keel_status keel_rref_revoke(keel_rref rref) {
+    keel_domain *d;
+    slot *s;
+    keel_status status = owned_slot(rref, &d, &s);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    pthread_mutex_lock(&d->table_lock);
+    status = KEEL_ESTALE;
+    if (s->in_use && atomic_load(&s->generation) == rref.generation) {
+        /* A fresh generation: every copy of the rref now fails as revoked. */
+        atomic_store_explicit(&s->generation, keel_fresh_number_(), memory_order_release);
+        s->in_use = false;
+        s->next_free = d->free_head;
+        d->free_head = rref.slot;
+        d->exported--;
+        status = KEEL_OK;
+    }
+    pthread_mutex_unlock(&d->table_lock);
+    return status;
+}
+
+keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, void *state) {
+    keel_domain *d;
+    slot *s;
+    keel_status status = owned_slot(rref, &d, &s);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    pthread_mutex_lock(&d->table_lock);
+    status = KEEL_ESTALE;
+    if (s->in_use && atomic_load(&s->generation) == rref.generation) {
+        /* The state first: a caller that sees the filter sees its state. */
+        atomic_store_explicit(&s->filter_state, state, memory_order_relaxed);
+        atomic_store_explicit(&s->filter, filter, memory_order_release);
+        status = KEEL_OK;
+    }
+    pthread_mutex_unlock(&d->table_lock);
+    return status;
+}
+
+void keel_domain_get_stats(const keel_domain *d, keel_domain_stats *out) {
+    *out = (keel_domain_stats){
+        .calls = atomic_load(&d->calls),
+        .failures = atomic_load(&d->failures),
+        .recoveries = atomic_load(&d->recoveries),
+        .refused = atomic_load(&d->refused),
+        .epoch = atomic_load(&d->epoch),
+        .exported = d->exported,
+    };
+}

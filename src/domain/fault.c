@@ -1,0 +1,159 @@
+/*
+ * fault.c - hardware faults inside domains.
+ *
+ * keel installs one handler for SIGSEGV, SIGBUS, SIGFPE and SIGILL, on an
+ * alternate stack (so a stack overflow inside a domain is contained too) and
+ * with SA_NODEFER (so leaving the handler by siglongjmp leaves the signal
+ * unblocked, and the same thread can fault again and again). If the thread is
+ * inside a domain, the fault is recorded and the thread unwinds to the entry of
+ * its innermost call. Otherwise the fault is the host's: it goes to the handler
+ * the host had installed before keel, or to the default action.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "domain/internal.h"
+
+enum { ALTSTACK_SIZE = 32 * 1024 };
+
+static const int contained[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+enum { CONTAINED = sizeof contained / sizeof contained[0] };
+static struct sigaction previous[CONTAINED];
+static __thread unsigned char altstack[ALTSTACK_SIZE] __attribute__((aligned(16)));
+
+/* Async-signal-safe string building. */
+static size_t append(char *out, size_t at, size_t cap, const char *text) {
+    while (*text != '\0' && at + 1 < cap) {
+        out[at++] = *text++;
+    }
+    out[at] = '\0';
+    return at;
+}
+
+static size_t append_hex(char *out, size_t at, size_t cap, uintptr_t value) {
+    char digits[2 + 2 * sizeof value + 1];
+    size_t n = 0;
+    digits[n++] = '0';
+    digits[n++] = 'x';
+    int shift = (int)(8 * sizeof value) - 4;
+    while (shift > 0 && ((value >> shift) & 0xF) == 0) {
+        shift -= 4;
+    }
+    for (; shift >= 0; shift -= 4) {
+        digits[n++] = "0123456789abcdef"[(value >> shift) & 0xF];
+    }
+    digits[n] = '\0';
+    return append(out, at, cap, digits);
+}
+
+static const char *describe(int signal) {
+    switch (signal) {
+    case SIGSEGV:
+        return "SIGSEGV (invalid memory access)";
+    case SIGBUS:
+        return "SIGBUS (bus error)";
+    case SIGFPE:
+        return "SIGFPE (arithmetic fault)";
+    case SIGILL:
+        return "SIGILL (illegal instruction)";
+    default:
+        return "signal";
+    }
+}
+
+void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, const void *address,
+                          const char *message) {
+    keel_failure *f = &keel_thread_.failure;
+    f->kind = kind;
+    f->domain = domain;
+    f->signal = signal;
+    f->address = address;
+    size_t at = 0;
+    f->message[0] = '\0';
+    if (kind == KEEL_FAILURE_SIGNAL) {
+        at = append(f->message, at, sizeof f->message, describe(signal));
+        if (signal == SIGSEGV || signal == SIGBUS) {
+            at = append(f->message, at, sizeof f->message, " at ");
+            at = append_hex(f->message, at, sizeof f->message, (uintptr_t)address);
+        }
+    } else {
+        append(f->message, at, sizeof f->message, message);
+    }
+}
+
+static int slot_of(int signal) {
+    for (int i = 0; i < CONTAINED; i++) {
+        if (contained[i] == signal) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* A fault outside every domain: exactly what would happen without keel. */
+static void chain(int signal, siginfo_t *info, void *context) {
+    int i = slot_of(signal);
+    const struct sigaction *p = &previous[i];
+    if ((p->sa_flags & SA_SIGINFO) != 0 && p->sa_sigaction != NULL) {
+        p->sa_sigaction(signal, info, context);
+        return;
+    }
+    if ((p->sa_flags & SA_SIGINFO) == 0 && p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) {
+        p->sa_handler(signal);
+        return;
+    }
+    /* Default action: reinstate it and return; the faulting instruction runs
+     * again and the kernel applies it (a core dump, as without keel). */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(signal, &dfl, NULL);
+    if (info->si_code <= 0) { /* sent by kill/raise, not by a faulting instruction */
+        raise(signal);
+    }
+}
+
+static void on_fault(int signal, siginfo_t *info, void *context) {
+    call_frame *frame = keel_thread_.frame;
+    if (frame == NULL) {
+        chain(signal, info, context);
+        return;
+    }
+    keel_failure_record_(KEEL_FAILURE_SIGNAL, frame->domain->id, signal, info->si_addr, NULL);
+    frame->failure = KEEL_EFAULT;
+    siglongjmp(frame->env, 1);
+}
+
+keel_status keel_fault_install_(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < CONTAINED; i++) {
+        if (sigaction(contained[i], &action, &previous[i]) != 0) {
+            while (i-- > 0) {
+                sigaction(contained[i], &previous[i], NULL);
+            }
+            return KEEL_ESYSTEM;
+        }
+    }
+    return KEEL_OK;
+}
+
+void keel_fault_restore_(void) {
+    for (int i = 0; i < CONTAINED; i++) {
+        sigaction(contained[i], &previous[i], NULL);
+    }
+}
+
+/* Gives the thread an alternate signal stack, unless the host gave it one. */
+void keel_fault_prepare_thread_(void) {
+    stack_t current;
+    if (sigaltstack(NULL, &current) == 0 && (current.ss_flags & SS_DISABLE) != 0) {
+        stack_t stack = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+        sigaltstack(&stack, NULL);
+    }
+    keel_thread_.altstack_ready = true;
+}

@@ -1,0 +1,123 @@
+/*
+ * internal.h - the domain module's private structures, shared by domain.c
+ * (registry and reference tables), call.c (calls, panics, recovery), fault.c
+ * (hardware faults) and box.c (the exchange heap). Not installed.
+ */
+#ifndef KEEL_DOMAIN_INTERNAL_H
+#define KEEL_DOMAIN_INTERNAL_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+
+#include "keel/domain.h"
+
+/* A slot of a reference table. A slot is valid for an rref when its generation
+ * equals the rref's and it was exported in the domain's current epoch. Writers
+ * (export, revoke) hold the table lock; callers read without it, and re-check
+ * the generation after reading the fields (a seqlock read). */
+typedef struct slot {
+    _Atomic uint64_t generation; /* globally unique per export; changes on revoke */
+    _Atomic uint64_t epoch;      /* the domain epoch it was (re)exported in */
+    void *_Atomic object;
+    const keel_interface *_Atomic interface;
+    _Atomic keel_filter filter;
+    void *_Atomic filter_state;
+    uint32_t next_free; /* free-list link (UINT32_MAX ends it); owned by the lock */
+    bool in_use;        /* exported and not revoked (possibly in an old epoch) */
+} slot;
+
+#define SLOT_NONE       UINT32_MAX
+#define FAILURE_HISTORY 64u /* failure budgets are capped at this many */
+
+struct keel_domain {
+    uint32_t id;
+    char name[32];
+    keel_domain_config config;
+    _Atomic uint64_t epoch;  /* incarnation: a fresh number at create and at each failure */
+    _Atomic int state;       /* keel_domain_state */
+    _Atomic uint32_t inside; /* threads executing inside the domain now */
+    _Atomic bool destroying;
+    _Atomic bool needs_recovery; /* set by the failure, taken by the last thread out */
+    /* Private heap: mapped at create, shared by the threads inside. */
+    keel_heap_locked heap;
+    void *heap_region;
+    size_t heap_bytes;
+    /* Reference table. */
+    slot *slots;
+    size_t slots_bytes;
+    uint32_t free_head;
+    unsigned exported;
+    pthread_mutex_t table_lock;
+    /* Failures inside the window, for the budget (owned by the recovering thread). */
+    uint64_t failure_times[FAILURE_HISTORY];
+    unsigned failure_next;
+    /* Statistics. */
+    _Atomic uint64_t calls, failures, recoveries, refused;
+};
+
+/* One call into a domain, on the calling thread's stack. */
+typedef struct call_frame {
+    sigjmp_buf env;              /* where a failure inside the call unwinds to */
+    struct call_frame *previous; /* the frame of the enclosing call, if any */
+    keel_domain *domain;         /* the callee */
+    uint64_t epoch;              /* the callee's epoch at entry */
+    keel_status failure;         /* KEEL_EPANIC or KEEL_EFAULT once unwound */
+} call_frame;
+
+/* Per-thread state. */
+typedef struct thread_state {
+    call_frame *frame; /* innermost call into a domain, NULL in the host */
+    unsigned depth;
+    bool altstack_ready;
+    keel_failure failure; /* why the last failed call failed */
+} thread_state;
+
+#define KEEL_CALL_DEPTH_MAX 64u
+
+extern __thread thread_state keel_thread_;
+extern keel_domain *_Atomic keel_registry_[KEEL_DOMAIN_MAX];
+
+/* The id of the domain the thread is in; KEEL_HOST_DOMAIN in the host. */
+static inline uint32_t current_id(void) {
+    call_frame *f = keel_thread_.frame;
+    return f == NULL ? KEEL_HOST_DOMAIN : f->domain->id;
+}
+
+/* The epoch of a domain id (the host's is always 0); UINT64_MAX if none. */
+static inline uint64_t epoch_of(uint32_t id) {
+    if (id == KEEL_HOST_DOMAIN) {
+        return 0;
+    }
+    keel_domain *d = atomic_load_explicit(&keel_registry_[id], memory_order_acquire);
+    return d == NULL ? UINT64_MAX : atomic_load_explicit(&d->epoch, memory_order_acquire);
+}
+
+/* fault.c */
+keel_status keel_fault_install_(void);
+void keel_fault_restore_(void);
+void keel_fault_prepare_thread_(void);
+/* Records a failure in the thread's state: used by keel_panic and the handler. */
+void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, const void *address,
+                          const char *message);
+
+/* box.c */
+keel_status keel_box_system_init_(size_t exchange_size, unsigned capacity);
+keel_status keel_box_system_shutdown_(void);
+/* Lending: make `callee` the owner for a call; give it back afterwards. */
+keel_status keel_box_lend_begin_(keel_box box, keel_domain *callee, uint32_t lender);
+void keel_box_lend_end_(keel_box box, uint32_t lender);
+/* Moving: make `callee` the owner; the returned handle replaces the old one. */
+keel_status keel_box_move_(keel_box box, uint32_t sender, keel_domain *callee, keel_box *moved);
+void keel_box_release_domain_(uint32_t id);
+
+/* call.c */
+void keel_domain_recover_(keel_domain *domain);
+keel_status keel_domain_run_inside_(keel_domain *domain, keel_status (*fn)(keel_domain *, void *),
+                                    void *context);
+
+uint64_t keel_now_ns_(void);
+/* A number never handed out before: slot generations and domain epochs. */
+uint64_t keel_fresh_number_(void);
+
+#endif /* KEEL_DOMAIN_INTERNAL_H */

@@ -1,0 +1,556 @@
+/* The domain contract (include/keel/domain.h), one behaviour per test. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keel/domain.h"
+#include "keel_test.h"
+
+/* ---- a test component: a counter living in its domain's heap ---- */
+
+typedef struct counter {
+    long value;
+    keel_box kept; /* a box the component was given (moved) */
+} counter;
+
+enum {
+    M_ADD,
+    M_GET,
+    M_PANIC,
+    M_NULL_WRITE,
+    M_DIVIDE,
+    M_FILL_BOX,
+    M_KEEP_BOX,
+    M_READ_KEPT,
+    M_FREE_BOX,
+    M_CALL_OTHER,
+    M_WAIT,
+    M_READ_ARG,
+    M_COUNT
+};
+
+/* Addresses in the first page: never mapped. Volatile, so the compiler cannot
+ * see (and warn about) the deliberate wild accesses. */
+static volatile uintptr_t wild16 = 16, wild8 = 8;
+static atomic_int waiting, release_waiters;
+
+static keel_status m_add(void *object, keel_call *call) {
+    counter *c = object;
+    c->value += *(long *)call->arg;
+    *(long *)call->result = c->value;
+    return KEEL_OK;
+}
+static keel_status m_get(void *object, keel_call *call) {
+    *(long *)call->result = ((counter *)object)->value;
+    return KEEL_OK;
+}
+static keel_status m_panic(void *object, keel_call *call) {
+    (void)object;
+    keel_panic("asked to panic: %d", *(int *)call->arg);
+}
+static keel_status m_null_write(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    *(volatile int *)wild16 = 1;
+    return KEEL_OK;
+}
+/* A hardware division by zero (in C it would be undefined behaviour, which the
+ * sanitizers report before the CPU can fault). */
+static int divide_by_zero(void) {
+    int quotient;
+    __asm__ volatile("xorl %%ecx, %%ecx\n\tmovl $7, %%eax\n\tcltd\n\tidivl %%ecx"
+                     : "=a"(quotient)
+                     :
+                     : "ecx", "edx");
+    return quotient;
+}
+
+static keel_status m_divide(void *object, keel_call *call) {
+    (void)object;
+    *(int *)call->result = divide_by_zero();
+    return KEEL_OK;
+}
+static keel_status m_fill_box(void *object, keel_call *call) {
+    (void)object;
+    void *data;
+    size_t size;
+    keel_status status = keel_box_data(call->box, &data, &size);
+    if (status == KEEL_OK) {
+        memset(data, *(int *)call->arg, size);
+    }
+    if (call->result != NULL) {
+        *(int *)call->result = 1;
+        keel_panic("fill then panic");
+    }
+    return status;
+}
+static keel_status m_keep_box(void *object, keel_call *call) {
+    ((counter *)object)->kept = call->box;
+    return KEEL_OK;
+}
+static keel_status m_read_kept(void *object, keel_call *call) {
+    void *data;
+    keel_status status = keel_box_data(((counter *)object)->kept, &data, NULL);
+    if (status == KEEL_OK) {
+        *(unsigned char *)call->result = *(unsigned char *)data;
+    }
+    return status;
+}
+static keel_status m_free_box(void *object, keel_call *call) {
+    (void)object;
+    return keel_box_free(call->box);
+}
+static keel_status m_call_other(void *object, keel_call *call) {
+    (void)object;
+    int arg = 3;
+    /* Calls M_PANIC on the rref passed as the argument; reports what it got. */
+    *(keel_status *)call->result = keel_rref_call(*(keel_rref *)call->arg, M_PANIC, &arg, NULL);
+    return KEEL_OK;
+}
+static keel_status m_wait(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    atomic_fetch_add(&waiting, 1);
+    while (!atomic_load(&release_waiters)) {
+        sched_yield();
+    }
+    return KEEL_OK;
+}
+
+static keel_status m_read_arg(void *object, keel_call *call) {
+    (void)object;
+    void *data;
+    keel_status status = keel_box_data(*(keel_box *)call->arg, &data, NULL);
+    if (status == KEEL_OK) {
+        *(unsigned char *)call->result = *(unsigned char *)data;
+    }
+    return status;
+}
+
+static const keel_method counter_methods[M_COUNT] = {
+    m_add,      m_get,       m_panic,    m_null_write, m_divide, m_fill_box,
+    m_keep_box, m_read_kept, m_free_box, m_call_other, m_wait,   m_read_arg};
+static const keel_interface counter_interface = {"counter", M_COUNT, counter_methods};
+
+/* The component's state: where its rref lives across recoveries. */
+typedef struct component {
+    keel_rref rref;
+    bool reexport; /* transparent recovery on or off */
+    int inits;
+} component;
+
+static keel_status counter_init(keel_domain *d, void *context) {
+    component *comp = context;
+    counter *c;
+    keel_status status = keel_heap_alloc(keel_domain_heap(d), sizeof *c, (void **)&c);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    c->value = 0;
+    c->kept = KEEL_BOX_NONE;
+    comp->inits++;
+    if (comp->inits == 1) {
+        return keel_domain_export(d, c, &counter_interface, &comp->rref);
+    }
+    return comp->reexport ? keel_domain_reexport(d, comp->rref, c, &counter_interface) : KEEL_OK;
+}
+
+static void setup(void) {
+    static bool done;
+    if (!done) {
+        if (keel_domain_system_init(1 << 20, 1024) != KEEL_OK) {
+            abort();
+        }
+        done = true;
+    }
+}
+
+static keel_domain *make(component *comp, keel_recovery_policy policy, unsigned budget) {
+    setup();
+    keel_domain_config config = {.name = "counter",
+                                 .heap_size = 64 * 1024,
+                                 .table_capacity = 8,
+                                 .init = counter_init,
+                                 .context = comp,
+                                 .policy = policy,
+                                 .failure_budget = budget,
+                                 .failure_window_ns = 60ull * 1000000000u};
+    keel_domain *d = NULL;
+    if (keel_domain_create(&config, &d) != KEEL_OK) {
+        return NULL;
+    }
+    return d;
+}
+
+KEEL_TEST(a_call_runs_the_method_inside_the_owner_and_returns_its_result) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    CHECK(d != NULL);
+    long add = 5, result = 0;
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_EQ(result, 10);
+    CHECK(keel_domain_current() == NULL); /* back in the host */
+    CHECK_STATUS(keel_rref_call(comp.rref, M_COUNT, NULL, NULL), KEEL_ENOMETHOD);
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.calls, 2);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(forged_and_dangling_rrefs_are_refused_as_stale) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    long add = 1, result;
+    keel_rref forged = comp.rref;
+    forged.generation += 1000;
+    CHECK_STATUS(keel_rref_call(forged, M_ADD, &add, &result), KEEL_ESTALE);
+    forged = comp.rref;
+    forged.slot = 7; /* never exported */
+    CHECK_STATUS(keel_rref_call(forged, M_ADD, &add, &result), KEEL_ESTALE);
+    forged.slot = 100000;
+    CHECK_STATUS(keel_rref_call(forged, M_ADD, &add, &result), KEEL_ESTALE);
+    CHECK_STATUS(keel_rref_call((keel_rref){0}, M_ADD, &add, &result), KEEL_ESTALE);
+    CHECK_OK(keel_domain_destroy(d));
+    CHECK_STATUS(keel_rref_call(comp.rref, M_ADD, &add, &result), KEEL_ESTALE);
+}
+
+KEEL_TEST(a_revoked_rref_fails_in_every_copy) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_rref copy = comp.rref;
+    long add = 1, result;
+    CHECK_OK(keel_rref_revoke(comp.rref));
+    CHECK_STATUS(keel_rref_call(copy, M_ADD, &add, &result), KEEL_EREVOKED);
+    CHECK_STATUS(keel_rref_call(comp.rref, M_GET, NULL, &result), KEEL_EREVOKED);
+    CHECK_STATUS(keel_rref_revoke(copy), KEEL_ESTALE);
+    /* The slot is reused with a new generation: the old rref stays revoked. */
+    counter local = {0};
+    keel_rref fresh;
+    CHECK_OK(keel_domain_export(d, &local, &counter_interface, &fresh));
+    CHECK_EQ(fresh.slot, copy.slot);
+    CHECK_STATUS(keel_rref_call(copy, M_ADD, &add, &result), KEEL_EREVOKED);
+    CHECK_OK(keel_rref_call(fresh, M_ADD, &add, &result));
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+static keel_status only_reads(void *state, const keel_call *call) {
+    ++*(int *)state;
+    return call->method == M_GET ? KEEL_OK : KEEL_EACCESS;
+}
+
+KEEL_TEST(a_filter_sees_every_call_and_can_refuse_it) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    int seen = 0;
+    CHECK_OK(keel_rref_set_filter(comp.rref, only_reads, &seen));
+    long add = 1, result = -1;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_ADD, &add, &result), KEEL_EFILTERED);
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_EQ(result, 0); /* the refused add never ran */
+    CHECK_EQ(seen, 2);
+    CHECK_OK(keel_rref_set_filter(comp.rref, NULL, NULL));
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.refused, 1);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_panic_is_contained_reported_and_the_domain_recovers_transparently) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    long add = 41, result;
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    int code = 7;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+    const keel_failure *f = keel_last_failure();
+    CHECK_EQ(f->kind, KEEL_FAILURE_PANIC);
+    CHECK_EQ(f->domain, keel_domain_id(d));
+    CHECK(strcmp(f->message, "asked to panic: 7") == 0);
+    /* The same rref works again, on a fresh incarnation: the state was reset. */
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_EQ(result, 0);
+    CHECK_EQ(comp.inits, 2);
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.failures, 1);
+    CHECK_EQ(stats.recoveries, 1);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(without_reexport_rrefs_fail_as_recovering_after_a_failure) {
+    component comp = {.reexport = false};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    int code = 1;
+    long result;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+    CHECK_STATUS(keel_rref_call(comp.rref, M_GET, NULL, &result), KEEL_ERECOVERING);
+    CHECK_EQ(keel_domain_get_state(d), KEEL_DOMAIN_RUNNING);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(hardware_faults_are_contained_thousands_of_times_on_one_thread) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    int out;
+    for (int i = 0; i < 3000; i++) {
+        CHECK_STATUS(keel_rref_call(comp.rref, i % 2 ? M_NULL_WRITE : M_DIVIDE, NULL, &out),
+                     KEEL_EFAULT);
+        const keel_failure *f = keel_last_failure();
+        CHECK_EQ(f->kind, KEEL_FAILURE_SIGNAL);
+        CHECK_EQ(f->signal, i % 2 ? SIGSEGV : SIGFPE);
+        if (i % 2) {
+            CHECK((uintptr_t)f->address == 16);
+            CHECK(strstr(f->message, "SIGSEGV") != NULL && strstr(f->message, "0x10") != NULL);
+        }
+    }
+    long result;
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.failures, 3000);
+    CHECK_EQ(stats.recoveries, 3000);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(in_nested_calls_a_failure_is_reported_to_the_direct_caller_only) {
+    component outer = {.reexport = true}, inner = {.reexport = true};
+    keel_domain *a = make(&outer, KEEL_RECOVER_RESTART, 0);
+    keel_domain *b = make(&inner, KEEL_RECOVER_RESTART, 0);
+    keel_status seen_by_a = KEEL_OK;
+    /* host -> a.M_CALL_OTHER -> b.M_PANIC: a sees the panic, the host sees success. */
+    CHECK_OK(keel_rref_call(outer.rref, M_CALL_OTHER, &inner.rref, &seen_by_a));
+    CHECK_STATUS(seen_by_a, KEEL_EPANIC);
+    keel_domain_stats sa, sb;
+    keel_domain_get_stats(a, &sa);
+    keel_domain_get_stats(b, &sb);
+    CHECK_EQ(sa.failures, 0);
+    CHECK_EQ(sb.failures, 1);
+    CHECK_OK(keel_domain_destroy(a));
+    CHECK_OK(keel_domain_destroy(b));
+}
+
+KEEL_TEST(the_failure_budget_stops_a_domain_for_good) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 3);
+    int code = 0;
+    long result;
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(keel_rref_call(comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+        CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    }
+    CHECK_STATUS(keel_rref_call(comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+    CHECK_EQ(keel_domain_get_state(d), KEEL_DOMAIN_STOPPED);
+    CHECK_STATUS(keel_rref_call(comp.rref, M_GET, NULL, &result), KEEL_ESTOPPED);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(fail_stop_stops_at_the_first_failure) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_FAIL_STOP, 0);
+    long result;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_NULL_WRITE, NULL, NULL), KEEL_EFAULT);
+    CHECK_STATUS(keel_rref_call(comp.rref, M_GET, NULL, &result), KEEL_ESTOPPED);
+    CHECK_EQ(comp.inits, 1);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_moved_box_belongs_to_the_callee_and_the_senders_handle_is_dead) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_box box, before;
+    CHECK_OK(keel_box_alloc(64, &box));
+    unsigned char *data;
+    CHECK_OK(keel_box_data(box, (void **)&data, NULL));
+    data[0] = 0xAB;
+    before = box;
+    CHECK_OK(keel_rref_call_move(comp.rref, M_KEEP_BOX, &box, NULL, NULL));
+    CHECK_STATUS(keel_box_data(before, (void **)&data, NULL), KEEL_ESTALE);
+    CHECK_STATUS(keel_box_free(before), KEEL_ESTALE);
+    unsigned char first = 0;
+    CHECK_OK(keel_rref_call(comp.rref, M_READ_KEPT, NULL, &first));
+    CHECK_EQ(first, 0xAB); /* zero copies: the callee sees the same bytes */
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_lent_box_comes_back_whether_the_callee_returns_or_fails) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_box box;
+    CHECK_OK(keel_box_alloc(32, &box));
+    int fill = 0x5C;
+    CHECK_OK(keel_rref_call_lend(comp.rref, M_FILL_BOX, box, &fill, NULL));
+    unsigned char *data;
+    size_t size;
+    CHECK_OK(keel_box_data(box, (void **)&data, &size));
+    CHECK(size == 32 && data[0] == 0x5C && data[31] == 0x5C);
+    /* The callee fills, then panics: the box is still ours, with its bytes. */
+    fill = 0x11;
+    int flag = 0;
+    CHECK_STATUS(keel_rref_call_lend(comp.rref, M_FILL_BOX, box, &fill, &flag), KEEL_EPANIC);
+    CHECK_OK(keel_box_data(box, (void **)&data, &size));
+    CHECK(data[0] == 0x11);
+    /* A borrower cannot free what it was lent, and a stashed handle dies with the call. */
+    CHECK_STATUS(keel_rref_call_lend(comp.rref, M_FREE_BOX, box, NULL, NULL), KEEL_EACCESS);
+    CHECK_OK(keel_rref_call_lend(comp.rref, M_KEEP_BOX, box, NULL, NULL));
+    unsigned char first;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_READ_KEPT, NULL, &first), KEEL_EACCESS);
+    CHECK_OK(keel_box_free(box));
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(boxes_are_for_their_owner_only) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_box mine;
+    CHECK_OK(keel_box_alloc(16, &mine));
+    /* The domain learns the host's handle (not the box): it still cannot use it. */
+    unsigned char out;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_READ_ARG, &mine, &out), KEEL_EACCESS);
+    CHECK_STATUS(keel_box_data(KEEL_BOX_NONE, NULL, NULL), KEEL_ESTALE);
+    /* Moved to the domain, the host's own copy of the handle is dead. */
+    keel_box moved = mine;
+    CHECK_OK(keel_rref_call_move(comp.rref, M_KEEP_BOX, &moved, NULL, NULL));
+    CHECK_STATUS(keel_box_data(mine, NULL, NULL), KEEL_ESTALE);
+    CHECK_STATUS(keel_box_alloc(0, &mine), KEEL_ERANGE);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_failed_domain_loses_its_boxes_and_nothing_leaks) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_exchange_stats before;
+    keel_box_reap(100000);
+    keel_exchange_get_stats(&before);
+    keel_box box;
+    CHECK_OK(keel_box_alloc(1000, &box));
+    CHECK_OK(keel_rref_call_move(comp.rref, M_KEEP_BOX, &box, NULL, NULL));
+    CHECK_STATUS(keel_rref_call(comp.rref, M_NULL_WRITE, NULL, NULL), KEEL_EFAULT);
+    keel_exchange_stats after;
+    keel_exchange_get_stats(&after);
+    CHECK_EQ(after.boxes_dead, before.boxes_dead + 1);
+    CHECK_EQ(keel_box_reap(100000), 1);
+    keel_exchange_get_stats(&after);
+    CHECK_EQ(after.boxes_live, before.boxes_live);
+    CHECK_EQ(after.heap.in_use, before.heap.in_use);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+/* Four threads: three wait inside the domain while a fourth makes it fail. */
+static component shared_comp = {.reexport = true};
+static atomic_int statuses[4];
+
+static void *waiter(void *arg) {
+    int i = (int)(intptr_t)arg;
+    atomic_store(&statuses[i], keel_rref_call(shared_comp.rref, M_WAIT, NULL, NULL));
+    return NULL;
+}
+
+KEEL_TEST(a_failure_while_other_threads_are_inside_fails_their_calls_and_recovers_once) {
+    keel_domain *d = make(&shared_comp, KEEL_RECOVER_RESTART, 0);
+    atomic_store(&waiting, 0);
+    atomic_store(&release_waiters, 0);
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK(pthread_create(&threads[i], NULL, waiter, (void *)(intptr_t)i) == 0);
+    }
+    while (atomic_load(&waiting) < 3) {
+        sched_yield();
+    }
+    int code = 9;
+    CHECK_STATUS(keel_rref_call(shared_comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+    long result;
+    /* Three threads still inside: new calls are refused until they drain. */
+    CHECK_STATUS(keel_rref_call(shared_comp.rref, M_GET, NULL, &result), KEEL_ERECOVERING);
+    atomic_store(&release_waiters, 1);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_STATUS((keel_status)atomic_load(&statuses[i]), KEEL_ERECOVERING);
+    }
+    /* The last one out recovered it, exactly once. */
+    CHECK_OK(keel_rref_call(shared_comp.rref, M_GET, NULL, &result));
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.recoveries, 1);
+    CHECK_EQ(shared_comp.inits, 2);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+/* ---- faults outside domains belong to the host ---- */
+
+static sigjmp_buf host_escape;
+static volatile int host_handler_ran;
+
+static void host_handler(int signal) {
+    (void)signal;
+    host_handler_ran = 1;
+    siglongjmp(host_escape, 1);
+}
+
+KEEL_TEST(a_fault_outside_domains_reaches_the_host_handler_installed_before_keel) {
+    /* A child process: install a host handler, then keel, then fault in the host.
+     * The child inherits this process's keel: shut it down first. */
+    pid_t child = fork();
+    if (child == 0) {
+        if (keel_domain_system_shutdown() != KEEL_OK) {
+            _exit(2);
+        }
+        struct sigaction host = {0};
+        host.sa_handler = host_handler;
+        sigemptyset(&host.sa_mask);
+        sigaction(SIGSEGV, &host, NULL);
+        if (keel_domain_system_init(1 << 16, 16) != KEEL_OK) {
+            _exit(3);
+        }
+        if (sigsetjmp(host_escape, 1) == 0) {
+            *(volatile int *)wild8 = 1;
+            _exit(4);
+        }
+        _exit(host_handler_ran ? 0 : 5);
+    }
+    int status;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+KEEL_TEST(a_fault_outside_domains_without_a_host_handler_kills_as_usual) {
+    pid_t child = fork();
+    if (child == 0) {
+        if (keel_domain_system_shutdown() != KEEL_OK) {
+            _exit(2);
+        }
+        struct sigaction dfl = {0};
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGSEGV, &dfl, NULL);
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        if (keel_domain_system_init(1 << 16, 16) != KEEL_OK) {
+            _exit(3);
+        }
+        *(volatile int *)wild8 = 1;
+        _exit(4);
+    }
+    int status;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+}
+
+KEEL_TEST(bad_arguments_get_a_status) {
+    setup();
+    keel_domain *d = (keel_domain *)&d;
+    keel_domain_config config = {.heap_size = 4096, .table_capacity = 1};
+    CHECK_STATUS(keel_domain_create(&config, &d), KEEL_EINVAL); /* no init */
+    CHECK(d == NULL);
+    CHECK_STATUS(keel_domain_create(NULL, &d), KEEL_EINVAL);
+    CHECK_STATUS(keel_domain_system_init(1 << 16, 16), KEEL_EBUSY);
+    CHECK_STATUS(keel_rref_call_move((keel_rref){1, 0, 1}, 0, NULL, NULL, NULL), KEEL_EINVAL);
+    CHECK_STATUS(keel_domain_destroy(NULL), KEEL_EINVAL);
+}
+
+KEEL_TEST_MAIN()
