@@ -30,7 +30,7 @@ static keel_status refused(keel_domain *d, keel_status status) {
 
 /* Leaves the domain; the last thread out of a failed domain recovers it. */
 static void leave(keel_domain *d) {
-    if (atomic_fetch_sub(&d->inside, 1) == 1 && atomic_load(&d->state) == KEEL_DOMAIN_RECOVERING &&
+    if (keel_domain_exit_(d) == 0 && atomic_load(&d->state) == KEEL_DOMAIN_RECOVERING &&
         atomic_exchange(&d->needs_recovery, false)) {
         keel_domain_recover_(d);
     }
@@ -93,7 +93,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     }
 
     /* ---- enter ---- */
-    atomic_fetch_add(&d->inside, 1);
+    keel_domain_enter_(d);
     if (atomic_load(&d->state) != KEEL_DOMAIN_RUNNING) { /* failed as we came in */
         leave(d);
         return refused(d, KEEL_ERECOVERING);
@@ -174,7 +174,7 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     if (!t->altstack_ready) {
         keel_fault_prepare_thread_();
     }
-    atomic_fetch_add(&d->inside, 1);
+    keel_domain_enter_(d);
     call_frame frame;
     frame.previous = t->frame;
     frame.domain = d;
@@ -191,7 +191,7 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     }
     t->frame = frame.previous;
     t->depth--;
-    atomic_fetch_sub(&d->inside, 1);
+    keel_domain_exit_(d);
     return status;
 }
 
@@ -222,6 +222,7 @@ void keel_domain_recover_(keel_domain *d) {
         return;
     }
     /* A thread that failed inside the heap may have left its lock held. */
+    keel_domain_unprotect_(d);
     pthread_mutex_destroy(&d->heap.lock);
     keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
     keel_status (*fn)(keel_domain *, void *) =

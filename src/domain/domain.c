@@ -136,6 +136,15 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
         status = KEEL_ESYSTEM;
         goto err_heap;
     }
+    if (pthread_mutex_init(&d->protect_lock, NULL) != 0) {
+        pthread_mutex_destroy(&d->table_lock);
+        status = KEEL_ESYSTEM;
+        goto err_heap;
+    }
+    if (config->strict && mprotect(d->heap_region, d->heap_bytes, PROT_NONE) != 0) {
+        status = KEEL_ESYSTEM;
+        goto err_lock;
+    }
     table_reset_free_list(d);
     atomic_store(&d->state, KEEL_DOMAIN_RUNNING);
     /* Epochs are unique across all domains, so a box of a destroyed domain can
@@ -170,6 +179,7 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     return KEEL_OK;
 
 err_lock:
+    pthread_mutex_destroy(&d->protect_lock);
     pthread_mutex_destroy(&d->table_lock);
 err_heap:
     keel_heap_locked_destroy(&d->heap);
@@ -192,6 +202,7 @@ keel_status keel_domain_destroy(keel_domain *d) {
     }
     atomic_store(&d->epoch, keel_fresh_number_()); /* its boxes are dead */
     keel_box_release_domain_(d->id);
+    pthread_mutex_destroy(&d->protect_lock);
     pthread_mutex_destroy(&d->table_lock);
     keel_heap_locked_destroy(&d->heap);
     unmap_domain(d);

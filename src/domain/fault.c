@@ -75,6 +75,12 @@ void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, c
         if (signal == SIGSEGV || signal == SIGBUS) {
             at = append(f->message, at, sizeof f->message, " at ");
             at = append_hex(f->message, at, sizeof f->message, (uintptr_t)address);
+            keel_domain *victim = keel_domain_owning_(address);
+            if (victim != NULL) { /* a wild access into a strict domain's heap */
+                at = append(f->message, at, sizeof f->message, " (heap of domain '");
+                at = append(f->message, at, sizeof f->message, victim->name);
+                at = append(f->message, at, sizeof f->message, "')");
+            }
         }
     } else {
         append(f->message, at, sizeof f->message, message);

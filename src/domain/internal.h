@@ -43,6 +43,10 @@ struct keel_domain {
     keel_heap_locked heap;
     void *heap_region;
     size_t heap_bytes;
+    /* Strict mode: the heap is PROT_NONE while `inside` is 0. Entering and
+     * leaving change the protection under this lock, so the two system calls of
+     * a leaving and an entering thread cannot land in the wrong order. */
+    pthread_mutex_t protect_lock;
     /* Reference table. */
     slot *slots;
     size_t slots_bytes;
@@ -110,6 +114,15 @@ void keel_box_lend_end_(keel_box box, uint32_t lender);
 /* Moving: make `callee` the owner; the returned handle replaces the old one. */
 keel_status keel_box_move_(keel_box box, uint32_t sender, keel_domain *callee, keel_box *moved);
 void keel_box_release_domain_(uint32_t id);
+
+/* strict.c: entering and leaving, with the heap's protection in strict mode */
+void keel_domain_enter_(keel_domain *domain);
+/* Returns the number of threads still inside after leaving. */
+uint32_t keel_domain_exit_(keel_domain *domain);
+/* Makes a strict domain's heap accessible to the host for recovery or teardown. */
+void keel_domain_unprotect_(keel_domain *domain);
+/* The domain whose heap holds `address`, if any (async-signal-safe). */
+keel_domain *keel_domain_owning_(const void *address);
 
 /* call.c */
 void keel_domain_recover_(keel_domain *domain);

@@ -31,6 +31,8 @@ enum {
     M_CALL_OTHER,
     M_WAIT,
     M_READ_ARG,
+    M_ADDRESS,
+    M_WRITE_AT,
     M_COUNT
 };
 
@@ -132,9 +134,25 @@ static keel_status m_read_arg(void *object, keel_call *call) {
     return status;
 }
 
+static keel_status m_address(void *object, keel_call *call) {
+    *(void **)call->result = object;
+    return KEEL_OK;
+}
+static keel_status m_write_at(void *object, keel_call *call) {
+    (void)object;
+    *(volatile long *)*(void **)call->arg = 42; /* a wild write, if it points elsewhere */
+    return KEEL_OK;
+}
+
+/* Designated initializers: each method sits at its enum index whatever the order. */
 static const keel_method counter_methods[M_COUNT] = {
-    m_add,      m_get,       m_panic,    m_null_write, m_divide, m_fill_box,
-    m_keep_box, m_read_kept, m_free_box, m_call_other, m_wait,   m_read_arg};
+    [M_ADD] = m_add,           [M_GET] = m_get,
+    [M_PANIC] = m_panic,       [M_NULL_WRITE] = m_null_write,
+    [M_DIVIDE] = m_divide,     [M_FILL_BOX] = m_fill_box,
+    [M_KEEP_BOX] = m_keep_box, [M_READ_KEPT] = m_read_kept,
+    [M_FREE_BOX] = m_free_box, [M_CALL_OTHER] = m_call_other,
+    [M_WAIT] = m_wait,         [M_READ_ARG] = m_read_arg,
+    [M_ADDRESS] = m_address,   [M_WRITE_AT] = m_write_at};
 static const keel_interface counter_interface = {"counter", M_COUNT, counter_methods};
 
 /* The component's state: where its rref lives across recoveries. */
@@ -170,7 +188,8 @@ static void setup(void) {
     }
 }
 
-static keel_domain *make(component *comp, keel_recovery_policy policy, unsigned budget) {
+static keel_domain *make_mode(component *comp, keel_recovery_policy policy, unsigned budget,
+                              bool strict) {
     setup();
     keel_domain_config config = {.name = "counter",
                                  .heap_size = 64 * 1024,
@@ -179,12 +198,17 @@ static keel_domain *make(component *comp, keel_recovery_policy policy, unsigned 
                                  .context = comp,
                                  .policy = policy,
                                  .failure_budget = budget,
-                                 .failure_window_ns = 60ull * 1000000000u};
+                                 .failure_window_ns = 60ull * 1000000000u,
+                                 .strict = strict};
     keel_domain *d = NULL;
     if (keel_domain_create(&config, &d) != KEEL_OK) {
         return NULL;
     }
     return d;
+}
+
+static keel_domain *make(component *comp, keel_recovery_policy policy, unsigned budget) {
+    return make_mode(comp, policy, budget, false);
 }
 
 KEEL_TEST(a_call_runs_the_method_inside_the_owner_and_returns_its_result) {
@@ -480,6 +504,47 @@ KEEL_TEST(a_failure_while_other_threads_are_inside_fails_their_calls_and_recover
     CHECK_EQ(stats.recoveries, 1);
     CHECK_EQ(shared_comp.inits, 2);
     CHECK_OK(keel_domain_destroy(d));
+}
+
+/* ---- strict mode ---- */
+
+KEEL_TEST(a_strict_domain_works_from_inside_and_recovers) {
+    component comp = {.reexport = true};
+    keel_domain *d = make_mode(&comp, KEEL_RECOVER_RESTART, 0, true);
+    CHECK(d != NULL);
+    long add = 3, result;
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_EQ(result, 6);
+    int code = 1;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_EQ(result, 3);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_wild_write_into_a_strict_domain_faults_and_is_blamed_on_the_writer) {
+    component victim = {.reexport = true}, culprit = {.reexport = true};
+    keel_domain *v = make_mode(&victim, KEEL_RECOVER_RESTART, 0, true);
+    keel_domain *c = make(&culprit, KEEL_RECOVER_RESTART, 0);
+    long add = 5, result;
+    CHECK_OK(keel_rref_call(victim.rref, M_ADD, &add, &result));
+    void *inside_victim = NULL;
+    CHECK_OK(keel_rref_call(victim.rref, M_ADDRESS, NULL, &inside_victim));
+    /* The culprit writes into the victim's heap while nobody is inside it. */
+    CHECK_STATUS(keel_rref_call(culprit.rref, M_WRITE_AT, &inside_victim, NULL), KEEL_EFAULT);
+    const keel_failure *f = keel_last_failure();
+    CHECK_EQ(f->domain, keel_domain_id(c));
+    CHECK(f->address == inside_victim);
+    CHECK(strstr(f->message, "heap of domain 'counter'") != NULL);
+    /* The victim's state is intact; only the culprit failed. */
+    CHECK_OK(keel_rref_call(victim.rref, M_GET, NULL, &result));
+    CHECK_EQ(result, 5);
+    keel_domain_stats stats;
+    keel_domain_get_stats(v, &stats);
+    CHECK_EQ(stats.failures, 0);
+    CHECK_OK(keel_domain_destroy(c));
+    CHECK_OK(keel_domain_destroy(v));
 }
 
 /* ---- faults outside domains belong to the host ---- */
