@@ -111,8 +111,8 @@ typedef struct keel_domain_config {
     keel_status (*recover)(keel_domain *domain, void *context);
     void *context;
     keel_recovery_policy policy;
-    /* Stop for good after `failure_budget` failures within `failure_window_ns`
-     * (0 budget: never stop for this reason). */
+    /* Stop for good at the `failure_budget`-th failure within
+     * `failure_window_ns` (0: never stop for this reason; at most 64). */
     unsigned failure_budget;
     uint64_t failure_window_ns;
     bool strict; /* heap inaccessible while no thread is inside (docs/domains.md) */
@@ -151,7 +151,8 @@ KEEL_API keel_status keel_domain_system_init(size_t exchange_size, unsigned box_
 
 /*
  * keel_domain_system_shutdown: restores the host's fault handlers and unmaps the
- * exchange heap. KEEL_EBUSY if any domain still exists. Not thread-safe.
+ * exchange heap. KEEL_EBUSY if any domain still exists, KEEL_EINVAL if the
+ * system was not initialised. Not thread-safe.
  */
 KEEL_API keel_status keel_domain_system_shutdown(void);
 
@@ -165,9 +166,11 @@ KEEL_API keel_status keel_domain_system_shutdown(void);
 KEEL_API keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out);
 
 /*
- * keel_domain_destroy: unregisters the domain and unmaps everything it owns;
- * rrefs into it fail with KEEL_ESTALE, its boxes are freed. KEEL_EBUSY if a
- * thread is inside it. O(table_capacity) (unmapping aside).
+ * keel_domain_destroy: refuses new calls into the domain at once (rrefs into it
+ * fail with KEEL_ESTALE), waits for the calls in progress to return, then frees
+ * its boxes and unmaps everything it owns. KEEL_EINVAL if it is not a live
+ * domain, KEEL_EBUSY if the calling thread is itself inside it (or another
+ * destroy is under way). O(box_capacity) to sweep the boxes, plus the wait.
  */
 KEEL_API keel_status keel_domain_destroy(keel_domain *domain);
 
@@ -175,16 +178,27 @@ KEEL_API keel_status keel_domain_destroy(keel_domain *domain);
 KEEL_API keel_domain *keel_domain_current(void);
 /* Its id (KEEL_HOST_DOMAIN for the host). O(1). */
 KEEL_API uint32_t keel_domain_current_id(void);
-/* A domain's id, name, state and private heap (use the heap only from inside). O(1). */
+/* A domain's id, name and state. O(1). */
 KEEL_API uint32_t keel_domain_id(const keel_domain *domain);
 KEEL_API const char *keel_domain_name(const keel_domain *domain);
 KEEL_API keel_domain_state keel_domain_get_state(const keel_domain *domain);
-KEEL_API keel_heap *keel_domain_heap(keel_domain *domain);
 
 /*
- * keel_domain_export: puts (object, interface) into a free slot of the calling
- * domain's table and returns an rref to it. Must run inside `domain` (from its
- * init, recover or a method) or from the host before any call. Fails with
+ * The domain's private heap, shared by the threads inside it (so it is the
+ * locked heap). Use it only from inside the domain: in strict mode it is
+ * inaccessible anywhere else. It is reset when the domain recovers.
+ */
+KEEL_API keel_heap_locked *keel_domain_heap(keel_domain *domain);
+
+/* keel_domain_alloc / keel_domain_free: the calling domain's heap, as
+ * keel_heap_locked_alloc / _free; KEEL_EACCESS when called from the host. O(1). */
+KEEL_API keel_status keel_domain_alloc(size_t size, void **out);
+KEEL_API keel_status keel_domain_free(void *ptr);
+
+/*
+ * keel_domain_export: puts (object, interface) into a free slot of the domain's
+ * table and returns an rref to it, with no filter. Must run inside `domain` (its
+ * init, recover or a method) or in the host. Fails with
  * KEEL_EINVAL (NULL arguments, empty interface), KEEL_EACCESS (called from
  * another domain), KEEL_EFULL (no free slot). O(1).
  */
@@ -194,9 +208,13 @@ KEEL_API keel_status keel_domain_export(keel_domain *domain, void *object,
 /*
  * keel_domain_reexport: after recovery, puts a (new) object back into the slot
  * an existing rref names, so holders of that rref reach it again: the
- * transparent recovery of the paper. The rref's generation is kept. Same
+ * transparent recovery of the paper. The rref's generation and the slot's
+ * filter are kept (crashing a domain never lifts its access control). Same
  * failures as export, plus KEEL_ESTALE if the rref's slot was revoked or never
- * belonged to this domain. O(1).
+ * belonged to this domain. O(1). Slots of an earlier incarnation that are not
+ * re-exported keep their place in the table (their rrefs answer
+ * KEEL_ERECOVERING) until the owner revokes them: a recovery function that
+ * exports afresh instead of re-exporting fills the table.
  */
 KEEL_API keel_status keel_domain_reexport(keel_domain *domain, keel_rref rref, void *object,
                                           const keel_interface *interface);
@@ -218,11 +236,16 @@ KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, vo
 /*
  * keel_rref_call: calls method `method` of the object behind `rref`, inside its
  * domain, with `arg` and `result` passed through. Returns the method's status,
- * or: KEEL_ESTALE (rref never valid, or its domain destroyed), KEEL_EREVOKED,
- * KEEL_ERECOVERING (the domain failed and has not yet re-exported this slot),
- * KEEL_ESTOPPED, KEEL_ENOMETHOD, KEEL_EFILTERED, KEEL_EPANIC or KEEL_EFAULT (the
- * callee failed: see keel_last_failure), KEEL_EDEPTH (calls nested too deeply).
- * O(1) apart from the method. Thread-safe.
+ * or, when the method never ran: KEEL_ESTALE (rref never valid, or its domain
+ * destroyed), KEEL_EREVOKED, KEEL_ERECOVERING (the domain failed and has not yet
+ * recovered or re-exported this slot), KEEL_ESTOPPED, KEEL_ENOMETHOD,
+ * KEEL_EFILTERED, KEEL_EDEPTH (calls nested too deeply); or, when it ran and
+ * did not finish normally: KEEL_EPANIC or KEEL_EFAULT (it failed: see
+ * keel_last_failure), KEEL_EABORTED (it ran while another thread made the
+ * domain fail: whatever it wrote to *result is unreliable).
+ * O(1) apart from the method, plus: in strict mode a lock and at most two
+ * mprotect calls; and if this thread is the last to leave a failed domain, the
+ * recovery (O(heap / 8192) plus the recovery function). Thread-safe.
  */
 KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
 
@@ -264,7 +287,9 @@ KEEL_API const keel_failure *keel_last_failure(void);
 /*
  * keel_box_alloc: `size` bytes in the exchange heap, owned by the calling domain
  * (or the host). KEEL_ERANGE for size 0 or too large, KEEL_ENOMEM, KEEL_EFULL (no
- * box entry free). O(1): a bounded number of dead boxes is reclaimed on the way.
+ * box entry free). O(1): a bounded number of dead boxes is reclaimed on the way;
+ * only when the exchange heap is full does it sweep the whole box table for dead
+ * boxes once (O(box_capacity)) before answering KEEL_ENOMEM.
  */
 KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 

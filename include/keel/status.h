@@ -43,7 +43,8 @@ extern "C" {
     X(KEEL_EFILTERED, -18, "the call was refused by the owner's filter")                  \
     X(KEEL_EPANIC, -19, "the callee panicked; its domain was recovered")                  \
     X(KEEL_EFAULT, -20, "the callee raised a hardware fault; its domain was recovered")  \
-    X(KEEL_EDEPTH, -21, "calls into domains are nested too deeply")
+    X(KEEL_EDEPTH, -21, "calls into domains are nested too deeply")                      \
+    X(KEEL_EABORTED, -22, "the domain failed while the call was inside it; result discarded")
 
 typedef enum keel_status {
 #define KEEL_STATUS_ENUM_(name, value, message) name = (value),

@@ -130,7 +130,7 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
         return KEEL_EINVAL;
     }
     *out = KEEL_BOX_NONE;
-    uint32_t owner = current_id();
+    principal owner = current_principal();
     void *data;
     keel_status status = keel_heap_locked_alloc(&exchange, size, &data);
     pthread_mutex_lock(&box_lock);
@@ -152,8 +152,10 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
     free_head = e->next_free;
     e->data = data;
     e->size = size;
-    e->owner = owner;
-    e->owner_epoch = epoch_of(owner);
+    /* Owned by the incarnation the caller runs in: a thread still running in a
+     * failed incarnation allocates a box that is born dead, and reaped. */
+    e->owner = owner.id;
+    e->owner_epoch = owner.epoch;
     e->lenders = 0;
     e->live = true;
     uint32_t generation = next_generation++;
@@ -167,7 +169,7 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
 }
 
 /* The entry a live handle names, owned by `who` (box lock held, or a read). */
-static keel_status check(keel_box box, uint32_t who, box_entry **out) {
+static keel_status check(keel_box box, principal who, box_entry **out) {
     if (entries == NULL || box.index == 0 || box.index >= capacity || box.generation == 0) {
         return KEEL_ESTALE;
     }
@@ -176,7 +178,7 @@ static keel_status check(keel_box box, uint32_t who, box_entry **out) {
         !owner_alive(e)) {
         return KEEL_ESTALE;
     }
-    if (e->owner != who) {
+    if (e->owner != who.id || e->owner_epoch != who.epoch) {
         return KEEL_EACCESS;
     }
     *out = e;
@@ -186,7 +188,7 @@ static keel_status check(keel_box box, uint32_t who, box_entry **out) {
 keel_status keel_box_free(keel_box box) {
     pthread_mutex_lock(&box_lock);
     box_entry *e;
-    keel_status status = check(box, current_id(), &e);
+    keel_status status = check(box, current_principal(), &e);
     if (status == KEEL_OK && e->lenders != 0) {
         status = KEEL_EACCESS; /* a borrower cannot free what it was lent */
     }
@@ -199,7 +201,7 @@ keel_status keel_box_free(keel_box box) {
 
 keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     box_entry *e;
-    keel_status status = check(box, current_id(), &e);
+    keel_status status = check(box, current_principal(), &e);
     if (status != KEEL_OK) {
         return status;
     }
@@ -212,30 +214,31 @@ keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     return KEEL_OK;
 }
 
-keel_status keel_box_lend_begin_(keel_box box, keel_domain *callee, uint32_t lender) {
+keel_status keel_box_lend_begin_(keel_box box, principal lender, principal callee) {
     pthread_mutex_lock(&box_lock);
     box_entry *e;
     keel_status status = check(box, lender, &e);
     if (status == KEEL_OK) {
-        e->owner = callee->id;
-        e->owner_epoch = atomic_load(&callee->epoch);
+        e->owner = callee.id;
+        e->owner_epoch = callee.epoch;
         e->lenders++;
     }
     pthread_mutex_unlock(&box_lock);
     return status;
 }
 
-void keel_box_lend_end_(keel_box box, uint32_t lender) {
+void keel_box_lend_end_(keel_box box, principal lender) {
     pthread_mutex_lock(&box_lock);
     box_entry *e = &entries[box.index];
-    /* Whatever became of the borrower, the box is the lender's again. */
-    e->owner = lender;
-    e->owner_epoch = epoch_of(lender);
+    /* Whatever became of the borrower, the box is the lender's incarnation's
+     * again; if that incarnation has failed meanwhile, the box dies with it. */
+    e->owner = lender.id;
+    e->owner_epoch = lender.epoch;
     e->lenders--;
     pthread_mutex_unlock(&box_lock);
 }
 
-keel_status keel_box_move_(keel_box box, uint32_t sender, keel_domain *callee, keel_box *moved) {
+keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved) {
     pthread_mutex_lock(&box_lock);
     box_entry *e;
     keel_status status = check(box, sender, &e);
@@ -243,8 +246,8 @@ keel_status keel_box_move_(keel_box box, uint32_t sender, keel_domain *callee, k
         status = KEEL_EACCESS; /* a borrower cannot give away what it was lent */
     }
     if (status == KEEL_OK) {
-        e->owner = callee->id;
-        e->owner_epoch = atomic_load(&callee->epoch);
+        e->owner = callee.id;
+        e->owner_epoch = callee.epoch;
         uint32_t generation = next_generation++;
         if (next_generation == 0) {
             next_generation = 1;

@@ -1,19 +1,19 @@
 /*
  * call.c - calls into domains, panics, and recovery.
  *
- * A call checks the rref against the owner's table, enters the domain (counted
- * in `inside`), pushes a frame with an unwind point on the thread's stack, runs
- * the filter and the method, and leaves. A panic or a hardware fault inside
- * unwinds to the innermost frame, so in nested calls A -> B -> C a failure in C
- * is reported to B only.
+ * A call counts itself into the domain (`inside`), then checks the rref against
+ * the owner's table (so nothing it checked can be torn down under it), pushes a frame with an
+ * unwind point on the thread's stack, runs the filter and the method, and leaves. A panic or a
+ * hardware fault inside unwinds to the innermost frame, so in nested calls A -> B -> C a failure in
+ * C is reported to B only.
  *
  * Failure and recovery. The first failure of an incarnation moves the domain to
- * RECOVERING and increments its epoch: from that instant every rref into it is
+ * RECOVERING and gives it a fresh epoch: from that instant every rref into it is
  * refused and every box it owned is dead, in O(1). Threads still inside finish
- * (or fail) and their calls return KEEL_ERECOVERING: their results came from a
- * domain that had failed. New calls are refused. The last thread to leave runs
- * the recovery: reset the heap, apply the failure budget, run the recovery
- * function inside the domain. Nobody waits for anybody.
+ * (or fail) and their calls return KEEL_EABORTED: their results came from a
+ * domain that had failed. New calls are refused with KEEL_ERECOVERING. The last
+ * thread to leave runs the recovery: reset the heap, apply the failure budget,
+ * run the recovery function inside the domain. Nobody waits for anybody.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,11 +28,31 @@ static keel_status refused(keel_domain *d, keel_status status) {
     return status;
 }
 
-/* Leaves the domain; the last thread out of a failed domain recovers it. */
+/*
+ * Leaves the domain. The last thread out of a failed domain recovers it, while
+ * still counted inside, so that destroy (which drains `inside`) cannot tear the
+ * domain down under the recovery. If two threads leave together and each sees
+ * the other still inside, the one that brings `inside` to 0 counts itself back
+ * in and loops to take the recovery; if the domain was destroyed meanwhile, it
+ * only undoes its count.
+ */
 static void leave(keel_domain *d) {
-    if (keel_domain_exit_(d) == 0 && atomic_load(&d->state) == KEEL_DOMAIN_RECOVERING &&
-        atomic_exchange(&d->needs_recovery, false)) {
-        keel_domain_recover_(d);
+    for (;;) {
+        if (atomic_load(&d->state) == KEEL_DOMAIN_RECOVERING && atomic_load(&d->inside) == 1 &&
+            atomic_load(&d->live) && atomic_exchange(&d->needs_recovery, false)) {
+            keel_domain_recover_(d);
+        }
+        if (atomic_fetch_sub(&d->inside, 1) != 1) {
+            return;
+        }
+        if (atomic_load(&d->state) != KEEL_DOMAIN_RECOVERING || !atomic_load(&d->needs_recovery)) {
+            return;
+        }
+        atomic_fetch_add(&d->inside, 1);
+        if (!atomic_load(&d->live)) {
+            atomic_fetch_sub(&d->inside, 1);
+            return;
+        }
     }
 }
 
@@ -49,14 +69,23 @@ static void fail_domain(keel_domain *d, uint64_t epoch) {
 
 typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
 
-static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *result,
-                             keel_box *box, box_mode mode) {
-    /* ---- check the rref against the owner's table (no locks) ---- */
-    if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
-        return KEEL_ESTALE;
-    }
-    keel_domain *d = atomic_load_explicit(&keel_registry_[rref.domain], memory_order_acquire);
-    if (d == NULL || rref.slot >= d->config.table_capacity) {
+/* What a validated rref leads to. */
+typedef struct target {
+    void *object;
+    const keel_interface *interface;
+    keel_filter filter;
+    void *filter_state;
+    uint64_t epoch;
+} target;
+
+/*
+ * Checks an rref against its owner's table. The caller is already counted in
+ * `inside`, so the domain can be neither destroyed nor recovered while this
+ * runs or afterwards until it leaves: what is validated here stays true for the
+ * whole call, except that the domain may fail (the epoch changes).
+ */
+static keel_status validate(keel_domain *d, keel_rref rref, unsigned method, target *t) {
+    if (!atomic_load(&d->live) || rref.slot >= d->config.table_capacity) {
         return KEEL_ESTALE;
     }
     slot *s = &d->slots[rref.slot];
@@ -65,24 +94,32 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         /* Generations only grow: an older rref was revoked, a newer one never existed. */
         return generation > rref.generation ? refused(d, KEEL_EREVOKED) : KEEL_ESTALE;
     }
-    int state = atomic_load_explicit(&d->state, memory_order_acquire);
+    int state = atomic_load(&d->state);
     if (state != KEEL_DOMAIN_RUNNING) {
         return refused(d, state == KEEL_DOMAIN_STOPPED ? KEEL_ESTOPPED : KEEL_ERECOVERING);
     }
-    uint64_t epoch = atomic_load_explicit(&d->epoch, memory_order_acquire);
-    if (atomic_load_explicit(&s->epoch, memory_order_acquire) != epoch) {
+    t->epoch = atomic_load(&d->epoch);
+    if (atomic_load_explicit(&s->epoch, memory_order_acquire) != t->epoch) {
         return refused(d, KEEL_ERECOVERING); /* not (yet) re-exported since a failure */
     }
-    void *object = atomic_load_explicit(&s->object, memory_order_relaxed);
-    const keel_interface *interface = atomic_load_explicit(&s->interface, memory_order_relaxed);
-    keel_filter filter = atomic_load_explicit(&s->filter, memory_order_acquire);
-    void *filter_state = atomic_load_explicit(&s->filter_state, memory_order_relaxed);
+    t->object = atomic_load_explicit(&s->object, memory_order_relaxed);
+    t->interface = atomic_load_explicit(&s->interface, memory_order_relaxed);
+    t->filter = atomic_load_explicit(&s->filter, memory_order_acquire);
+    t->filter_state = atomic_load_explicit(&s->filter_state, memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&s->generation, memory_order_relaxed) != generation) {
         return refused(d, KEEL_EREVOKED); /* revoked while we read the slot */
     }
-    if (method >= interface->method_count) {
+    if (method >= t->interface->method_count) {
         return KEEL_ENOMETHOD;
+    }
+    return KEEL_OK;
+}
+
+static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *result,
+                             keel_box *box, box_mode mode) {
+    if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
+        return KEEL_ESTALE;
     }
     thread_state *t = &keel_thread_;
     if (t->depth >= KEEL_CALL_DEPTH_MAX) {
@@ -91,40 +128,43 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     if (!t->altstack_ready) {
         keel_fault_prepare_thread_();
     }
+    keel_domain *d = &keel_domains_[rref.domain];
 
-    /* ---- enter ---- */
-    keel_domain_enter_(d);
-    if (atomic_load(&d->state) != KEEL_DOMAIN_RUNNING) { /* failed as we came in */
+    /* ---- enter, then validate ---- */
+    atomic_fetch_add(&d->inside, 1);
+    target to;
+    keel_status status = validate(d, rref, method, &to);
+    if (status != KEEL_OK) {
         leave(d);
-        return refused(d, KEEL_ERECOVERING);
+        return status;
     }
-    uint32_t caller = current_id();
-    keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller};
+    keel_domain_admit_(d);
+    principal caller = current_principal();
+    principal callee = {d->id, to.epoch};
+    keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller.id};
     call_frame frame;
     frame.previous = t->frame;
     frame.domain = d;
-    frame.epoch = epoch;
+    frame.epoch = to.epoch;
     frame.failure = KEEL_OK;
     t->frame = &frame;
     t->depth++;
     atomic_fetch_add_explicit(&d->calls, 1, memory_order_relaxed);
 
     volatile bool lent = false; /* read after a longjmp: must live in memory */
-    keel_status status;
     if (sigsetjmp(frame.env, 0) == 0) {
-        if (filter != NULL && filter(filter_state, &call) != KEEL_OK) {
+        if (to.filter != NULL && to.filter(to.filter_state, &call) != KEEL_OK) {
             status = refused(d, KEEL_EFILTERED);
         } else {
-            status = KEEL_OK;
             if (mode == BOX_LEND) {
-                status = keel_box_lend_begin_(*box, d, caller);
+                status = keel_box_lend_begin_(*box, caller, callee);
                 call.box = *box;
                 lent = status == KEEL_OK;
             } else if (mode == BOX_MOVE) {
-                status = keel_box_move_(*box, caller, d, &call.box);
+                status = keel_box_move_(*box, caller, callee, &call.box);
             }
             if (status == KEEL_OK) {
-                status = interface->methods[method](object, &call);
+                status = to.interface->methods[method](to.object, &call);
             }
         }
     } else {
@@ -139,9 +179,10 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         keel_box_lend_end_(*box, caller);
     }
     if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
-        atomic_load_explicit(&d->epoch, memory_order_acquire) != epoch) {
-        status = KEEL_ERECOVERING; /* the domain failed while this call was inside it */
+        atomic_load_explicit(&d->epoch, memory_order_acquire) != to.epoch) {
+        status = KEEL_EABORTED; /* the domain failed while this call was inside it */
     }
+    keel_domain_depart_(d);
     leave(d);
     return status;
 }
@@ -174,7 +215,8 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     if (!t->altstack_ready) {
         keel_fault_prepare_thread_();
     }
-    keel_domain_enter_(d);
+    atomic_fetch_add(&d->inside, 1);
+    keel_domain_admit_(d);
     call_frame frame;
     frame.previous = t->frame;
     frame.domain = d;
@@ -191,7 +233,8 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     }
     t->frame = frame.previous;
     t->depth--;
-    keel_domain_exit_(d);
+    keel_domain_depart_(d);
+    atomic_fetch_sub(&d->inside, 1);
     return status;
 }
 
@@ -212,8 +255,10 @@ static bool budget_exhausted(keel_domain *d, uint64_t now) {
 }
 
 /*
- * Recovery, run by the last thread out of a failed domain: O(1) apart from the
- * heap reset (O(heap / 8192)) and the user's recovery function.
+ * Recovery, run by the last thread out of a failed domain while it is still
+ * counted inside: O(1) apart from the heap reset (O(heap / 8192)) and the
+ * user's recovery function. It is admitted like a call, so that strict mode
+ * keeps the heap accessible while it is reset.
  */
 void keel_domain_recover_(keel_domain *d) {
     uint64_t now = keel_now_ns_();
@@ -221,13 +266,14 @@ void keel_domain_recover_(keel_domain *d) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
         return;
     }
+    keel_domain_admit_(d);
     /* A thread that failed inside the heap may have left its lock held. */
-    keel_domain_unprotect_(d);
     pthread_mutex_destroy(&d->heap.lock);
     keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
     keel_status (*fn)(keel_domain *, void *) =
         d->config.recover != NULL ? d->config.recover : d->config.init;
     keel_status status = keel_domain_run_inside_(d, fn, d->config.context);
+    keel_domain_depart_(d);
     if (status != KEEL_OK) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
         return;

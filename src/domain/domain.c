@@ -15,7 +15,11 @@
 
 #include "domain/internal.h"
 
-keel_domain *_Atomic keel_registry_[KEEL_DOMAIN_MAX];
+/* Domain structs never move and are never unmapped (see internal.h). Entry 0
+ * is the host's id and stays unused. `claimed` reserves an entry from create to
+ * the end of destroy; it is owned by registry_lock. */
+keel_domain keel_domains_[KEEL_DOMAIN_MAX];
+static bool claimed[KEEL_DOMAIN_MAX];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t next_generation = 1;
 static bool system_ready;
@@ -54,11 +58,14 @@ keel_status keel_domain_system_shutdown(void) {
     if (!system_ready) {
         return KEEL_EINVAL;
     }
+    pthread_mutex_lock(&registry_lock);
     for (unsigned i = 1; i < KEEL_DOMAIN_MAX; i++) {
-        if (atomic_load(&keel_registry_[i]) != NULL) {
+        if (claimed[i]) {
+            pthread_mutex_unlock(&registry_lock);
             return KEEL_EBUSY;
         }
     }
+    pthread_mutex_unlock(&registry_lock);
     keel_fault_restore_();
     keel_box_system_shutdown_();
     system_ready = false;
@@ -79,11 +86,26 @@ static void table_reset_free_list(keel_domain *d) {
 static void unmap_domain(keel_domain *d) {
     if (d->slots != NULL) {
         munmap(d->slots, d->slots_bytes);
+        d->slots = NULL;
     }
     if (d->heap_region != NULL) {
         munmap(d->heap_region, d->heap_bytes);
+        d->heap_region = NULL;
     }
-    munmap(d, sizeof *d);
+}
+
+static void unclaim(uint32_t id) {
+    pthread_mutex_lock(&registry_lock);
+    claimed[id] = false;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* Waits until no thread is counted inside: calls in progress finish, stale
+ * callers see `live` false and leave at once. */
+static void drain(keel_domain *d) {
+    while (atomic_load(&d->inside) != 0) {
+        sched_yield();
+    }
 }
 
 keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out) {
@@ -91,27 +113,50 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
         *out = NULL;
     }
     if (config == NULL || out == NULL || config->table_capacity == 0 || config->init == NULL ||
-        config->heap_size == 0) {
+        config->heap_size == 0 || !system_ready) {
         return KEEL_EINVAL;
     }
-    if (!system_ready) {
-        return KEEL_EINVAL;
+    pthread_mutex_lock(&registry_lock);
+    uint32_t id = 0;
+    for (uint32_t i = 1; i < KEEL_DOMAIN_MAX; i++) {
+        if (!claimed[i]) {
+            claimed[i] = true;
+            id = i;
+            break;
+        }
     }
-    /* Everything a domain owns is mapped here, at create: nothing later allocates. */
-    keel_domain *d =
-        mmap(NULL, sizeof *d, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (d == MAP_FAILED) {
-        return KEEL_ESYSTEM;
+    pthread_mutex_unlock(&registry_lock);
+    if (id == 0) {
+        return KEEL_EFULL;
     }
-    memset(d, 0, sizeof *d);
+    /* Every field but `live` and `inside`, which stale callers may be touching
+     * (they count themselves in, see live false, and leave). */
+    keel_domain *d = &keel_domains_[id];
+    d->id = id;
     d->config = *config;
     if (d->config.failure_budget > FAILURE_HISTORY) {
         d->config.failure_budget = FAILURE_HISTORY;
     }
+    memset(d->name, 0, sizeof d->name);
     if (config->name != NULL) {
         strncpy(d->name, config->name, sizeof d->name - 1);
     }
     d->config.name = d->name;
+    atomic_store(&d->state, KEEL_DOMAIN_RUNNING);
+    atomic_store(&d->destroying, false);
+    atomic_store(&d->needs_recovery, false);
+    d->admitted = 0;
+    memset(d->failure_times, 0, sizeof d->failure_times);
+    d->failure_next = 0;
+    atomic_store(&d->calls, 0);
+    atomic_store(&d->failures, 0);
+    atomic_store(&d->recoveries, 0);
+    atomic_store(&d->refused, 0);
+    /* Epochs are unique across all domains, so a box of a destroyed domain can
+     * never look alive to a later domain that reuses its id. */
+    atomic_store(&d->epoch, keel_fresh_number_());
+
+    /* Everything a domain owns is mapped here, at create: nothing later allocates. */
     keel_status status = KEEL_ESYSTEM;
     d->slots_bytes = (size_t)config->table_capacity * sizeof(slot);
     d->slots =
@@ -132,80 +177,70 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     if (status != KEEL_OK) {
         goto err;
     }
+    status = KEEL_ESYSTEM;
     if (pthread_mutex_init(&d->table_lock, NULL) != 0) {
-        status = KEEL_ESYSTEM;
         goto err_heap;
     }
     if (pthread_mutex_init(&d->protect_lock, NULL) != 0) {
-        pthread_mutex_destroy(&d->table_lock);
-        status = KEEL_ESYSTEM;
-        goto err_heap;
+        goto err_table;
     }
     if (config->strict && mprotect(d->heap_region, d->heap_bytes, PROT_NONE) != 0) {
-        status = KEEL_ESYSTEM;
-        goto err_lock;
+        goto err_protect;
     }
     table_reset_free_list(d);
-    atomic_store(&d->state, KEEL_DOMAIN_RUNNING);
-    /* Epochs are unique across all domains, so a box of a destroyed domain can
-     * never look alive to a later domain that reuses its id. */
-    atomic_store(&d->epoch, keel_fresh_number_());
-
-    pthread_mutex_lock(&registry_lock);
-    uint32_t id = 0;
-    for (uint32_t i = 1; i < KEEL_DOMAIN_MAX; i++) {
-        if (atomic_load(&keel_registry_[i]) == NULL) {
-            id = i;
-            break;
-        }
-    }
-    if (id == 0) {
-        pthread_mutex_unlock(&registry_lock);
-        status = KEEL_EFULL;
-        goto err_lock;
-    }
-    d->id = id;
-    atomic_store_explicit(&keel_registry_[id], d, memory_order_release);
-    pthread_mutex_unlock(&registry_lock);
+    atomic_store_explicit(&d->live, true, memory_order_seq_cst);
 
     status = keel_domain_run_inside_(d, config->init, config->context);
     if (status != KEEL_OK) {
-        /* The domain never ran: it has no boxes to release beyond its init's. */
+        /* Dead first, then sweep: boxes its init allocated are reclaimed. */
+        atomic_store_explicit(&d->live, false, memory_order_seq_cst);
+        drain(d);
+        atomic_store(&d->epoch, keel_fresh_number_());
         keel_box_release_domain_(id);
-        atomic_store(&keel_registry_[id], NULL);
-        goto err_lock;
+        goto err_protect;
     }
     *out = d;
     return KEEL_OK;
 
-err_lock:
+err_protect:
     pthread_mutex_destroy(&d->protect_lock);
+err_table:
     pthread_mutex_destroy(&d->table_lock);
 err_heap:
     keel_heap_locked_destroy(&d->heap);
 err:
     unmap_domain(d);
+    unclaim(id);
     return status;
 }
 
+/* True if the calling thread is inside `d` (directly or in a nested call). */
+static bool thread_is_inside(const keel_domain *d) {
+    for (call_frame *f = keel_thread_.frame; f != NULL; f = f->previous) {
+        if (f->domain == d) {
+            return true;
+        }
+    }
+    return false;
+}
+
 keel_status keel_domain_destroy(keel_domain *d) {
-    if (d == NULL) {
+    if (d == NULL || !atomic_load(&d->live)) {
         return KEEL_EINVAL;
     }
-    if (atomic_load(&d->inside) != 0 || atomic_exchange(&d->destroying, true)) {
+    if (thread_is_inside(d) || atomic_exchange(&d->destroying, true)) {
         return KEEL_EBUSY;
     }
-    /* New calls find no domain; any call that raced in is waited out. */
-    atomic_store_explicit(&keel_registry_[d->id], NULL, memory_order_release);
-    while (atomic_load(&d->inside) != 0) {
-        sched_yield();
-    }
+    /* New calls see `live` false and are refused; calls in progress finish. */
+    atomic_store_explicit(&d->live, false, memory_order_seq_cst);
+    drain(d);
     atomic_store(&d->epoch, keel_fresh_number_()); /* its boxes are dead */
     keel_box_release_domain_(d->id);
     pthread_mutex_destroy(&d->protect_lock);
     pthread_mutex_destroy(&d->table_lock);
     keel_heap_locked_destroy(&d->heap);
     unmap_domain(d);
+    unclaim(d->id);
     return KEEL_OK;
 }
 
@@ -230,8 +265,27 @@ keel_domain_state keel_domain_get_state(const keel_domain *d) {
     return (keel_domain_state)atomic_load(&d->state);
 }
 
-keel_heap *keel_domain_heap(keel_domain *d) {
-    return d->heap.heap;
+keel_heap_locked *keel_domain_heap(keel_domain *d) {
+    return &d->heap;
+}
+
+keel_status keel_domain_alloc(size_t size, void **out) {
+    keel_domain *d = keel_domain_current();
+    if (d == NULL) {
+        if (out != NULL) {
+            *out = NULL;
+        }
+        return KEEL_EACCESS;
+    }
+    return keel_heap_locked_alloc(&d->heap, size, out);
+}
+
+keel_status keel_domain_free(void *ptr) {
+    keel_domain *d = keel_domain_current();
+    if (d == NULL) {
+        return KEEL_EACCESS;
+    }
+    return keel_heap_locked_free(&d->heap, ptr);
 }
 
 /* Export and revoke are for the owner: code inside it, or the host. */
@@ -240,11 +294,16 @@ static bool may_administer(const keel_domain *d) {
     return caller == d->id || caller == KEEL_HOST_DOMAIN;
 }
 
-static void fill_slot(keel_domain *d, slot *s, void *object, const keel_interface *interface) {
+/* A fresh export starts without a filter; a re-export keeps the slot's filter,
+ * so that crashing a domain can never lift the access control on its rrefs. */
+static void fill_slot(keel_domain *d, slot *s, void *object, const keel_interface *interface,
+                      bool fresh) {
     atomic_store_explicit(&s->object, object, memory_order_relaxed);
     atomic_store_explicit(&s->interface, interface, memory_order_relaxed);
-    atomic_store_explicit(&s->filter, NULL, memory_order_relaxed);
-    atomic_store_explicit(&s->filter_state, NULL, memory_order_relaxed);
+    if (fresh) {
+        atomic_store_explicit(&s->filter, NULL, memory_order_relaxed);
+        atomic_store_explicit(&s->filter_state, NULL, memory_order_relaxed);
+    }
     /* Publishing the epoch last makes the fields visible to callers at once. */
     atomic_store_explicit(&s->epoch, atomic_load(&d->epoch), memory_order_release);
 }
@@ -270,7 +329,7 @@ keel_status keel_domain_export(keel_domain *d, void *object, const keel_interfac
     d->exported++;
     uint64_t generation = keel_fresh_number_();
     atomic_store_explicit(&s->generation, generation, memory_order_release);
-    fill_slot(d, s, object, interface);
+    fill_slot(d, s, object, interface, true);
     pthread_mutex_unlock(&d->table_lock);
     *out = (keel_rref){.domain = d->id, .slot = i, .generation = generation};
     return KEEL_OK;
@@ -292,7 +351,7 @@ keel_status keel_domain_reexport(keel_domain *d, keel_rref rref, void *object,
     slot *s = &d->slots[rref.slot];
     keel_status status = KEEL_ESTALE;
     if (s->in_use && atomic_load(&s->generation) == rref.generation) {
-        fill_slot(d, s, object, interface);
+        fill_slot(d, s, object, interface, false);
         status = KEEL_OK;
     }
     pthread_mutex_unlock(&d->table_lock);
@@ -304,8 +363,9 @@ static keel_status owned_slot(keel_rref rref, keel_domain **domain, slot **s) {
     if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
         return KEEL_ESTALE;
     }
-    keel_domain *d = atomic_load_explicit(&keel_registry_[rref.domain], memory_order_acquire);
-    if (d == NULL || rref.slot >= d->config.table_capacity) {
+    keel_domain *d = &keel_domains_[rref.domain];
+    if (!atomic_load_explicit(&d->live, memory_order_acquire) ||
+        rref.slot >= d->config.table_capacity) {
         return KEEL_ESTALE;
     }
     if (!may_administer(d)) {

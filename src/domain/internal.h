@@ -30,23 +30,33 @@ typedef struct slot {
 #define SLOT_NONE       UINT32_MAX
 #define FAILURE_HISTORY 64u /* failure budgets are capped at this many */
 
+/*
+ * A domain. The structs live in static storage (keel_domains_) and are never
+ * unmapped, so a caller holding a stale rref can always count itself in
+ * `inside` and then see `live` false. A call enters first and validates after:
+ * `inside` is incremented before `live`, the state, the epoch and the slot are
+ * checked, so a domain cannot be destroyed or recovered between the checks and
+ * the call (destroy and recovery wait for `inside` to drain).
+ */
 struct keel_domain {
+    _Atomic bool live;       /* created and not destroyed */
+    _Atomic uint32_t inside; /* threads counted in: callers, validated or not */
     uint32_t id;
     char name[32];
     keel_domain_config config;
-    _Atomic uint64_t epoch;  /* incarnation: a fresh number at create and at each failure */
-    _Atomic int state;       /* keel_domain_state */
-    _Atomic uint32_t inside; /* threads executing inside the domain now */
+    _Atomic uint64_t epoch; /* incarnation: a fresh number at create and at each failure */
+    _Atomic int state;      /* keel_domain_state */
     _Atomic bool destroying;
     _Atomic bool needs_recovery; /* set by the failure, taken by the last thread out */
     /* Private heap: mapped at create, shared by the threads inside. */
     keel_heap_locked heap;
     void *heap_region;
     size_t heap_bytes;
-    /* Strict mode: the heap is PROT_NONE while `inside` is 0. Entering and
-     * leaving change the protection under this lock, so the two system calls of
-     * a leaving and an entering thread cannot land in the wrong order. */
+    /* Strict mode: the heap is PROT_NONE while no validated thread is inside
+     * (`admitted` is 0). Admission and departure change the protection under
+     * this lock, so the mprotect calls of two threads cannot land out of order. */
     pthread_mutex_t protect_lock;
+    unsigned admitted; /* owned by protect_lock */
     /* Reference table. */
     slot *slots;
     size_t slots_bytes;
@@ -65,7 +75,7 @@ typedef struct call_frame {
     sigjmp_buf env;              /* where a failure inside the call unwinds to */
     struct call_frame *previous; /* the frame of the enclosing call, if any */
     keel_domain *domain;         /* the callee */
-    uint64_t epoch;              /* the callee's epoch at entry */
+    uint64_t epoch;              /* the callee's incarnation this call runs in */
     keel_status failure;         /* KEEL_EPANIC or KEEL_EFAULT once unwound */
 } call_frame;
 
@@ -80,21 +90,34 @@ typedef struct thread_state {
 #define KEEL_CALL_DEPTH_MAX 64u
 
 extern __thread thread_state keel_thread_;
-extern keel_domain *_Atomic keel_registry_[KEEL_DOMAIN_MAX];
+extern keel_domain keel_domains_[KEEL_DOMAIN_MAX];
 
-/* The id of the domain the thread is in; KEEL_HOST_DOMAIN in the host. */
-static inline uint32_t current_id(void) {
+/* Who the calling thread runs as: a domain id and the incarnation (epoch) its
+ * call entered, or (KEEL_HOST_DOMAIN, 0) for the host. A thread still running in
+ * a failed incarnation keeps that incarnation's identity. */
+typedef struct principal {
+    uint32_t id;
+    uint64_t epoch;
+} principal;
+
+static inline principal current_principal(void) {
     call_frame *f = keel_thread_.frame;
-    return f == NULL ? KEEL_HOST_DOMAIN : f->domain->id;
+    return f == NULL ? (principal){KEEL_HOST_DOMAIN, 0} : (principal){f->domain->id, f->epoch};
 }
 
-/* The epoch of a domain id (the host's is always 0); UINT64_MAX if none. */
+static inline uint32_t current_id(void) {
+    return current_principal().id;
+}
+
+/* A domain id's current epoch (the host's is always 0); UINT64_MAX if none. */
 static inline uint64_t epoch_of(uint32_t id) {
     if (id == KEEL_HOST_DOMAIN) {
         return 0;
     }
-    keel_domain *d = atomic_load_explicit(&keel_registry_[id], memory_order_acquire);
-    return d == NULL ? UINT64_MAX : atomic_load_explicit(&d->epoch, memory_order_acquire);
+    keel_domain *d = &keel_domains_[id];
+    return atomic_load_explicit(&d->live, memory_order_acquire)
+               ? atomic_load_explicit(&d->epoch, memory_order_acquire)
+               : UINT64_MAX;
 }
 
 /* fault.c */
@@ -108,19 +131,17 @@ void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, c
 /* box.c */
 keel_status keel_box_system_init_(size_t exchange_size, unsigned capacity);
 keel_status keel_box_system_shutdown_(void);
-/* Lending: make `callee` the owner for a call; give it back afterwards. */
-keel_status keel_box_lend_begin_(keel_box box, keel_domain *callee, uint32_t lender);
-void keel_box_lend_end_(keel_box box, uint32_t lender);
+/* Lending: make the callee's incarnation the owner for a call; afterwards the box
+ * is the lender's incarnation's again (dead, if that incarnation has failed). */
+keel_status keel_box_lend_begin_(keel_box box, principal lender, principal callee);
+void keel_box_lend_end_(keel_box box, principal lender);
 /* Moving: make `callee` the owner; the returned handle replaces the old one. */
-keel_status keel_box_move_(keel_box box, uint32_t sender, keel_domain *callee, keel_box *moved);
+keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved);
 void keel_box_release_domain_(uint32_t id);
 
-/* strict.c: entering and leaving, with the heap's protection in strict mode */
-void keel_domain_enter_(keel_domain *domain);
-/* Returns the number of threads still inside after leaving. */
-uint32_t keel_domain_exit_(keel_domain *domain);
-/* Makes a strict domain's heap accessible to the host for recovery or teardown. */
-void keel_domain_unprotect_(keel_domain *domain);
+/* strict.c: strict mode's protection follows the validated threads inside. */
+void keel_domain_admit_(keel_domain *domain);
+void keel_domain_depart_(keel_domain *domain);
 /* The domain whose heap holds `address`, if any (async-signal-safe). */
 keel_domain *keel_domain_owning_(const void *address);
 

@@ -1,14 +1,16 @@
 /*
- * strict.c - entering and leaving a domain, and strict mode.
+ * strict.c - strict mode: a domain's heap is accessible only while a validated
+ * thread is inside it.
  *
- * Every call counts itself in the domain's `inside`. In strict mode the domain's
- * heap is mapped PROT_NONE whenever that count is 0, so a wild access from the
- * host or from another domain faults, and is contained and attributed to the
- * domain that made it (or, from the host, crashes the host as it should). The
- * first thread in maps the heap read-write, the last one out maps it back to
- * PROT_NONE; the transitions take the domain's protect lock so that they cannot
- * interleave. The protection is process-wide: while any thread is inside a
- * strict domain, every thread can reach its heap (docs/domains.md).
+ * In strict mode the heap is mapped PROT_NONE whenever no admitted thread is
+ * inside, so a wild access from the host or from another domain faults, and is
+ * contained and attributed to the domain that made it (or, from the host,
+ * crashes the host as it should). The first thread admitted maps the heap
+ * read-write, the last one to depart maps it back to PROT_NONE, both under the
+ * domain's protect lock so that the mprotect calls cannot interleave. Recovery
+ * is admitted like a call while it resets the heap. The protection is
+ * process-wide: while any thread is inside a strict domain, every thread can
+ * reach its heap (docs/domains.md).
  */
 #include <sys/mman.h>
 
@@ -21,35 +23,22 @@ static void protect(keel_domain *d, int prot) {
     (void)mprotect(d->heap_region, d->heap_bytes, prot);
 }
 
-void keel_domain_enter_(keel_domain *d) {
-    if (!d->config.strict) {
-        atomic_fetch_add(&d->inside, 1);
-        return;
-    }
-    pthread_mutex_lock(&d->protect_lock);
-    if (atomic_fetch_add(&d->inside, 1) == 0) {
-        protect(d, PROT_READ | PROT_WRITE);
-    }
-    pthread_mutex_unlock(&d->protect_lock);
-}
-
-uint32_t keel_domain_exit_(keel_domain *d) {
-    if (!d->config.strict) {
-        return atomic_fetch_sub(&d->inside, 1) - 1;
-    }
-    pthread_mutex_lock(&d->protect_lock);
-    uint32_t left = atomic_fetch_sub(&d->inside, 1) - 1;
-    if (left == 0) {
-        protect(d, PROT_NONE);
-    }
-    pthread_mutex_unlock(&d->protect_lock);
-    return left;
-}
-
-void keel_domain_unprotect_(keel_domain *d) {
+void keel_domain_admit_(keel_domain *d) {
     if (d->config.strict) {
         pthread_mutex_lock(&d->protect_lock);
-        protect(d, PROT_READ | PROT_WRITE);
+        if (d->admitted++ == 0) {
+            protect(d, PROT_READ | PROT_WRITE);
+        }
+        pthread_mutex_unlock(&d->protect_lock);
+    }
+}
+
+void keel_domain_depart_(keel_domain *d) {
+    if (d->config.strict) {
+        pthread_mutex_lock(&d->protect_lock);
+        if (--d->admitted == 0) {
+            protect(d, PROT_NONE);
+        }
         pthread_mutex_unlock(&d->protect_lock);
     }
 }
@@ -57,8 +46,9 @@ void keel_domain_unprotect_(keel_domain *d) {
 keel_domain *keel_domain_owning_(const void *address) {
     uintptr_t a = (uintptr_t)address;
     for (unsigned i = 1; i < KEEL_DOMAIN_MAX; i++) {
-        keel_domain *d = atomic_load_explicit(&keel_registry_[i], memory_order_acquire);
-        if (d != NULL && a - (uintptr_t)d->heap_region < d->heap_bytes) {
+        keel_domain *d = &keel_domains_[i];
+        if (atomic_load_explicit(&d->live, memory_order_acquire) &&
+            a - (uintptr_t)d->heap_region < d->heap_bytes) {
             return d;
         }
     }

@@ -165,7 +165,7 @@ typedef struct component {
 static keel_status counter_init(keel_domain *d, void *context) {
     component *comp = context;
     counter *c;
-    keel_status status = keel_heap_alloc(keel_domain_heap(d), sizeof *c, (void **)&c);
+    keel_status status = keel_domain_alloc(sizeof *c, (void **)&c);
     if (status != KEEL_OK) {
         return status;
     }
@@ -495,7 +495,7 @@ KEEL_TEST(a_failure_while_other_threads_are_inside_fails_their_calls_and_recover
     atomic_store(&release_waiters, 1);
     for (int i = 0; i < 3; i++) {
         pthread_join(threads[i], NULL);
-        CHECK_STATUS((keel_status)atomic_load(&statuses[i]), KEEL_ERECOVERING);
+        CHECK_STATUS((keel_status)atomic_load(&statuses[i]), KEEL_EABORTED);
     }
     /* The last one out recovered it, exactly once. */
     CHECK_OK(keel_rref_call(shared_comp.rref, M_GET, NULL, &result));

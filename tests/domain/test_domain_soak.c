@@ -115,7 +115,7 @@ typedef struct stage {
 static keel_status stage_init(keel_domain *d, void *context) {
     stage *s = context;
     uint64_t *state;
-    keel_status status = keel_heap_alloc(keel_domain_heap(d), sizeof *state, (void **)&state);
+    keel_status status = keel_domain_alloc(sizeof *state, (void **)&state);
     if (status != KEEL_OK) {
         return status;
     }
