@@ -51,6 +51,7 @@ bench: deps-bench
 	$(MAKE) --no-print-directory release
 	@mkdir -p $(OUT)
 	$(RELEASE)/bench/alloc/bench_alloc --csv $(OUT)/alloc.csv --png $(OUT)/alloc.png
+	$(RELEASE)/bench/domain/bench_domain --csv $(OUT)/domain.csv --png $(OUT)/domain.png
 
 install: release
 	cmake --install $(RELEASE) --prefix $(PREFIX)

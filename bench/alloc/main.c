@@ -21,16 +21,15 @@
  * replay of step 3, with the same seed and length.
  */
 #include <getopt.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "allocators.h"
 #include "bench_alloc_config.h"
 #include "callgrind.h"
+#include "cpu.h"
 #include "instr_count.h"
 #include "keel_replay.h"
 #include "report.h"
@@ -186,12 +185,6 @@ static int parse_options(int argc, char **argv, options *o) {
     return 0;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int generate(bench_trace traces[TRACE_COUNT], size_t ops, uint64_t seed) {
     for (unsigned t = 0; t < TRACE_COUNT; t++) {
         if (bench_trace_generate(&traces[t], (bench_trace_id)t, ops, seed) != 0) {
@@ -227,27 +220,6 @@ static int replay_only(const options *o) {
     int r = keel_replay_run(&job);
     release_traces(traces);
     return r == 0 ? 0 : 3;
-}
-
-/* Pins this process to o->cpu, or to the last CPU it may run on. */
-static int pin(const options *o, int *cpus) {
-    cpu_set_t set;
-    *cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int cpu = o->cpu;
-    if (cpu < 0 && sched_getaffinity(0, sizeof set, &set) == 0) {
-        for (int i = 0; i < CPU_SETSIZE; i++) {
-            if (CPU_ISSET((size_t)i, &set)) {
-                cpu = i;
-            }
-        }
-    }
-    CPU_ZERO(&set);
-    CPU_SET((size_t)(cpu < 0 ? 0 : cpu), &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        printf("  (could not pin to CPU %d: timings may migrate between CPUs)\n", cpu);
-        return -1;
-    }
-    return cpu;
 }
 
 static int init_series(bench_results *r) {
@@ -437,7 +409,7 @@ int main(int argc, char **argv) {
         return replay_only(&o);
     }
     bench_allocators_preload(argv); /* may re-execute the program once */
-    double start = now_seconds();
+    double start = bench_now_seconds();
     static bench_results r;
     static bench_allocators a;
     bench_trace traces[TRACE_COUNT], counted[TRACE_COUNT];
@@ -447,7 +419,7 @@ int main(int argc, char **argv) {
     r.reps = o.reps;
     r.instr_ops = o.instr_ops;
     r.seed = o.seed;
-    r.cpu = pin(&o, &r.cpus);
+    r.cpu = bench_pin_cpu(o.cpu, &r.cpus);
     r.traces = traces;
     r.instr_traces = counted;
     r.allocators = &a;
@@ -481,12 +453,12 @@ int main(int argc, char **argv) {
 
     printf("timing ...\n");
     fflush(stdout);
-    double timing_start = now_seconds();
+    double timing_start = bench_now_seconds();
     if (measure(&r, &a, traces, slots) != 0) {
         fprintf(stderr, "bench_alloc: out of memory\n");
         goto out;
     }
-    printf("timing took %.1f s\n", now_seconds() - timing_start);
+    printf("timing took %.1f s\n", bench_now_seconds() - timing_start);
     if (o.instr) {
         count_instructions(&r, &o, counted);
     } else {
@@ -507,7 +479,7 @@ int main(int argc, char **argv) {
     } else if (png_status < 0) {
         status = 1;
     }
-    r.seconds = now_seconds() - start;
+    r.seconds = bench_now_seconds() - start;
     printf("total wall time %.1f s\n", r.seconds);
 out:
     free(slots);

@@ -5,10 +5,9 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "plot.h"
 
 static const char *const op_names[OP_COUNT] = {"alloc", "free"};
 static const double percentiles[] = {0.5, 0.99, 0.9999, 1.0};
@@ -336,33 +335,11 @@ int report_csv(bench_results *r, const char *path) {
 
 /* ---- PNG ---- */
 
-static bool on_path(const char *program) {
-    const char *path = getenv("PATH");
-    char candidate[4096];
-    while (path != NULL && *path != '\0') {
-        size_t n = strcspn(path, ":");
-        snprintf(candidate, sizeof candidate, "%.*s/%s", (int)n, path, program);
-        if (access(candidate, X_OK) == 0) {
-            return true;
-        }
-        path += n + (path[n] == ':');
-    }
-    return false;
-}
-
 int report_png(bench_results *r, const char *path) {
-    if (!on_path("gnuplot")) {
-        printf("gnuplot not found: PNG skipped (install gnuplot-nox)\n");
-        return 1;
-    }
-    if (strchr(path, '\'') != NULL) {
-        fprintf(stderr, "PNG path must not contain a quote: %s\n", path);
-        return -1;
-    }
-    fflush(NULL);
-    FILE *g = popen("gnuplot", "w");
+    int status;
+    FILE *g = bench_gnuplot_open(path, &status);
     if (g == NULL) {
-        return -1;
+        return status;
     }
     /* One data block per (op, allocator): x = -log10(1 - p), the "nines". */
     double right = 1.0;
@@ -412,10 +389,5 @@ int report_png(bench_results *r, const char *path) {
         fprintf(g, "\n");
     }
     fprintf(g, "unset multiplot\n");
-    int status = pclose(g);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "gnuplot failed (status %d)\n", status);
-        return -1;
-    }
-    return 0;
+    return bench_gnuplot_close(g);
 }

@@ -10,22 +10,8 @@
 #include "timing.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static ALWAYS_INLINE uint64_t tsc_begin(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static ALWAYS_INLINE uint64_t tsc_end(void) {
-    uint32_t lo, hi, aux;
-    __asm__ volatile("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
-    (void)aux;
-    return ((uint64_t)hi << 32) | lo;
-}
 
 static ALWAYS_INLINE void *op_alloc(bench_allocators *a, bench_alloc_id id, uint32_t size,
                                     unsigned cls) {
@@ -82,9 +68,9 @@ static ALWAYS_INLINE void replay(bench_allocators *a, bench_alloc_id id, const b
     for (size_t i = 0; i < t->count; i++) {
         bench_op op = ops[i];
         if (op.size != 0) {
-            uint64_t start = tsc_begin();
+            uint64_t start = bench_tsc_begin();
             void *p = op_alloc(a, id, op.size, classes[i]);
-            uint64_t end = tsc_end();
+            uint64_t end = bench_tsc_end();
             if (alloc_cycles != NULL) {
                 hist_add(alloc_cycles, end - start);
             }
@@ -99,9 +85,9 @@ static ALWAYS_INLINE void replay(bench_allocators *a, bench_alloc_id id, const b
             if (p == NULL) {
                 continue;
             }
-            uint64_t start = tsc_begin();
+            uint64_t start = bench_tsc_begin();
             op_free(a, id, p, classes[i]);
-            uint64_t end = tsc_end();
+            uint64_t end = bench_tsc_end();
             if (free_cycles != NULL) {
                 hist_add(free_cycles, end - start);
             }
@@ -128,29 +114,4 @@ void bench_replay_timed(bench_allocators *a, bench_alloc_id id, const bench_trac
     if (id < ALLOC_COUNT && a->available[id]) {
         loops[id](a, t, slots, alloc_cycles, free_cycles, failures);
     }
-}
-
-void bench_timer_empty(hist *empty, unsigned n) {
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t start = tsc_begin();
-        uint64_t end = tsc_end();
-        hist_add(empty, end - start);
-    }
-}
-
-static double seconds_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-double bench_tsc_ghz(void) {
-    double t0 = seconds_now();
-    uint64_t c0 = tsc_begin();
-    double t1;
-    do {
-        t1 = seconds_now();
-    } while (t1 - t0 < 0.05);
-    uint64_t c1 = tsc_end();
-    return (double)(c1 - c0) / (t1 - t0) * 1e-9;
 }

@@ -1,12 +1,10 @@
 /*
  * timing.h - per-call latency in TSC cycles.
  *
- * Each single allocation and each single free is bracketed by
- *     lfence; rdtsc; lfence   ...call...   rdtscp; lfence
- * (the fences keep the call's instructions between the two reads; cpuid, the
- * textbook serialiser, traps to the hypervisor in a VM). The raw difference is
- * recorded; the cost of an empty bracket is measured in the same run, into its
- * own histogram, and subtracted when reporting.
+ * Each single allocation and each single free is bracketed by the TSC reads of
+ * bench/common/tsc.h. The raw difference is recorded; the cost of an empty
+ * bracket is measured in the same run, into its own histogram, and subtracted
+ * when reporting.
  */
 #ifndef BENCH_ALLOC_TIMING_H
 #define BENCH_ALLOC_TIMING_H
@@ -16,6 +14,7 @@
 #include "allocators.h"
 #include "hist.h"
 #include "traces.h"
+#include "tsc.h" /* bench_timer_empty, bench_tsc_ghz */
 
 /*
  * bench_replay_timed: replays trace t on allocator id (which must be
@@ -26,11 +25,5 @@
  */
 void bench_replay_timed(bench_allocators *a, bench_alloc_id id, const bench_trace *t, void **slots,
                         hist *alloc_cycles, hist *free_cycles, uint64_t *failures);
-
-/* bench_timer_empty: records `n` empty brackets into *empty. */
-void bench_timer_empty(hist *empty, unsigned n);
-
-/* bench_tsc_ghz: the TSC rate, measured against CLOCK_MONOTONIC for ~50 ms. */
-double bench_tsc_ghz(void);
 
 #endif /* BENCH_ALLOC_TIMING_H */

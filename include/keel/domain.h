@@ -93,7 +93,8 @@ typedef struct keel_interface {
 
 /* A filter sees every call through a slot before the method does; it returns
  * KEEL_OK to let the call through, anything else refuses it (the caller gets
- * KEEL_EFILTERED). It runs inside the owner's domain. */
+ * KEEL_EFILTERED). It runs inside the owner's domain, before any box changes
+ * hands: call->box is the handle the caller passed (the filter cannot open it). */
 typedef keel_status (*keel_filter)(void *filter_state, const keel_call *call);
 
 typedef enum keel_recovery_policy {

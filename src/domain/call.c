@@ -152,13 +152,15 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     atomic_fetch_add_explicit(&d->calls, 1, memory_order_relaxed);
 
     volatile bool lent = false; /* read after a longjmp: must live in memory */
+    if (mode != BOX_NONE) {
+        call.box = *box; /* the filter sees the handle the caller passed */
+    }
     if (sigsetjmp(frame.env, 0) == 0) {
         if (to.filter != NULL && to.filter(to.filter_state, &call) != KEEL_OK) {
             status = refused(d, KEEL_EFILTERED);
         } else {
             if (mode == BOX_LEND) {
                 status = keel_box_lend_begin_(*box, caller, callee);
-                call.box = *box;
                 lent = status == KEEL_OK;
             } else if (mode == BOX_MOVE) {
                 status = keel_box_move_(*box, caller, callee, &call.box);

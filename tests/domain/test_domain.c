@@ -286,6 +286,26 @@ KEEL_TEST(a_filter_sees_every_call_and_can_refuse_it) {
     CHECK_OK(keel_domain_destroy(d));
 }
 
+static keel_status record_box(void *state, const keel_call *call) {
+    *(keel_box *)state = call->box;
+    return KEEL_OK;
+}
+
+KEEL_TEST(a_filter_sees_the_box_a_call_lends_or_moves) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_box seen = KEEL_BOX_NONE, box;
+    CHECK_OK(keel_rref_set_filter(comp.rref, record_box, &seen));
+    CHECK_OK(keel_box_alloc(16, &box));
+    int fill = 1;
+    CHECK_OK(keel_rref_call_lend(comp.rref, M_FILL_BOX, box, &fill, NULL));
+    CHECK(seen.index == box.index && seen.generation == box.generation);
+    keel_box sent = box;
+    CHECK_OK(keel_rref_call_move(comp.rref, M_KEEP_BOX, &box, NULL, NULL));
+    CHECK(seen.index == sent.index && seen.generation == sent.generation);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
 KEEL_TEST(a_panic_is_contained_reported_and_the_domain_recovers_transparently) {
     component comp = {.reexport = true};
     keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);

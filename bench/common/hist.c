@@ -96,6 +96,24 @@ uint64_t hist_percentile(hist *h, double p) {
     return HIST_EXACT; /* among the lost values: a lower bound */
 }
 
+double hist_mean(hist *h, double p) {
+    if (h->count == 0) {
+        return 0.0;
+    }
+    uint64_t want = rank_of(h->count, p), n = 0;
+    double sum = 0;
+    for (uint32_t v = 0; v < HIST_EXACT && n < want; v++) {
+        uint64_t take = h->bins[v] < want - n ? h->bins[v] : want - n;
+        sum += (double)v * (double)take;
+        n += take;
+    }
+    qsort(h->large, h->large_count, sizeof *h->large, compare_u64);
+    for (size_t i = 0; i < h->large_count && n < want; i++, n++) {
+        sum += (double)h->large[i];
+    }
+    return n == 0 ? 0.0 : sum / (double)n;
+}
+
 bool hist_percentile_exact(const hist *h, double p) {
     if (h->lost == 0 || h->count == 0) {
         return true;

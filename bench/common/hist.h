@@ -8,8 +8,8 @@
  * maximum is still exact; percentiles falling among them are then reported as
  * HIST_EXACT (a lower bound), which hist_percentile_exact() tells.
  */
-#ifndef BENCH_ALLOC_HIST_H
-#define BENCH_ALLOC_HIST_H
+#ifndef BENCH_COMMON_HIST_H
+#define BENCH_COMMON_HIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,7 +60,12 @@ int hist_merge(hist *into, const hist *from);
  * p (0 < p <= 1) of all values are <= v; 0 for an empty histogram. */
 uint64_t hist_percentile(hist *h, double p);
 
+/* hist_mean: the mean of the smallest fraction p (0 < p <= 1) of the values, so
+ * that p < 1 leaves out rare outliers (interrupts); lost values are never
+ * counted. 0 for an empty histogram. O(HIST_EXACT + large values). */
+double hist_mean(hist *h, double p);
+
 /* hist_percentile_exact: false if hist_percentile(h, p) fell among lost values. */
 bool hist_percentile_exact(const hist *h, double p);
 
-#endif /* BENCH_ALLOC_HIST_H */
+#endif /* BENCH_COMMON_HIST_H */

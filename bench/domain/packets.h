@@ -1,0 +1,54 @@
+/*
+ * packets.h - the synthetic traffic: 64-byte packets in batches of up to 256.
+ *
+ * A packet is a minimum-size Ethernet frame as a NIC would deliver it:
+ * Ethernet (14 bytes), IPv4 (20), TCP (20) and 10 bytes of payload, with no
+ * alignment beyond a byte (so the bytes can live anywhere in a box). A batch
+ * is a 64-byte header followed by the packets, the unit every pipeline stage
+ * receives: BATCH_BYTES bytes, the size of the box it lives in.
+ *
+ * The flows: clients 10.x.y.z:port -> the virtual IP 192.0.2.1:80, drawn from
+ * a deterministic generator, so every batch brings new 5-tuples (what a load
+ * balancer sees) and every run sees the same ones.
+ */
+#ifndef BENCH_DOMAIN_PACKETS_H
+#define BENCH_DOMAIN_PACKETS_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PACKET_SIZE 64u
+#define BATCH_MAX   256u
+
+/* Offsets of the fields a load balancer reads and writes. */
+enum {
+    PACKET_ETH_DST = 0,   /* 6 bytes: rewritten to the chosen backend */
+    PACKET_IP_PROTO = 23, /* 1 byte */
+    PACKET_IP_SRC = 26,   /* 4 bytes, network order */
+    PACKET_IP_DST = 30,   /* 4 bytes */
+    PACKET_TCP_SRC = 34,  /* 2 bytes */
+    PACKET_TCP_DST = 36,  /* 2 bytes */
+};
+
+typedef struct packet {
+    uint8_t bytes[PACKET_SIZE];
+} packet;
+
+typedef struct batch {
+    uint32_t count;    /* packets in use, 1..BATCH_MAX */
+    uint32_t sequence; /* batches received so far */
+    uint8_t reserved[56];
+    packet packets[BATCH_MAX];
+} batch;
+
+static_assert(sizeof(packet) == PACKET_SIZE, "a packet is a minimum Ethernet frame");
+static_assert(offsetof(batch, packets) == 64, "the header fills one cache line");
+
+#define BATCH_BYTES sizeof(batch)
+
+/* packets_receive: fills the first `count` packets of *b (and its header) with
+ * fresh frames, as a NIC's receive would; *state is the generator's. */
+void packets_receive(batch *b, unsigned count, uint64_t *state);
+
+#endif /* BENCH_DOMAIN_PACKETS_H */

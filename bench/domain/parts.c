@@ -1,0 +1,249 @@
+/*
+ * parts.c - microbenchmarks of the parts of a protected call (parts.h).
+ */
+#include "parts.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tsc.h"
+
+#define NOINLINE __attribute__((noinline))
+
+/* As a domain's heap region is sized (src/domain/domain.c): heap + heap/64 + 16 KiB. */
+enum { HEAP_BYTES = 64 * 1024 + 64 * 1024 / 64 + 16384 };
+
+typedef struct part_context {
+    pipeline *p;
+    keel_domain *strict; /* a domain in strict mode, with one null method */
+    keel_rref strict_rref;
+    _Atomic uint64_t counter;
+    pthread_mutex_t mutex;
+    sigjmp_buf env;
+    void *builtin_env[5];
+    keel_heap_locked heap;
+    void *heap_region;
+    char message[128];
+    int status; /* the calls' statuses or'ed together: checked after each sample */
+} part_context;
+
+/* The brackets all start and end alike; the loop bodies differ. TIMED_CALLS
+ * or's the statuses together in a register, checked after the bracket. */
+#define TIMED_LOOP(body)                      \
+    uint64_t start = bench_tsc_begin();       \
+    for (unsigned i = 0; i < PART_OPS; i++) { \
+        body;                                 \
+    }                                         \
+    return bench_tsc_end() - start
+
+#define TIMED_CALLS(call)                     \
+    int status = 0;                           \
+    uint64_t start = bench_tsc_begin();       \
+    for (unsigned i = 0; i < PART_OPS; i++) { \
+        status |= (int)(call);                \
+    }                                         \
+    uint64_t end = bench_tsc_end();           \
+    c->status |= status;                      \
+    return end - start
+
+static NOINLINE uint64_t empty_loop(part_context *c) {
+    (void)c;
+    TIMED_LOOP(__asm__ volatile("" ::: "memory"));
+}
+
+static NOINLINE uint64_t plain_call(part_context *c) {
+    plain_stage *s = &c->p->plain[0];
+    TIMED_CALLS(s->forward(s, c->p->data));
+}
+
+static NOINLINE uint64_t rref_call(part_context *c) {
+    TIMED_CALLS(keel_rref_call(c->p->rrefs[0], STAGE_NOP, NULL, NULL));
+}
+
+static NOINLINE uint64_t rref_call_strict(part_context *c) {
+    TIMED_CALLS(keel_rref_call(c->strict_rref, 0, NULL, NULL));
+}
+
+static NOINLINE uint64_t rref_lend(part_context *c) {
+    TIMED_CALLS(keel_rref_call_lend(c->p->rrefs[0], STAGE_NOP, c->p->box, NULL, NULL));
+}
+
+static NOINLINE uint64_t rref_lend_data(part_context *c) {
+    TIMED_CALLS(keel_rref_call_lend(c->p->rrefs[0], STAGE_FORWARD_LENT, c->p->box, NULL, NULL));
+}
+
+static NOINLINE uint64_t box_data(part_context *c) {
+    void *data;
+    TIMED_CALLS(keel_box_data(c->p->box, &data, NULL));
+}
+
+static NOINLINE uint64_t atomic_rmw(part_context *c) {
+    TIMED_LOOP(atomic_fetch_add_explicit(&c->counter, 1, memory_order_relaxed));
+}
+
+static NOINLINE uint64_t mutex_pair(part_context *c) {
+    TIMED_LOOP(pthread_mutex_lock(&c->mutex); pthread_mutex_unlock(&c->mutex));
+}
+
+/* The setjmp loops are unrolled: a loop counter live across a setjmp would have
+ * to live in memory (-Wclobbered), which would add its own cost. */
+#define TIMES_4(s)  s s s s
+#define TIMES_32(s) TIMES_4(TIMES_4(s s))
+static_assert(PART_OPS == 32, "the unrolled loops do PART_OPS operations");
+
+static NOINLINE uint64_t glibc_sigsetjmp(part_context *c) {
+    uint64_t start = bench_tsc_begin();
+    TIMES_32(if (sigsetjmp(c->env, 0) != 0) { c->status = KEEL_ECORRUPT; })
+    return bench_tsc_end() - start;
+}
+
+static NOINLINE uint64_t builtin_setjmp(part_context *c) {
+    uint64_t start = bench_tsc_begin();
+    TIMES_32(if (__builtin_setjmp(c->builtin_env) != 0) { c->status = KEEL_ECORRUPT; })
+    return bench_tsc_end() - start;
+}
+
+static NOINLINE uint64_t current_id(part_context *c) {
+    TIMED_CALLS(keel_domain_current_id());
+}
+
+static NOINLINE uint64_t clock_read(part_context *c) {
+    (void)c;
+    struct timespec ts;
+    TIMED_LOOP(clock_gettime(CLOCK_MONOTONIC, &ts));
+}
+
+static NOINLINE uint64_t message(part_context *c) {
+    TIMED_LOOP(snprintf(c->message, sizeof c->message, "simulated panic in null filter %u", i));
+}
+
+static NOINLINE uint64_t heap_reset(part_context *c) {
+    TIMED_CALLS((keel_heap_locked_destroy(&c->heap),
+                 keel_heap_locked_init(&c->heap, c->heap_region, HEAP_BYTES)));
+}
+
+static uint64_t (*const part_loops[P_COUNT])(part_context *) = {
+    [P_PLAIN_CALL] = plain_call,
+    [P_RREF_CALL] = rref_call,
+    [P_RREF_CALL_STRICT] = rref_call_strict,
+    [P_RREF_LEND] = rref_lend,
+    [P_RREF_LEND_DATA] = rref_lend_data,
+    [P_BOX_DATA] = box_data,
+    [P_ATOMIC_RMW] = atomic_rmw,
+    [P_MUTEX] = mutex_pair,
+    [P_SIGSETJMP] = glibc_sigsetjmp,
+    [P_BUILTIN_SETJMP] = builtin_setjmp,
+    [P_CURRENT_ID] = current_id,
+    [P_CLOCK] = clock_read,
+    [P_SNPRINTF] = message,
+    [P_HEAP_INIT] = heap_reset,
+};
+
+static keel_status null_method(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    return KEEL_OK;
+}
+
+static const keel_method strict_methods[1] = {null_method};
+static const keel_interface strict_interface = {"null", 1, strict_methods};
+
+/* The strict domain's init: a null object (no heap use) behind one rref. */
+static keel_status strict_init(keel_domain *d, void *context) {
+    static char object;
+    return keel_domain_export(d, &object, &strict_interface, context);
+}
+
+static part_context context;
+static hist loops[P_COUNT + 1]; /* the last: the empty loop */
+
+/* One sample of every part, in an order rotated by `rotation`. */
+static void sample_all(domain_results *r, bool record, size_t rotation) {
+    part_context *c = &context;
+    for (unsigned j = 0; j <= P_COUNT; j++) {
+        unsigned which = (unsigned)((j + rotation) % (P_COUNT + 1));
+        uint64_t cycles = which == P_COUNT ? empty_loop(c) : part_loops[which](c);
+        if (c->status != 0) {
+            domain_results_error(r, "a part's call", c->status);
+            c->status = 0;
+        }
+        if (record) {
+            hist_add(&loops[which], cycles);
+        }
+    }
+}
+
+int parts_open(domain_results *r, pipeline *p) {
+    part_context *c = &context;
+    c->p = p;
+    c->p->data->count = 1;
+    c->heap_region = aligned_alloc(64, HEAP_BYTES);
+    if (c->heap_region == NULL || pthread_mutex_init(&c->mutex, NULL) != 0) {
+        goto err;
+    }
+    if (keel_heap_locked_init(&c->heap, c->heap_region, HEAP_BYTES) != KEEL_OK) {
+        goto err_mutex;
+    }
+    keel_domain_config strict = {.name = "strict",
+                                 .heap_size = 64 * 1024,
+                                 .table_capacity = 1,
+                                 .init = strict_init,
+                                 .context = &c->strict_rref,
+                                 .strict = true};
+    keel_status status = keel_domain_create(&strict, &c->strict);
+    if (status != KEEL_OK) {
+        domain_results_error(r, "creating a strict domain", status);
+        goto err_heap;
+    }
+    for (unsigned k = 0; k <= P_COUNT; k++) {
+        /* Every sample of a slow part (a strict call) may be >= HIST_EXACT. */
+        if (hist_init(&loops[k], r->part_reps + 1) != 0) {
+            while (k-- > 0) {
+                hist_release(&loops[k]);
+            }
+            goto err_domain;
+        }
+    }
+    sample_all(r, false, 0);
+    return 0;
+err_domain:
+    keel_domain_destroy(c->strict);
+err_heap:
+    keel_heap_locked_destroy(&c->heap);
+err_mutex:
+    pthread_mutex_destroy(&c->mutex);
+err:
+    free(c->heap_region);
+    c->heap_region = NULL;
+    return -1;
+}
+
+void parts_round(domain_results *r, size_t samples) {
+    static size_t done;
+    for (size_t i = 0; i < samples; i++, done++) {
+        sample_all(r, true, done);
+    }
+}
+
+void parts_close(domain_results *r) {
+    part_context *c = &context;
+    double empty = (double)hist_percentile(&loops[P_COUNT], 0.5);
+    for (unsigned k = 0; k < P_COUNT; k++) {
+        double per_op = ((double)hist_percentile(&loops[k], 0.5) - empty) / PART_OPS;
+        r->parts[k] = per_op > 0 ? per_op : 0;
+    }
+    for (unsigned k = 0; k <= P_COUNT; k++) {
+        hist_release(&loops[k]);
+    }
+    keel_domain_destroy(c->strict);
+    keel_heap_locked_destroy(&c->heap);
+    pthread_mutex_destroy(&c->mutex);
+    free(c->heap_region);
+    c->heap_region = NULL;
+}

@@ -1,0 +1,25 @@
+/*
+ * pipeline_timing.h - cycles per batch through the pipeline (stages.h), plain
+ * and protected, and through Maglev (maglev.h), interleaved.
+ *
+ * One repetition visits every batch size and, for each, every variant (the
+ * order of both rotates by one each repetition), timing `per_block` batches
+ * back to back per (size, variant). Before each timed batch, and outside the
+ * timed region, the batch is refilled with fresh packets (packets_receive), as
+ * a NIC would deliver them; a moved batch also gets its fresh box then.
+ */
+#ifndef BENCH_DOMAIN_PIPELINE_TIMING_H
+#define BENCH_DOMAIN_PIPELINE_TIMING_H
+
+#include "maglev.h"
+#include "results.h"
+#include "stages.h"
+
+/* pipeline_timing_warm_up: one untimed repetition. */
+void pipeline_timing_warm_up(domain_results *r, pipeline *p, const maglev *m);
+
+/* pipeline_timing_round: `reps` more repetitions, into r->batches and r->empty;
+ * failed calls are counted in r->errors. */
+void pipeline_timing_round(domain_results *r, pipeline *p, const maglev *m, size_t reps);
+
+#endif /* BENCH_DOMAIN_PIPELINE_TIMING_H */
