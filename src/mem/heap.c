@@ -38,26 +38,23 @@ static inline void list_insert(keel_heap *heap, block *b, size_t size) {
     unsigned index = class_of(size);
     assert((index >> SL_LOG2) < heap->fl_count);
     block *head = heap->heads[index];
-    /* This store order keeps compilers from pairing the two stores to b into
-     * vector shuffles, which cost more instructions than they save. */
     b->next_free = head;
-    head->prev_free = b;
-    b->prev_free = fake_head(heap, index);
+    head->pprev = &b->next_free;
+    b->pprev = &heap->heads[index];
     heap->heads[index] = b;
     heap->fl_bitmap |= (uint64_t)1 << (index >> SL_LOG2);
     heap->sl_bitmap[index >> SL_LOG2] |= (uint32_t)1 << (index & (SL_COUNT - 1));
 }
 
 /* Unlinks b from whichever list holds it: two stores, no class computed unless
- * the list becomes empty (b's predecessor is a fake head and its successor the
- * terminator). */
+ * the list becomes empty (b was first, and its successor is the terminator). */
 static inline void list_remove(keel_heap *heap, block *b) {
     block *next = b->next_free;
-    block *prev = b->prev_free;
-    next->prev_free = prev;
-    prev->next_free = next;
+    block **pprev = b->pprev;
+    *pprev = next;
+    next->pprev = pprev;
     if (next == &heap->null_block) {
-        uintptr_t slot = (uintptr_t)prev + offsetof(block, next_free) - (uintptr_t)heap->heads;
+        uintptr_t slot = (uintptr_t)pprev - (uintptr_t)heap->heads;
         if (slot < heap->heads_bytes) {
             unsigned index = (unsigned)(slot / sizeof(block *));
             bits_clear(heap, index >> SL_LOG2, index & (SL_COUNT - 1));
@@ -94,7 +91,7 @@ static inline block *take_fitting(keel_heap *heap, size_t need) {
     block *b = heap->heads[index];
     block *next = b->next_free;
     heap->heads[index] = next;
-    next->prev_free = fake_head(heap, index);
+    next->pprev = &heap->heads[index];
     if (next == &heap->null_block) {
         bits_clear(heap, fl, sl);
     }
@@ -262,7 +259,7 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
     heap->capacity = layout.capacity;
     heap->arena_end = heap->arena + layout.capacity;
     heap->null_block.next_free = &heap->null_block;
-    heap->null_block.prev_free = &heap->null_block;
+    heap->null_block.pprev = &heap->null_block.next_free;
     for (unsigned index = 0; index < layout.fl_count * SL_COUNT; index++) {
         heap->heads[index] = &heap->null_block;
     }

@@ -99,12 +99,12 @@ static keel_status check_lists(const keel_heap *heap, keel_heap_fault *fault, si
             if (bit != (head != &heap->null_block)) {
                 return fail(fault, "class bit disagrees with its free list being non-empty", head);
             }
-            const block *expected_prev = fake_head(heap, f * SL_COUNT + s);
+            block *const *expected_pprev = &heap->heads[f * SL_COUNT + s];
             for (const block *b = head; b != &heap->null_block; b = b->next_free) {
                 if (++listed > max_blocks) {
                     return fail(fault, "free lists hold more blocks than fit (a cycle)", b);
                 }
-                if (!in_arena(heap, b) || !block_is_free(b)) {
+                if (!in_arena(heap, b) || !start_test(heap, b) || !block_is_free(b)) {
                     return fail(fault, "free list links to something that is not a free block", b);
                 }
                 unsigned fl, sl;
@@ -112,14 +112,14 @@ static keel_status check_lists(const keel_heap *heap, keel_heap_fault *fault, si
                 if (fl != f || sl != s) {
                     return fail(fault, "free block is on the list of another size class", b);
                 }
-                if (b->prev_free != expected_prev) {
+                if (b->pprev != expected_pprev) {
                     return fail(fault, "free list's back link is broken", b);
                 }
                 if (block_size(b) > (size_t)(heap->arena_end - (const unsigned char *)b) ||
                     block_next(b)->prev_phys != b) {
                     return fail(fault, "listed block is not a block start", b);
                 }
-                expected_prev = b;
+                expected_pprev = &b->next_free;
             }
         }
     }

@@ -13,7 +13,7 @@
  *                     previous block is allocated these 8 bytes are the tail of
  *                     its payload, so an allocated block costs 8 bytes of header.
  *   A+8   size_flags  block size (a multiple of 16, >= 32) | FREE | PREV_FREE
- *   A+16  payload     (allocated) or next_free, prev_free (free)
+ *   A+16  payload     (allocated) or next_free, pprev (free)
  *
  * The block's size is the distance to the next block, so the usable payload of an
  * allocated block is size - 8. The arena ends with a 16-byte sentinel header of
@@ -26,11 +26,14 @@
  * Classes are numbered row * 32 + class; class_of() computes that number without
  * a branch, since msb(s | 512) is 9 for every small size.
  *
- * Free lists are doubly linked and end at null_block. The first block of a list
- * points back at a "fake head": the address such that fake->next_free is the
- * list's slot in heads[]. Unlinking any block is then two stores, with no need
- * to know its class; the class is recovered from the slot's address only when a
- * list becomes empty, to clear its bitmap bits.
+ * Free lists are singly linked forward (next_free) and end at null_block; each
+ * free block also holds pprev, the address of the pointer that points at it:
+ * its list's slot in heads[] if it is first, else its predecessor's next_free
+ * (the Linux hlist layout). Unlinking any block is then two stores through
+ * pointers of the type they point to, with no need to know its class; the
+ * class is recovered from the slot's address only when a list becomes empty
+ * (pprev points into heads[] and next_free is the terminator), to clear its
+ * bitmap bits.
  */
 #ifndef KEEL_HEAP_LAYOUT_H
 #define KEEL_HEAP_LAYOUT_H
@@ -64,7 +67,7 @@ typedef struct block {
     struct block *prev_phys;
     size_t size_flags;
     struct block *next_free;
-    struct block *prev_free;
+    struct block **pprev; /* the pointer that points at this block */
 } block;
 
 struct keel_heap {
@@ -144,12 +147,6 @@ static inline size_t class_min_size(unsigned index) {
     }
     unsigned m = fl + FL_SHIFT - 1;
     return ((size_t)1 << m) | (sl << (m - SL_LOG2));
-}
-
-/* The fake head of list `index`: fake->next_free aliases heads[index]. Formed by
- * integer arithmetic; only its next_free field is ever accessed. */
-static inline block *fake_head(const struct keel_heap *heap, unsigned index) {
-    return (block *)((uintptr_t)&heap->heads[index] - offsetof(block, next_free));
 }
 
 /* Block-start map: one bit per 16-byte granule of the arena, set exactly where a

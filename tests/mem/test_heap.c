@@ -412,6 +412,73 @@ KEEL_TEST(check_detects_a_use_after_free_that_breaks_a_free_list) {
     CHECK(heap_ok(heap));
 }
 
+/* A use-after-free forges a free-block header inside a live block and links it
+ * into a free list: the forgery is no block start, and the checker says so. */
+KEEL_TEST(check_refuses_a_free_list_entry_that_is_no_block_start) {
+    keel_heap *heap = fresh_heap(REGION_SIZE);
+    void *x, *a, *fence1, *b, *fence2;
+    CHECK_OK(keel_heap_alloc(heap, 256, &x));
+    CHECK_OK(keel_heap_alloc(heap, 64, &a));
+    CHECK_OK(keel_heap_alloc(heap, 16, &fence1));
+    CHECK_OK(keel_heap_alloc(heap, 64, &b));
+    CHECK_OK(keel_heap_alloc(heap, 16, &fence2));
+    keel_heap_free(heap, a);
+    keel_heap_free(heap, b);
+    CHECK(heap_ok(heap));
+    /* b's block: [prev_phys][size][next_free][pprev]. Forge a block of a's size
+     * inside x that claims to be free and to come after b on the same list. */
+    void **b_links = b;
+    size_t *forged = (size_t *)((unsigned char *)x + 16); /* a 16-aligned "block" */
+    size_t a_size_word = ((size_t *)a)[-1];
+    forged[1] = a_size_word; /* size | FREE, as a's */
+    /* next_free: the list's end, so the forgery replaces a on the list and the
+     * number of listed blocks still equals the number of free blocks. */
+    forged[2] = (size_t)((void **)a)[0];
+    forged[3] = (size_t)&b_links[0]; /* pprev: b's next_free */
+    *(size_t *)((unsigned char *)forged + (a_size_word & ~(size_t)15)) = (size_t)forged;
+    void *saved = b_links[0];
+    b_links[0] = forged;
+    keel_heap_fault fault;
+    CHECK_STATUS(keel_heap_check(heap, &fault), KEEL_ECORRUPT);
+    b_links[0] = saved;
+}
+
+KEEL_TEST(check_names_a_broken_prev_phys_link) {
+    keel_heap *heap = fresh_heap(REGION_SIZE);
+    void *a, *b, *c;
+    CHECK_OK(keel_heap_alloc(heap, 64, &a));
+    CHECK_OK(keel_heap_alloc(heap, 64, &b));
+    CHECK_OK(keel_heap_alloc(heap, 64, &c));
+    keel_heap_free(heap, a); /* b's prev_phys now names a's free block */
+    CHECK(heap_ok(heap));
+    void **b_header = (void **)((unsigned char *)b - 16);
+    void *saved = b_header[0];
+    b_header[0] = c;
+    keel_heap_fault fault;
+    CHECK_STATUS(keel_heap_check(heap, &fault), KEEL_ECORRUPT);
+    CHECK(strstr(fault.invariant, "prev_phys") != NULL);
+    b_header[0] = saved;
+    CHECK(heap_ok(heap));
+}
+
+KEEL_TEST(check_names_a_free_block_filed_in_the_wrong_class) {
+    keel_heap *heap = fresh_heap(REGION_SIZE);
+    void *a, *fence;
+    CHECK_OK(keel_heap_alloc(heap, 64, &a));
+    CHECK_OK(keel_heap_alloc(heap, 16, &fence));
+    keel_heap_free(heap, a);
+    CHECK(heap_ok(heap));
+    /* Grow a's free block by 16 bytes in place of the fence's header: its size
+     * no longer matches the list it is on (and the tiling breaks). */
+    size_t *size_word = (size_t *)((unsigned char *)a - 8);
+    size_t saved = *size_word;
+    *size_word = saved + 16;
+    keel_heap_fault fault;
+    CHECK_STATUS(keel_heap_check(heap, &fault), KEEL_ECORRUPT);
+    *size_word = saved;
+    CHECK(heap_ok(heap));
+}
+
 KEEL_TEST(many_independent_heaps_keep_separate_accounts) {
     enum { HEAPS = 8, EACH = REGION_SIZE / HEAPS };
     keel_heap *heaps[HEAPS];
