@@ -146,7 +146,7 @@ typedef struct keel_failure {
  * handlers (remembering the host's, to chain to). Call once, before any domain
  * exists. KEEL_EINVAL for a zero size or capacity, KEEL_EBUSY if already done,
  * KEEL_ESYSTEM if a mapping or sigaction fails (nothing is left half set up).
- * O(exchange_size / 8192 + box_capacity). Not thread-safe: call it first.
+ * O(exchange_size / 1024 + box_capacity). Not thread-safe: call it first.
  */
 KEEL_API keel_status keel_domain_system_init(size_t exchange_size, unsigned box_capacity);
 
@@ -162,7 +162,7 @@ KEEL_API keel_status keel_domain_system_shutdown(void);
  * `init` inside it. Fails with KEEL_EINVAL (NULL, zero capacity, no init),
  * KEEL_EFULL (KEEL_DOMAIN_MAX domains exist), KEEL_ESYSTEM (mapping), or
  * whatever `init` returned (KEEL_EPANIC/KEEL_EFAULT if it failed); on failure
- * nothing is left behind. O(heap_size / 8192 + table_capacity) plus `init`.
+ * nothing is left behind. O(heap_size / 1024 + table_capacity) plus `init`.
  */
 KEEL_API keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out);
 
@@ -246,7 +246,7 @@ KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, vo
  * domain fail: whatever it wrote to *result is unreliable).
  * O(1) apart from the method, plus: in strict mode a lock and at most two
  * mprotect calls; and if this thread is the last to leave a failed domain, the
- * recovery (O(heap / 8192) plus the recovery function). Thread-safe.
+ * recovery (O(heap / 1024) plus the recovery function). Thread-safe.
  */
 KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
 

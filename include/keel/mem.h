@@ -13,10 +13,11 @@
  *   keel_heap   general-purpose allocator of the two-level segregated fit (TLSF)
  *               class: alloc, aligned alloc, realloc (in place when it can),
  *               free, usable size. Every operation is O(1): its worst case does
- *               not depend on the heap size or on the number of blocks. Internal
- *               fragmentation is bounded by the class spacing (1/32, about 3%);
- *               the worst-case heap size a program needs is given by
- *               keel_heap_region_size_for() (derivation in docs/memory.md).
+ *               not depend on the heap size or on the number of blocks. A block
+ *               wastes at most 47 bytes (39 for requests of 9 bytes or more);
+ *               good fit may refuse a request while a block up to 1/32 (3%)
+ *               larger is free. The worst-case heap size a program needs is
+ *               given by keel_heap_region_size_for() (proof in docs/memory.md).
  *
  * Invariants the heap keeps (keel_heap_check verifies every one of them):
  *   - the blocks tile the arena exactly, each a multiple of 16 bytes, >= 32;
@@ -29,7 +30,9 @@
  *   - the accounting (bytes and blocks in use) equals the sum over the blocks.
  *
  * Statuses are values (keel/status.h). Bad input changes nothing: the allocator
- * is left exactly as it was before the failed call.
+ * is left exactly as it was before the failed call, except that refused
+ * requests are counted in its `failed` statistic. Functions that take an
+ * allocator and return no status do nothing (or report zeros) when given NULL.
  *
  * Thread safety: a pool, an arena or a heap is owned by one thread at a time;
  * concurrent calls on the same instance need external locking. Distinct
@@ -159,7 +162,8 @@ KEEL_API void keel_pool_get_stats(const keel_pool *pool, keel_pool_stats *out);
 /*
  * keel_pool_check: verifies the pool's invariants (free list inside the pool,
  * block-aligned, acyclic, every listed block marked free, counts agree).
- * Returns KEEL_OK or KEEL_ECORRUPT. O(capacity). Not thread-safe for `pool`.
+ * Returns KEEL_OK, KEEL_EINVAL (pool NULL) or KEEL_ECORRUPT. O(capacity).
+ * Not thread-safe for `pool`.
  */
 KEEL_API keel_status keel_pool_check(const keel_pool *pool);
 
@@ -205,22 +209,24 @@ KEEL_API keel_status keel_arena_init(keel_arena *arena, void *region, size_t siz
  */
 KEEL_API keel_status keel_arena_alloc(keel_arena *arena, size_t size, size_t align, void **out);
 
-/* keel_arena_get_mark: the current position. O(1). */
+/* keel_arena_get_mark: the current position. O(1). Not thread-safe for `arena`. */
 KEEL_API keel_arena_mark keel_arena_get_mark(const keel_arena *arena);
 
 /*
  * keel_arena_release: frees everything allocated after `mark` was taken.
  * Marks nest like a stack: releasing to an earlier mark invalidates later ones.
  * Fails with KEEL_EINVAL if arena is NULL, KEEL_ESTALE if the mark lies beyond the
- * current position (it was taken after a position already released).
- * O(1). Not thread-safe for `arena`.
+ * current position. That detection is partial: a stale mark that happens to lie
+ * within the current position, or a mark of another arena, is accepted; keep
+ * marks in the scope that took them. O(1). Not thread-safe for `arena`.
  */
 KEEL_API keel_status keel_arena_release(keel_arena *arena, keel_arena_mark mark);
 
 /* keel_arena_reset: frees everything. O(1). Not thread-safe for `arena`. */
 KEEL_API void keel_arena_reset(keel_arena *arena);
 
-/* keel_arena_remaining: bytes left before any alignment padding. O(1). */
+/* keel_arena_remaining: bytes left before any alignment padding. O(1).
+ * Not thread-safe for `arena`. */
 KEEL_API size_t keel_arena_remaining(const keel_arena *arena);
 
 typedef struct keel_arena_stats {
@@ -230,7 +236,7 @@ typedef struct keel_arena_stats {
     uint64_t failed; /* refused allocations */
 } keel_arena_stats;
 
-/* keel_arena_get_stats: fills *out. O(1). */
+/* keel_arena_get_stats: fills *out. O(1). Not thread-safe for `arena`. */
 KEEL_API void keel_arena_get_stats(const keel_arena *arena, keel_arena_stats *out);
 
 /* ------------------------------------------------------------------------- */
@@ -253,7 +259,8 @@ typedef struct keel_heap keel_heap;
  * Fails with KEEL_EINVAL if out or region is NULL, KEEL_EALIGN if region is not
  * aligned to KEEL_HEAP_REGION_ALIGN, KEEL_ETOOSMALL if the metadata and one
  * minimum block do not fit. Regions larger than 2^44 bytes are used up to 2^44.
- * O(size / 8192): the block-start map is cleared. Not thread-safe for `region`.
+ * O(size / 1024): the block-start map (size / 1024 words) is cleared.
+ * Not thread-safe for `region`.
  */
 KEEL_API keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
 
@@ -288,7 +295,8 @@ KEEL_API keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_
  * keel_heap_free) or too large, KEEL_ENOTOWNED/KEEL_EDOUBLEFREE if ptr is not a
  * live block of this heap, KEEL_ENOMEM if it must move and no block is free. On
  * failure *out is NULL and the original block is untouched and still owned.
- * O(1), plus a copy of min(old, new) bytes when the block must move.
+ * A block that moves is aligned to KEEL_HEAP_ALIGN only, whatever alignment it
+ * was allocated with. O(1), plus a copy of min(old, new) bytes when it moves.
  * Not thread-safe for `heap`.
  */
 KEEL_API keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **out);
@@ -322,7 +330,7 @@ KEEL_API size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr);
 /*
  * keel_heap_reset: frees every block at once; the heap is as after init, except
  * that the cumulative counters (allocations, frees, failed) keep counting.
- * O(capacity / 8192) word writes to clear the block-start map, independent of
+ * O(capacity / 1024) word writes to clear the block-start map, independent of
  * the number of blocks. Not thread-safe for `heap`.
  */
 KEEL_API void keel_heap_reset(keel_heap *heap);
@@ -358,8 +366,10 @@ typedef struct keel_heap_fault {
  * keel_heap_check: verifies every invariant listed at the top of this header and
  * reports the first broken one in *fault (fault may be NULL).
  * Returns KEEL_OK, KEEL_EINVAL if heap is NULL, or KEEL_ECORRUPT.
- * O(blocks + size classes), and terminates on any corruption (every walk is
- * bounded by the number of blocks the arena can hold). Not thread-safe for `heap`.
+ * O(blocks + size classes + capacity / 1024) (the block-start map is counted),
+ * and terminates on any corruption of the arena (every walk is bounded by the
+ * number of blocks the arena can hold); the control block's own bounds are
+ * trusted. Not thread-safe for `heap`.
  */
 KEEL_API keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fault);
 
@@ -369,9 +379,10 @@ KEEL_API keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fau
  * `max_live` (the request being made included), whose requests are never larger
  * than `max_request` and never smaller than `min_request`. Counts the metadata.
  * For keel_heap_alloc_aligned with alignment a > 16, pass max_request + a + 47.
- * Returns 0 if the arguments are inconsistent (0 sizes, min > max, max > live) or
- * the result would not fit in a size_t. The formula and its proof are in
- * docs/memory.md. O(1). Thread-safe.
+ * Any region at least this large gives the same guarantee. Returns 0 if the
+ * arguments are inconsistent (0 sizes, min > max, max > live) or the arena would
+ * reach 2^43 bytes. The formula and its proof are in docs/memory.md. O(1).
+ * Thread-safe.
  */
 KEEL_API size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min_request);
 
@@ -391,7 +402,8 @@ typedef struct keel_heap_locked {
 /* keel_heap_locked_init: as keel_heap_init, plus KEEL_ESYSTEM if the mutex cannot
  * be created. Not thread-safe for `locked` (call it before sharing). */
 KEEL_API keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size);
-/* keel_heap_locked_destroy: releases the mutex; the region is the caller's again. */
+/* keel_heap_locked_destroy: releases the mutex; the region is the caller's again.
+ * Not thread-safe: no other thread may be using the heap. */
 KEEL_API void keel_heap_locked_destroy(keel_heap_locked *locked);
 /* Thread-safe versions of the heap operations; same statuses. */
 KEEL_API keel_status keel_heap_locked_alloc(keel_heap_locked *locked, size_t size, void **out);

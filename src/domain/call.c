@@ -258,7 +258,7 @@ static bool budget_exhausted(keel_domain *d, uint64_t now) {
 
 /*
  * Recovery, run by the last thread out of a failed domain while it is still
- * counted inside: O(1) apart from the heap reset (O(heap / 8192)) and the
+ * counted inside: O(1) apart from the heap reset (O(heap / 1024)) and the
  * user's recovery function. It is admitted like a call, so that strict mode
  * keeps the heap accessible while it is reset.
  */

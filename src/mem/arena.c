@@ -17,10 +17,12 @@ keel_status keel_arena_init(keel_arena *arena, void *region, size_t size) {
 }
 
 keel_status keel_arena_alloc(keel_arena *arena, size_t size, size_t align, void **out) {
+    if (out != NULL) {
+        *out = NULL;
+    }
     if (arena == NULL || out == NULL) {
         return KEEL_EINVAL;
     }
-    *out = NULL;
     if (size == 0) {
         arena->failed++;
         return KEEL_ERANGE;
@@ -47,7 +49,7 @@ keel_status keel_arena_alloc(keel_arena *arena, size_t size, size_t align, void 
 }
 
 keel_arena_mark keel_arena_get_mark(const keel_arena *arena) {
-    return (keel_arena_mark){.offset = arena->used};
+    return (keel_arena_mark){.offset = arena == NULL ? 0 : arena->used};
 }
 
 keel_status keel_arena_release(keel_arena *arena, keel_arena_mark mark) {
@@ -62,14 +64,23 @@ keel_status keel_arena_release(keel_arena *arena, keel_arena_mark mark) {
 }
 
 void keel_arena_reset(keel_arena *arena) {
-    arena->used = 0;
+    if (arena != NULL) {
+        arena->used = 0;
+    }
 }
 
 size_t keel_arena_remaining(const keel_arena *arena) {
-    return arena->size - arena->used;
+    return arena == NULL ? 0 : arena->size - arena->used;
 }
 
 void keel_arena_get_stats(const keel_arena *arena, keel_arena_stats *out) {
+    if (out == NULL) {
+        return;
+    }
+    if (arena == NULL) {
+        *out = (keel_arena_stats){0};
+        return;
+    }
     *out = (keel_arena_stats){
         .size = arena->size, .used = arena->used, .peak = arena->peak, .failed = arena->failed};
 }

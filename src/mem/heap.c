@@ -3,10 +3,10 @@
  *
  * Layout and size classes are described in heap_layout.h. Every operation below
  * runs a constant number of steps: at most two bit scans to find a class, at
- * most three free-list unlinks and one link, and a constant amount of header
+ * most two free-list unlinks and two links, and a constant amount of header
  * arithmetic. Nothing loops over blocks or classes, so the worst case does not
- * grow with the heap size or the number of blocks (docs/bounds.md lists the
- * measured worst-case instruction counts).
+ * grow with the heap size or the number of blocks (README.md lists the measured
+ * worst-case instruction counts).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -270,6 +270,9 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
 }
 
 void keel_heap_reset(keel_heap *heap) {
+    if (heap == NULL) {
+        return;
+    }
     /* Only non-empty lists have a head to clear: at most fl_count * 32 of them. */
     uint64_t rows = heap->fl_bitmap;
     while (rows != 0) {
@@ -295,6 +298,9 @@ void keel_heap_reset(keel_heap *heap) {
 
 keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out) {
     if (UNLIKELY(heap == NULL || out == NULL)) {
+        if (out != NULL) {
+            *out = NULL;
+        }
         return KEEL_EINVAL;
     }
     /* size - 1 wraps for 0, so one comparison refuses both 0 and oversize. */
@@ -315,10 +321,12 @@ keel_status keel_heap_alloc(keel_heap *heap, size_t size, void **out) {
 }
 
 keel_status keel_heap_alloc_aligned(keel_heap *heap, size_t size, size_t align, void **out) {
+    if (out != NULL) {
+        *out = NULL;
+    }
     if (heap == NULL || out == NULL) {
         return KEEL_EINVAL;
     }
-    *out = NULL;
     if (align == 0 || (align & (align - 1)) != 0) {
         return KEEL_EALIGN;
     }
@@ -455,6 +463,9 @@ static void resize_in_place(keel_heap *heap, block *b, size_t avail, size_t need
 
 keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **out) {
     if (heap == NULL || out == NULL) {
+        if (out != NULL) {
+            *out = NULL;
+        }
         return KEEL_EINVAL;
     }
     if (ptr == NULL) {
@@ -501,6 +512,9 @@ keel_status keel_heap_realloc(keel_heap *heap, void *ptr, size_t size, void **ou
 /* ---- diagnostics and sizing ---- */
 
 void keel_heap_get_stats(const keel_heap *heap, keel_heap_stats *out) {
+    if (out == NULL) {
+        return;
+    }
     memset(out, 0, sizeof *out);
     if (heap == NULL) {
         return;
@@ -560,17 +574,21 @@ size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min
     if (arena >= ((unsigned __int128)1 << ARENA_LOG2_MAX) / 2) {
         return 0;
     }
-    /* The smallest region whose layout leaves at least that arena: start from
-     * arena + metadata estimate and add any shortfall (converges in <= 3 steps,
-     * since the metadata grows by at most 1/128 of what is added). */
-    size_t want = (size_t)arena;
-    size_t region = want + want / 64 + 2048;
+    /* A larger region can leave a smaller arena: when its arena needs one more
+     * row of list heads (256 bytes). So ask for one row more than the bound,
+     * and every region at least as large as the one returned qualifies. Start
+     * below the answer (the map is at least want / 128 bytes) and add each
+     * shortfall: the layout grows by at most 1/128 of what is added, so this
+     * converges in a few steps. */
+    size_t want = (size_t)arena + SL_COUNT * sizeof(block *);
+    size_t region = want + want / 128 + sizeof(keel_heap) + 2 * GRANULE;
     heap_layout layout;
-    for (int step = 0; step < 8; step++) {
-        if (compute_layout(region, &layout) && layout.capacity >= want) {
+    for (int step = 0; step < 16; step++) {
+        size_t capacity = compute_layout(region, &layout) ? layout.capacity : 0;
+        if (capacity >= want) {
             return region;
         }
-        region += want - (compute_layout(region, &layout) ? layout.capacity : 0) + GRANULE;
+        region += (want - capacity + GRANULE - 1) & ~(size_t)(GRANULE - 1);
     }
     return 0;
 }

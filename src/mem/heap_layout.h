@@ -22,7 +22,8 @@
  * Size classes: sizes below 512 map to first-level row 0, one class per 16 bytes
  * (exact). A size s >= 512 with most significant bit m maps to row m - 8 and to
  * second-level class given by the 5 bits below m, so a class spans 1/32 of its
- * row: the good-fit rounding wastes at most 1/32 of a request (about 3%).
+ * row: good fit may pass over a block up to 1/32 (about 3%) larger than a
+ * request, but never hands out more than the request's own block plus 16.
  * Classes are numbered row * 32 + class; class_of() computes that number without
  * a branch, since msb(s | 512) is 9 for every small size.
  *

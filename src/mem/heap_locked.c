@@ -78,6 +78,10 @@ keel_status keel_heap_locked_free(keel_heap_locked *locked, void *ptr) {
 }
 
 void keel_heap_locked_get_stats(keel_heap_locked *locked, keel_heap_stats *out) {
+    if (locked == NULL) {
+        keel_heap_get_stats(NULL, out);
+        return;
+    }
     pthread_mutex_lock(&locked->lock);
     keel_heap_get_stats(locked->heap, out);
     pthread_mutex_unlock(&locked->lock);

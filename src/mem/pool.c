@@ -108,6 +108,13 @@ bool keel_pool_owns(const keel_pool *pool, const void *ptr) {
 }
 
 void keel_pool_get_stats(const keel_pool *pool, keel_pool_stats *out) {
+    if (out == NULL) {
+        return;
+    }
+    if (pool == NULL) {
+        *out = (keel_pool_stats){0};
+        return;
+    }
     *out = (keel_pool_stats){.block_size = pool->block_size,
                              .stride = pool->stride,
                              .capacity = pool->capacity,

@@ -105,7 +105,15 @@ KEEL_TEST(zero_and_oversized_requests_are_refused_and_counted) {
     CHECK_STATUS(keel_heap_alloc(heap, before.capacity + 1, &p), KEEL_ERANGE);
     CHECK_STATUS(keel_heap_alloc_aligned(heap, SIZE_MAX - 100, 64, &p), KEEL_ERANGE);
     CHECK_STATUS(keel_heap_alloc_aligned(heap, 64, (SIZE_MAX >> 1) + 1, &p), KEEL_ERANGE);
+    p = &p;
     CHECK_STATUS(keel_heap_alloc(NULL, 16, &p), KEEL_EINVAL);
+    CHECK(p == NULL); /* *out is NULL on every failure, even for a NULL heap */
+    p = &p;
+    CHECK_STATUS(keel_heap_alloc_aligned(NULL, 16, 64, &p), KEEL_EINVAL);
+    CHECK(p == NULL);
+    p = &p;
+    CHECK_STATUS(keel_heap_realloc(NULL, NULL, 16, &p), KEEL_EINVAL);
+    CHECK(p == NULL);
     CHECK_STATUS(keel_heap_alloc(heap, 16, NULL), KEEL_EINVAL);
     keel_heap_stats after = stats_of(heap);
     CHECK_EQ(after.failed, 6);

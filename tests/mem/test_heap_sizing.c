@@ -20,7 +20,7 @@
  *              towards large blocks, shrinking and growing reallocs.
  * Each runs on a heap of exactly the formula's size and must never see KEEL_ENOMEM.
  * An aligned sandwich does the same for alloc_aligned, on a heap sized as for plain
- * requests of up to B(n) + a + 24 bytes (docs/memory.md's n + a + 24 is too small).
+ * requests of up to B(n) + a + 24 <= n + a + 47 bytes (docs/memory.md: pass n + a + 47).
  * To show the adversaries bite, the strongest one per triple must reach a given
  * share of the formula's arena, and must hit KEEL_ENOMEM on a heap whose arena is
  * 16 bytes short of what it used: the formula is then within (100 - share)% of
