@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "keel/domain.h"
 #include "keel_test.h"
 
@@ -60,16 +61,6 @@ static keel_status m_null_write(void *object, keel_call *call) {
     (void)call;
     *(volatile int *)wild16 = 1;
     return KEEL_OK;
-}
-/* A hardware division by zero (in C it would be undefined behaviour, which the
- * sanitizers report before the CPU can fault). */
-static int divide_by_zero(void) {
-    int quotient;
-    __asm__ volatile("xorl %%ecx, %%ecx\n\tmovl $7, %%eax\n\tcltd\n\tidivl %%ecx"
-                     : "=a"(quotient)
-                     :
-                     : "ecx", "edx");
-    return quotient;
 }
 
 static keel_status m_divide(void *object, keel_call *call) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inject.h"
 #include "keel/domain.h"
 #include "keel_test.h"
 
@@ -35,15 +36,6 @@ typedef struct request {
 } request;
 
 static volatile uintptr_t wild_null = 0;
-
-static int divide_by_zero(void) {
-    int quotient;
-    __asm__ volatile("xorl %%ecx, %%ecx\n\tmovl $7, %%eax\n\tcltd\n\tidivl %%ecx"
-                     : "=a"(quotient)
-                     :
-                     : "ecx", "edx");
-    return quotient;
-}
 
 static keel_status stamp(void *object, keel_call *call) {
     ++*(uint64_t *)object; /* the parser's own state, in its (strict) heap */
