@@ -314,6 +314,8 @@ typedef struct keel_domain_stats {
     unsigned exported;   /* slots in use in the current epoch */
 } keel_domain_stats;
 
+/* keel_domain_get_stats: fills *out; each counter is read atomically, the set
+ * is not a single snapshot. O(1). Thread-safe. */
 KEEL_API void keel_domain_get_stats(const keel_domain *domain, keel_domain_stats *out);
 
 typedef struct keel_exchange_stats {

@@ -335,31 +335,13 @@ keel_status keel_domain_export(keel_domain *d, void *object, const keel_interfac
     return KEEL_OK;
 }
 
-keel_status keel_domain_reexport(keel_domain *d, keel_rref rref, void *object,
-                                 const keel_interface *interface) {
-    if (d == NULL || interface == NULL || interface->method_count == 0 ||
-        interface->methods == NULL) {
-        return KEEL_EINVAL;
-    }
-    if (!may_administer(d)) {
-        return KEEL_EACCESS;
-    }
-    if (rref.domain != d->id || rref.slot >= d->config.table_capacity) {
-        return KEEL_ESTALE;
-    }
-    pthread_mutex_lock(&d->table_lock);
-    slot *s = &d->slots[rref.slot];
-    keel_status status = KEEL_ESTALE;
-    if (s->in_use && atomic_load(&s->generation) == rref.generation) {
-        fill_slot(d, s, object, interface, false);
-        status = KEEL_OK;
-    }
-    pthread_mutex_unlock(&d->table_lock);
-    return status;
-}
-
-/* The domain and slot an rref names, for the owner's administration. */
-static keel_status owned_slot(keel_rref rref, keel_domain **domain, slot **s) {
+/*
+ * The slot an rref names, for the owner's administration: on KEEL_OK the table
+ * lock is held (release it with pthread_mutex_unlock(&(*domain)->table_lock))
+ * and the slot still holds the rref's generation. KEEL_ESTALE for an unknown,
+ * destroyed or revoked rref, KEEL_EACCESS if the caller is not the owner.
+ */
+static keel_status lock_owned_slot(keel_rref rref, keel_domain **domain, slot **out) {
     if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
         return KEEL_ESTALE;
     }
@@ -371,49 +353,64 @@ static keel_status owned_slot(keel_rref rref, keel_domain **domain, slot **s) {
     if (!may_administer(d)) {
         return KEEL_EACCESS;
     }
+    pthread_mutex_lock(&d->table_lock);
+    slot *s = &d->slots[rref.slot];
+    if (!s->in_use || atomic_load(&s->generation) != rref.generation) {
+        pthread_mutex_unlock(&d->table_lock);
+        return KEEL_ESTALE;
+    }
     *domain = d;
-    *s = &d->slots[rref.slot];
+    *out = s;
     return KEEL_OK;
+}
+
+keel_status keel_domain_reexport(keel_domain *d, keel_rref rref, void *object,
+                                 const keel_interface *interface) {
+    if (d == NULL || interface == NULL || interface->method_count == 0 ||
+        interface->methods == NULL) {
+        return KEEL_EINVAL;
+    }
+    if (!may_administer(d)) {
+        return KEEL_EACCESS;
+    }
+    if (rref.domain != d->id) {
+        return KEEL_ESTALE;
+    }
+    slot *s;
+    keel_status status = lock_owned_slot(rref, &d, &s);
+    if (status == KEEL_OK) {
+        fill_slot(d, s, object, interface, false);
+        pthread_mutex_unlock(&d->table_lock);
+    }
+    return status;
 }
 
 keel_status keel_rref_revoke(keel_rref rref) {
     keel_domain *d;
     slot *s;
-    keel_status status = owned_slot(rref, &d, &s);
-    if (status != KEEL_OK) {
-        return status;
-    }
-    pthread_mutex_lock(&d->table_lock);
-    status = KEEL_ESTALE;
-    if (s->in_use && atomic_load(&s->generation) == rref.generation) {
+    keel_status status = lock_owned_slot(rref, &d, &s);
+    if (status == KEEL_OK) {
         /* A fresh generation: every copy of the rref now fails as revoked. */
         atomic_store_explicit(&s->generation, keel_fresh_number_(), memory_order_release);
         s->in_use = false;
         s->next_free = d->free_head;
         d->free_head = rref.slot;
         d->exported--;
-        status = KEEL_OK;
+        pthread_mutex_unlock(&d->table_lock);
     }
-    pthread_mutex_unlock(&d->table_lock);
     return status;
 }
 
 keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, void *state) {
     keel_domain *d;
     slot *s;
-    keel_status status = owned_slot(rref, &d, &s);
-    if (status != KEEL_OK) {
-        return status;
-    }
-    pthread_mutex_lock(&d->table_lock);
-    status = KEEL_ESTALE;
-    if (s->in_use && atomic_load(&s->generation) == rref.generation) {
+    keel_status status = lock_owned_slot(rref, &d, &s);
+    if (status == KEEL_OK) {
         /* The state first: a caller that sees the filter sees its state. */
         atomic_store_explicit(&s->filter_state, state, memory_order_relaxed);
         atomic_store_explicit(&s->filter, filter, memory_order_release);
-        status = KEEL_OK;
+        pthread_mutex_unlock(&d->table_lock);
     }
-    pthread_mutex_unlock(&d->table_lock);
     return status;
 }
 
