@@ -6,10 +6,19 @@
  * always 0), so a domain's failure or destruction kills all its boxes at once,
  * in O(1), without visiting them. Their memory is reclaimed afterwards by
  * keel_box_reap, a bounded number of entries per step: keel_box_alloc reaps a
- * few on every call, so dead boxes never accumulate beyond the table.
+ * few on every call, so dead boxes never accumulate beyond the table. A dead
+ * box is reclaimed only once no thread can still run in the incarnation that
+ * owned it (reclaim_below in internal.h): code still finishing in a failed
+ * domain never sees its buffers reused under it.
  *
- * Mutations (alloc, free, move, lend) take the box lock; keel_box_data reads
- * without it. A box is used by one thread at a time, as any buffer is.
+ * Lending changes no owner: the lender keeps the box and the call's frame
+ * records it (call.c). The entry only counts its lenders, so that a free or a
+ * move by another thread of the owner cannot pull the memory from under the
+ * borrower: a lend increments `lent` and then checks the entry is not closing;
+ * a free or move sets CLOSING only while `lent` is 0 (one compare-and-swap).
+ *
+ * Free, alloc and move take the box lock; lending and keel_box_data do not. A
+ * box is used by one thread at a time, as any buffer is.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -22,10 +31,12 @@ typedef struct box_entry {
     _Atomic uint32_t generation; /* handles with another generation are dead */
     uint32_t owner;
     uint64_t owner_epoch;
-    uint32_t lenders;   /* calls that lent it and have not ended; never reaped while > 0 */
-    uint32_t next_free; /* free-list link */
-    bool live;          /* holds memory (possibly owned by a dead domain) */
+    _Atomic uint32_t lent; /* calls lending it, plus CLOSING while a free or move runs */
+    uint32_t next_free;    /* free-list link */
+    bool live;             /* holds memory (possibly owned by a dead domain) */
 } box_entry;
+
+#define CLOSING 0x80000000u
 
 enum { REAP_PER_ALLOC = 4 };
 
@@ -90,7 +101,26 @@ static bool owner_alive(const box_entry *e) {
     return epoch_of(e->owner) == e->owner_epoch;
 }
 
-/* Frees an entry's memory and the entry (box lock held). */
+/* Dead, and no thread can still run in the incarnation that owned it. */
+static bool reclaimable(const box_entry *e) {
+    if (e->owner == KEEL_HOST_DOMAIN) {
+        return false; /* the host never dies */
+    }
+    return e->owner_epoch <
+           atomic_load_explicit(&keel_domains_[e->owner].reclaim_below, memory_order_acquire);
+}
+
+/* Claims the entry for a free or a move: fails while the box is lent. */
+static bool close_entry(box_entry *e) {
+    uint32_t open = 0;
+    return atomic_compare_exchange_strong(&e->lent, &open, CLOSING);
+}
+
+static void reopen_entry(box_entry *e) {
+    atomic_fetch_and(&e->lent, ~CLOSING);
+}
+
+/* Frees a closed entry's memory and the entry (box lock held). */
 static void release(uint32_t index) {
     box_entry *e = &entries[index];
     keel_heap_locked_free(&exchange, e->data);
@@ -99,6 +129,7 @@ static void release(uint32_t index) {
     e->data = NULL;
     e->next_free = free_head;
     free_head = index;
+    reopen_entry(e);
 }
 
 static unsigned reap_locked(unsigned steps) {
@@ -107,7 +138,7 @@ static unsigned reap_locked(unsigned steps) {
         uint32_t i = reap_cursor;
         reap_cursor = reap_cursor + 1 < capacity ? reap_cursor + 1 : 1;
         box_entry *e = &entries[i];
-        if (e->live && e->lenders == 0 && !owner_alive(e)) {
+        if (e->live && reclaimable(e) && close_entry(e)) {
             release(i);
             freed++;
         }
@@ -156,7 +187,6 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
      * failed incarnation allocates a box that is born dead, and reaped. */
     e->owner = owner.id;
     e->owner_epoch = owner.epoch;
-    e->lenders = 0;
     e->live = true;
     uint32_t generation = next_generation++;
     if (next_generation == 0) {
@@ -168,8 +198,13 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
     return KEEL_OK;
 }
 
-/* The entry a live handle names, owned by `who` (box lock held, or a read). */
-static keel_status check(keel_box box, principal who, box_entry **out) {
+static bool same_box(keel_box a, keel_box b) {
+    return a.index == b.index && a.generation == b.generation;
+}
+
+/* The entry a live handle names, if `who` owns it, or if `frame` is not NULL
+ * and the box is lent to it. */
+static keel_status check(keel_box box, principal who, const call_frame *frame, box_entry **out) {
     if (entries == NULL || box.index == 0 || box.index >= capacity || box.generation == 0) {
         return KEEL_ESTALE;
     }
@@ -178,7 +213,8 @@ static keel_status check(keel_box box, principal who, box_entry **out) {
         !owner_alive(e)) {
         return KEEL_ESTALE;
     }
-    if (e->owner != who.id || e->owner_epoch != who.epoch) {
+    bool owns = e->owner == who.id && e->owner_epoch == who.epoch;
+    if (!owns && (frame == NULL || !same_box(frame->lent, box))) {
         return KEEL_EACCESS;
     }
     *out = e;
@@ -188,9 +224,10 @@ static keel_status check(keel_box box, principal who, box_entry **out) {
 keel_status keel_box_free(keel_box box) {
     pthread_mutex_lock(&box_lock);
     box_entry *e;
-    keel_status status = check(box, current_principal(), &e);
-    if (status == KEEL_OK && e->lenders != 0) {
-        status = KEEL_EACCESS; /* a borrower cannot free what it was lent */
+    /* Only the owner frees: a borrower cannot free what it was lent. */
+    keel_status status = check(box, current_principal(), NULL, &e);
+    if (status == KEEL_OK && !close_entry(e)) {
+        status = KEEL_EACCESS; /* lent to a call in progress on another thread */
     }
     if (status == KEEL_OK) {
         release(box.index);
@@ -201,7 +238,7 @@ keel_status keel_box_free(keel_box box) {
 
 keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     box_entry *e;
-    keel_status status = check(box, current_principal(), &e);
+    keel_status status = check(box, current_principal(), keel_thread_.frame, &e);
     if (status != KEEL_OK) {
         return status;
     }
@@ -214,36 +251,36 @@ keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     return KEEL_OK;
 }
 
-keel_status keel_box_lend_begin_(keel_box box, principal lender, principal callee) {
-    pthread_mutex_lock(&box_lock);
+keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame) {
     box_entry *e;
-    keel_status status = check(box, lender, &e);
-    if (status == KEEL_OK) {
-        e->owner = callee.id;
-        e->owner_epoch = callee.epoch;
-        e->lenders++;
+    keel_status status = check(box, lender, lender_frame, &e);
+    if (status != KEEL_OK) {
+        return status;
     }
-    pthread_mutex_unlock(&box_lock);
-    return status;
+    /* Count the lend, then look again: a free or move that closed the entry
+     * first wins (the lend fails); one that comes later sees the count. */
+    uint32_t before = atomic_fetch_add(&e->lent, 1);
+    if ((before & CLOSING) != 0 ||
+        atomic_load_explicit(&e->generation, memory_order_relaxed) != box.generation) {
+        atomic_fetch_sub(&e->lent, 1);
+        return (before & CLOSING) != 0 ? KEEL_EACCESS : KEEL_ESTALE;
+    }
+    return KEEL_OK;
 }
 
-void keel_box_lend_end_(keel_box box, principal lender) {
-    pthread_mutex_lock(&box_lock);
-    box_entry *e = &entries[box.index];
-    /* Whatever became of the borrower, the box is the lender's incarnation's
-     * again; if that incarnation has failed meanwhile, the box dies with it. */
-    e->owner = lender.id;
-    e->owner_epoch = lender.epoch;
-    e->lenders--;
-    pthread_mutex_unlock(&box_lock);
+void keel_box_lend_end_(keel_box box) {
+    /* The box never left its owner: whatever became of the borrower, ending the
+     * lend is all there is to give it back. */
+    atomic_fetch_sub_explicit(&entries[box.index].lent, 1, memory_order_release);
 }
 
 keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved) {
     pthread_mutex_lock(&box_lock);
     box_entry *e;
-    keel_status status = check(box, sender, &e);
-    if (status == KEEL_OK && e->lenders != 0) {
-        status = KEEL_EACCESS; /* a borrower cannot give away what it was lent */
+    /* Only the owner moves: a borrower cannot give away what it was lent. */
+    keel_status status = check(box, sender, NULL, &e);
+    if (status == KEEL_OK && !close_entry(e)) {
+        status = KEEL_EACCESS; /* lent to a call in progress on another thread */
     }
     if (status == KEEL_OK) {
         e->owner = callee.id;
@@ -254,6 +291,7 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
         }
         atomic_store_explicit(&e->generation, generation, memory_order_release);
         *moved = (keel_box){.index = box.index, .generation = generation};
+        reopen_entry(e);
     }
     pthread_mutex_unlock(&box_lock);
     return status;
@@ -273,7 +311,7 @@ void keel_exchange_get_stats(keel_exchange_stats *out) {
     pthread_mutex_lock(&box_lock);
     for (uint32_t i = 1; i < capacity; i++) {
         if (entries[i].live) {
-            if (owner_alive(&entries[i]) || entries[i].lenders != 0) {
+            if (owner_alive(&entries[i])) {
                 out->boxes_live++;
             } else {
                 out->boxes_dead++;

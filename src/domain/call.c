@@ -21,7 +21,7 @@
 
 #include "domain/internal.h"
 
-__thread thread_state keel_thread_;
+__thread thread_state keel_thread_ __attribute__((tls_model("initial-exec")));
 
 static keel_status refused(keel_domain *d, keel_status status) {
     atomic_fetch_add_explicit(&d->refused, 1, memory_order_relaxed);
@@ -29,30 +29,38 @@ static keel_status refused(keel_domain *d, keel_status status) {
 }
 
 /*
- * Leaves the domain. The last thread out of a failed domain recovers it, while
- * still counted inside, so that destroy (which drains `inside`) cannot tear the
- * domain down under the recovery. If two threads leave together and each sees
- * the other still inside, the one that brings `inside` to 0 counts itself back
- * in and loops to take the recovery; if the domain was destroyed meanwhile, it
- * only undoes its count.
+ * The slow half of leaving, taken only while the domain awaits recovery: the
+ * last thread out recovers it, while counted inside again, so that destroy
+ * (which waits until nobody is inside) cannot tear the domain down under the
+ * recovery. Each leaver has already counted itself out; after a barrier that
+ * makes every thread's count visible, a leaver that sees nobody inside takes
+ * the recovery (the exchange picks one). Two leavers that race both pass the
+ * barrier, so at least one of them sees the other gone.
  */
-static void leave(keel_domain *d) {
+static void leave_slow(thread_state *t, keel_domain *d) {
     for (;;) {
-        if (atomic_load(&d->state) == KEEL_DOMAIN_RECOVERING && atomic_load(&d->inside) == 1 &&
-            atomic_load(&d->live) && atomic_exchange(&d->needs_recovery, false)) {
+        keel_presence_barrier_();
+        if (keel_presence_anyone_inside_(d->id) ||
+            atomic_load(&d->state) != KEEL_DOMAIN_RECOVERING || !atomic_load(&d->live) ||
+            !atomic_exchange(&d->needs_recovery, false)) {
+            return; /* whoever is inside sees needs_recovery when it leaves */
+        }
+        presence_enter(t, d->id);
+        keel_presence_barrier_(); /* a destroy that has not seen us sees live false */
+        if (atomic_load(&d->live)) {
             keel_domain_recover_(d);
         }
-        if (atomic_fetch_sub(&d->inside, 1) != 1) {
+        presence_leave(t, d->id);
+        if (!atomic_load(&d->needs_recovery)) {
             return;
         }
-        if (atomic_load(&d->state) != KEEL_DOMAIN_RECOVERING || !atomic_load(&d->needs_recovery)) {
-            return;
-        }
-        atomic_fetch_add(&d->inside, 1);
-        if (!atomic_load(&d->live)) {
-            atomic_fetch_sub(&d->inside, 1);
-            return;
-        }
+    }
+}
+
+static inline void leave(thread_state *t, keel_domain *d) {
+    presence_leave(t, d->id);
+    if (__builtin_expect(atomic_load_explicit(&d->needs_recovery, memory_order_relaxed), 0)) {
+        leave_slow(t, d);
     }
 }
 
@@ -125,21 +133,25 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     if (t->depth >= KEEL_CALL_DEPTH_MAX) {
         return KEEL_EDEPTH;
     }
-    if (!t->altstack_ready) {
-        keel_fault_prepare_thread_();
+    if (__builtin_expect(t->record == NULL, 0)) {
+        keel_thread_prepare_(t);
     }
     keel_domain *d = &keel_domains_[rref.domain];
 
     /* ---- enter, then validate ---- */
-    atomic_fetch_add(&d->inside, 1);
+    presence_enter(t, rref.domain);
     target to;
     keel_status status = validate(d, rref, method, &to);
+    principal caller = principal_of(t->frame);
+    if (status == KEEL_OK && mode == BOX_LEND) {
+        /* Before the frame exists, so that an unwind finds the lend recorded. */
+        status = keel_box_lend_begin_(*box, caller, t->frame);
+    }
     if (status != KEEL_OK) {
-        leave(d);
+        leave(t, d);
         return status;
     }
     keel_domain_admit_(d);
-    principal caller = current_principal();
     principal callee = {d->id, to.epoch};
     keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller.id};
     call_frame frame;
@@ -147,22 +159,19 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     frame.domain = d;
     frame.epoch = to.epoch;
     frame.failure = KEEL_OK;
+    frame.lent = mode == BOX_LEND ? *box : KEEL_BOX_NONE;
     t->frame = &frame;
     t->depth++;
-    atomic_fetch_add_explicit(&d->calls, 1, memory_order_relaxed);
+    presence_count_call(t, rref.domain);
 
-    volatile bool lent = false; /* read after a longjmp: must live in memory */
     if (mode != BOX_NONE) {
         call.box = *box; /* the filter sees the handle the caller passed */
     }
-    if (sigsetjmp(frame.env, 0) == 0) {
+    if (UNWIND_SAVE(frame.env) == 0) {
         if (to.filter != NULL && to.filter(to.filter_state, &call) != KEEL_OK) {
             status = refused(d, KEEL_EFILTERED);
         } else {
-            if (mode == BOX_LEND) {
-                status = keel_box_lend_begin_(*box, caller, callee);
-                lent = status == KEEL_OK;
-            } else if (mode == BOX_MOVE) {
+            if (mode == BOX_MOVE) {
                 status = keel_box_move_(*box, caller, callee, &call.box);
             }
             if (status == KEEL_OK) {
@@ -177,15 +186,15 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     /* ---- leave ---- */
     t->frame = frame.previous;
     t->depth--;
-    if (lent) {
-        keel_box_lend_end_(*box, caller);
+    if (frame.lent.index != 0) {
+        keel_box_lend_end_(frame.lent);
     }
     if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
         atomic_load_explicit(&d->epoch, memory_order_acquire) != to.epoch) {
         status = KEEL_EABORTED; /* the domain failed while this call was inside it */
     }
     keel_domain_depart_(d);
-    leave(d);
+    leave(t, d);
     return status;
 }
 
@@ -214,20 +223,21 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     if (t->depth >= KEEL_CALL_DEPTH_MAX) {
         return KEEL_EDEPTH;
     }
-    if (!t->altstack_ready) {
-        keel_fault_prepare_thread_();
+    if (t->record == NULL) {
+        keel_thread_prepare_(t);
     }
-    atomic_fetch_add(&d->inside, 1);
+    presence_enter(t, d->id);
     keel_domain_admit_(d);
     call_frame frame;
     frame.previous = t->frame;
     frame.domain = d;
     frame.epoch = atomic_load(&d->epoch);
     frame.failure = KEEL_OK;
+    frame.lent = KEEL_BOX_NONE;
     t->frame = &frame;
     t->depth++;
     keel_status status;
-    if (sigsetjmp(frame.env, 0) == 0) {
+    if (UNWIND_SAVE(frame.env) == 0) {
         status = fn(d, context);
     } else {
         status = frame.failure;
@@ -236,7 +246,7 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     t->frame = frame.previous;
     t->depth--;
     keel_domain_depart_(d);
-    atomic_fetch_sub(&d->inside, 1);
+    presence_leave(t, d->id);
     return status;
 }
 
@@ -263,6 +273,8 @@ static bool budget_exhausted(keel_domain *d, uint64_t now) {
  * keeps the heap accessible while it is reset.
  */
 void keel_domain_recover_(keel_domain *d) {
+    /* No thread runs in the failed incarnation any more: its boxes may go. */
+    atomic_store(&d->reclaim_below, atomic_load(&d->epoch));
     uint64_t now = keel_now_ns_();
     if (d->config.policy == KEEL_RECOVER_FAIL_STOP || budget_exhausted(d, now)) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
@@ -297,7 +309,30 @@ _Noreturn void keel_panic(const char *format, ...) {
     }
     keel_failure_record_(KEEL_FAILURE_PANIC, frame->domain->id, 0, NULL, message);
     frame->failure = KEEL_EPANIC;
-    siglongjmp(frame->env, 1);
+    keel_unwind_(frame->env);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEL_ASAN 1
+#endif
+#endif
+#ifdef KEEL_ASAN
+void __asan_handle_no_return(void);
+#endif
+
+_Noreturn void keel_unwind_(unwind_buf env) {
+#ifdef KEEL_ASAN
+    /* The frames skipped over keep their poisoning unless told. */
+    __asan_handle_no_return();
+#endif
+#ifdef KEEL_FAST_UNWIND
+    keel_unwind_jump_(env);
+#else
+    siglongjmp(env, 1);
+#endif
 }
 
 const keel_failure *keel_last_failure(void) {

@@ -41,7 +41,11 @@ keel_status keel_domain_system_init(size_t exchange_size, unsigned box_capacity)
     if (system_ready) {
         return KEEL_EBUSY;
     }
-    keel_status status = keel_box_system_init_(exchange_size, box_capacity);
+    keel_status status = keel_presence_init_();
+    if (status != KEEL_OK) {
+        return status;
+    }
+    status = keel_box_system_init_(exchange_size, box_capacity);
     if (status != KEEL_OK) {
         return status;
     }
@@ -101,11 +105,14 @@ static void unclaim(uint32_t id) {
 }
 
 /* Waits until no thread is counted inside: calls in progress finish, stale
- * callers see `live` false and leave at once. */
+ * callers see `live` false and leave at once. Then no thread can run in any of
+ * the domain's incarnations, and all its boxes may be reclaimed. */
 static void drain(keel_domain *d) {
-    while (atomic_load(&d->inside) != 0) {
+    keel_presence_barrier_();
+    while (keel_presence_anyone_inside_(d->id)) {
         sched_yield();
     }
+    atomic_store(&d->reclaim_below, UINT64_MAX);
 }
 
 keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out) {
@@ -129,8 +136,8 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     if (id == 0) {
         return KEEL_EFULL;
     }
-    /* Every field but `live` and `inside`, which stale callers may be touching
-     * (they count themselves in, see live false, and leave). */
+    /* Every field but `live`, which stale callers may be reading (they count
+     * themselves in, see live false, and leave). */
     keel_domain *d = &keel_domains_[id];
     d->id = id;
     d->config = *config;
@@ -148,13 +155,15 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     d->admitted = 0;
     memset(d->failure_times, 0, sizeof d->failure_times);
     d->failure_next = 0;
-    atomic_store(&d->calls, 0);
+    keel_presence_reset_calls_(d);
     atomic_store(&d->failures, 0);
     atomic_store(&d->recoveries, 0);
     atomic_store(&d->refused, 0);
     /* Epochs are unique across all domains, so a box of a destroyed domain can
      * never look alive to a later domain that reuses its id. */
     atomic_store(&d->epoch, keel_fresh_number_());
+    /* Boxes of earlier domains with this id (older epochs) may all be reclaimed. */
+    atomic_store(&d->reclaim_below, atomic_load(&d->epoch));
 
     /* Everything a domain owns is mapped here, at create: nothing later allocates. */
     keel_status status = KEEL_ESYSTEM;
@@ -416,7 +425,7 @@ keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, void *state
 
 void keel_domain_get_stats(const keel_domain *d, keel_domain_stats *out) {
     *out = (keel_domain_stats){
-        .calls = atomic_load(&d->calls),
+        .calls = keel_presence_calls_(d->id),
         .failures = atomic_load(&d->failures),
         .recoveries = atomic_load(&d->recoveries),
         .refused = atomic_load(&d->refused),

@@ -128,7 +128,7 @@ static void on_fault(int signal, siginfo_t *info, void *context) {
     }
     keel_failure_record_(KEEL_FAILURE_SIGNAL, frame->domain->id, signal, info->si_addr, NULL);
     frame->failure = KEEL_EFAULT;
-    siglongjmp(frame->env, 1);
+    keel_unwind_(frame->env);
 }
 
 keel_status keel_fault_install_(void) {
@@ -161,5 +161,4 @@ void keel_fault_prepare_thread_(void) {
         stack_t stack = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
         sigaltstack(&stack, NULL);
     }
-    keel_thread_.altstack_ready = true;
 }

@@ -9,8 +9,12 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "keel/domain.h"
+
+/* Nothing here is exported: references stay direct, without the GOT or PLT. */
+#pragma GCC visibility push(hidden)
 
 /* A slot of a reference table. A slot is valid for an rref when its generation
  * equals the rref's and it was exported in the domain's current epoch. Writers
@@ -32,15 +36,14 @@ typedef struct slot {
 
 /*
  * A domain. The structs live in static storage (keel_domains_) and are never
- * unmapped, so a caller holding a stale rref can always count itself in
- * `inside` and then see `live` false. A call enters first and validates after:
- * `inside` is incremented before `live`, the state, the epoch and the slot are
- * checked, so a domain cannot be destroyed or recovered between the checks and
- * the call (destroy and recovery wait for `inside` to drain).
+ * unmapped, so a caller holding a stale rref can always count itself in and
+ * then see `live` false. A call enters first and validates after: the thread
+ * counts itself inside (presence.c) before `live`, the state, the epoch and the
+ * slot are checked, so a domain cannot be destroyed or recovered between the
+ * checks and the call (destroy and recovery wait until no thread is inside).
  */
 struct keel_domain {
-    _Atomic bool live;       /* created and not destroyed */
-    _Atomic uint32_t inside; /* threads counted in: callers, validated or not */
+    _Atomic bool live; /* created and not destroyed */
     uint32_t id;
     char name[32];
     keel_domain_config config;
@@ -66,30 +69,82 @@ struct keel_domain {
     /* Failures inside the window, for the budget (owned by the recovering thread). */
     uint64_t failure_times[FAILURE_HISTORY];
     unsigned failure_next;
-    /* Statistics. */
-    _Atomic uint64_t calls, failures, recoveries, refused;
+    /* Boxes owned by an incarnation older than this may be reclaimed: no thread
+     * can still run in it. Advanced at create and at the start of a recovery
+     * (when the last thread has left the failed incarnation); UINT64_MAX once the
+     * domain is destroyed. */
+    _Atomic uint64_t reclaim_below;
+    /* Statistics. Calls are counted per thread (presence.c); threads that exit
+     * fold theirs into calls_retired, and calls_base is the total at create. */
+    _Atomic uint64_t calls_retired, calls_base;
+    _Atomic uint64_t failures, recoveries, refused;
 };
+
+/*
+ * Unwinding. On x86-64 keel saves and restores only what a call into a domain
+ * needs (the callee-saved registers, the stack pointer and the resume address:
+ * unwind_x86_64.S), a third of glibc's sigsetjmp, which also mangles pointers
+ * and calls out to decide about the signal mask. Elsewhere, and when
+ * KEEL_PORTABLE_UNWIND is defined, it is sigsetjmp(env, 0) and siglongjmp.
+ * (and where the compiler enables a CET shadow stack, which glibc maintains).
+ * Neither saves the signal mask: the fault handler runs with SA_NODEFER and an
+ * empty sa_mask, so the mask at the fault is the mask to resume with.
+ */
+#if defined(__x86_64__) && !defined(KEEL_PORTABLE_UNWIND) && !(defined(__CET__) && (__CET__ & 2))
+#define KEEL_FAST_UNWIND 1
+typedef uintptr_t unwind_buf[8];
+__attribute__((returns_twice)) int keel_unwind_save_(unwind_buf env);
+_Noreturn void keel_unwind_jump_(unwind_buf env);
+#define UNWIND_SAVE(env) keel_unwind_save_(env)
+#else
+typedef sigjmp_buf unwind_buf;
+#define UNWIND_SAVE(env) sigsetjmp(env, 0)
+#endif
+/* Resumes at the UNWIND_SAVE of `env`, which then returns 1 (call.c). */
+_Noreturn void keel_unwind_(unwind_buf env);
 
 /* One call into a domain, on the calling thread's stack. */
 typedef struct call_frame {
-    sigjmp_buf env;              /* where a failure inside the call unwinds to */
+    unwind_buf env;              /* where a failure inside the call unwinds to */
     struct call_frame *previous; /* the frame of the enclosing call, if any */
     keel_domain *domain;         /* the callee */
     uint64_t epoch;              /* the callee's incarnation this call runs in */
     keel_status failure;         /* KEEL_EPANIC or KEEL_EFAULT once unwound */
+    keel_box lent;               /* the box lent to this call, or KEEL_BOX_NONE */
 } call_frame;
+
+/*
+ * Which threads are inside which domain (presence.c). Each thread that calls
+ * into a domain gets a record of its own and counts itself in and out with
+ * plain stores: no locked instruction on the call path. The rare paths that
+ * must know whether anyone is inside (failure, recovery, destroy) first make
+ * every other thread execute a memory barrier (membarrier(2)), then read all
+ * records. Threads beyond the records share one more, counted with atomic
+ * read-modify-writes.
+ */
+typedef struct thread_record {
+    _Atomic uint32_t inside[KEEL_DOMAIN_MAX]; /* nesting count per domain id */
+    _Atomic uint64_t calls[KEEL_DOMAIN_MAX];  /* validated calls per domain id */
+} thread_record;
 
 /* Per-thread state. */
 typedef struct thread_state {
     call_frame *frame; /* innermost call into a domain, NULL in the host */
     unsigned depth;
-    bool altstack_ready;
-    keel_failure failure; /* why the last failed call failed */
+    thread_record *record; /* NULL until the thread's first call */
+    /* Count with atomic read-modify-writes: the record is the shared one, or
+     * membarrier(2) is unavailable and every entry must be a full barrier. */
+    bool careful;
+    keel_failure failure;  /* why the last failed call failed */
 } thread_state;
 
 #define KEEL_CALL_DEPTH_MAX 64u
 
-extern __thread thread_state keel_thread_;
+/* Initial-exec: one %fs-relative access even from libkeel.so, instead of a
+ * __tls_get_addr call per access (and safe in the fault handler). It costs a
+ * few hundred bytes of the static TLS block, which a dlopen of libkeel.so
+ * draws from the surplus glibc reserves for that. */
+extern __thread thread_state keel_thread_ __attribute__((tls_model("initial-exec")));
 extern keel_domain keel_domains_[KEEL_DOMAIN_MAX];
 
 /* Who the calling thread runs as: a domain id and the incarnation (epoch) its
@@ -100,9 +155,12 @@ typedef struct principal {
     uint64_t epoch;
 } principal;
 
-static inline principal current_principal(void) {
-    call_frame *f = keel_thread_.frame;
+static inline principal principal_of(const call_frame *f) {
     return f == NULL ? (principal){KEEL_HOST_DOMAIN, 0} : (principal){f->domain->id, f->epoch};
+}
+
+static inline principal current_principal(void) {
+    return principal_of(keel_thread_.frame);
 }
 
 static inline uint32_t current_id(void) {
@@ -120,6 +178,53 @@ static inline uint64_t epoch_of(uint32_t id) {
                : UINT64_MAX;
 }
 
+/* presence.c */
+keel_status keel_presence_init_(void);
+/* Gives the calling thread its record and alternate signal stack. */
+void keel_thread_prepare_(thread_state *t);
+/* Makes every thread's earlier stores visible to the caller's later loads. */
+void keel_presence_barrier_(void);
+/* True if any thread is counted inside `id` (call keel_presence_barrier_ first). */
+bool keel_presence_anyone_inside_(uint32_t id);
+uint64_t keel_presence_calls_(uint32_t id);
+void keel_presence_reset_calls_(keel_domain *domain);
+
+static inline void presence_enter(thread_state *t, uint32_t id) {
+    _Atomic uint32_t *n = &t->record->inside[id];
+    if (t->careful) {
+        atomic_fetch_add(n, 1); /* a full barrier */
+        return;
+    }
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    /* The loads that validate the call must not move above the store: the
+     * compiler is held by this fence, the processor by the other side's
+     * membarrier. */
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void presence_leave(thread_state *t, uint32_t id) {
+    _Atomic uint32_t *n = &t->record->inside[id];
+    if (t->careful) {
+        atomic_fetch_sub(n, 1);
+        return;
+    }
+    /* Release: everything done inside happens before a recovery that sees 0. */
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) - 1,
+                          memory_order_release);
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void presence_count_call(thread_state *t, uint32_t id) {
+    _Atomic uint64_t *n = &t->record->calls[id];
+    if (t->careful) {
+        atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* fault.c */
 keel_status keel_fault_install_(void);
 void keel_fault_restore_(void);
@@ -131,17 +236,31 @@ void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, c
 /* box.c */
 keel_status keel_box_system_init_(size_t exchange_size, unsigned capacity);
 keel_status keel_box_system_shutdown_(void);
-/* Lending: make the callee's incarnation the owner for a call; afterwards the box
- * is the lender's incarnation's again (dead, if that incarnation has failed). */
-keel_status keel_box_lend_begin_(keel_box box, principal lender, principal callee);
-void keel_box_lend_end_(keel_box box, principal lender);
+/* Lending: the box stays its owner's; the call's frame records it, and code
+ * running in that frame may access it. The lender must own the box or have it
+ * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
+ * can be neither freed nor moved. */
+keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame);
+void keel_box_lend_end_(keel_box box);
 /* Moving: make `callee` the owner; the returned handle replaces the old one. */
 keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved);
 void keel_box_release_domain_(uint32_t id);
 
 /* strict.c: strict mode's protection follows the validated threads inside. */
-void keel_domain_admit_(keel_domain *domain);
-void keel_domain_depart_(keel_domain *domain);
+void keel_domain_protect_admit_(keel_domain *domain);
+void keel_domain_protect_depart_(keel_domain *domain);
+
+static inline void keel_domain_admit_(keel_domain *domain) {
+    if (domain->config.strict) {
+        keel_domain_protect_admit_(domain);
+    }
+}
+
+static inline void keel_domain_depart_(keel_domain *domain) {
+    if (domain->config.strict) {
+        keel_domain_protect_depart_(domain);
+    }
+}
 /* The domain whose heap holds `address`, if any (async-signal-safe). */
 keel_domain *keel_domain_owning_(const void *address);
 
@@ -153,5 +272,7 @@ keel_status keel_domain_run_inside_(keel_domain *domain, keel_status (*fn)(keel_
 uint64_t keel_now_ns_(void);
 /* A number never handed out before: slot generations and domain epochs. */
 uint64_t keel_fresh_number_(void);
+
+#pragma GCC visibility pop
 
 #endif /* KEEL_DOMAIN_INTERNAL_H */

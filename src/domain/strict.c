@@ -23,24 +23,20 @@ static void protect(keel_domain *d, int prot) {
     (void)mprotect(d->heap_region, d->heap_bytes, prot);
 }
 
-void keel_domain_admit_(keel_domain *d) {
-    if (d->config.strict) {
-        pthread_mutex_lock(&d->protect_lock);
-        if (d->admitted++ == 0) {
-            protect(d, PROT_READ | PROT_WRITE);
-        }
-        pthread_mutex_unlock(&d->protect_lock);
+void keel_domain_protect_admit_(keel_domain *d) {
+    pthread_mutex_lock(&d->protect_lock);
+    if (d->admitted++ == 0) {
+        protect(d, PROT_READ | PROT_WRITE);
     }
+    pthread_mutex_unlock(&d->protect_lock);
 }
 
-void keel_domain_depart_(keel_domain *d) {
-    if (d->config.strict) {
-        pthread_mutex_lock(&d->protect_lock);
-        if (--d->admitted == 0) {
-            protect(d, PROT_NONE);
-        }
-        pthread_mutex_unlock(&d->protect_lock);
+void keel_domain_protect_depart_(keel_domain *d) {
+    pthread_mutex_lock(&d->protect_lock);
+    if (--d->admitted == 0) {
+        protect(d, PROT_NONE);
     }
+    pthread_mutex_unlock(&d->protect_lock);
 }
 
 keel_domain *keel_domain_owning_(const void *address) {
