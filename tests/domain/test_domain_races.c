@@ -10,10 +10,12 @@
 #include "keel/domain.h"
 #include "keel_test.h"
 
-enum { M_NOP, M_PANIC, M_LEND_AND_WAIT, M_WAIT, M_METHODS };
+enum { M_NOP, M_PANIC, M_LEND_AND_WAIT, M_WAIT, M_HOLD_BOX, M_RELEND, M_READ_LENT, M_METHODS };
 
 static atomic_int stop, borrowed, release_loan;
-static keel_rref borrower_rref; /* used by M_LEND_AND_WAIT */
+static keel_rref borrower_rref; /* used by M_LEND_AND_WAIT and M_RELEND */
+static atomic_int held_box_intact;   /* M_HOLD_BOX's verdict */
+static atomic_int nested_box_status; /* what M_READ_LENT's second call got */
 
 static keel_status nop(void *object, keel_call *call) {
     (void)call;
@@ -46,8 +48,60 @@ static keel_status wait_loan(void *object, keel_call *call) {
     return KEEL_OK;
 }
 
+/* Allocates a box in its domain, fills it, waits, and checks it is untouched:
+ * the memory of a box must not be reused while code still runs with it, even
+ * after the incarnation that owns it has failed. */
+static keel_status hold_box(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    keel_box box;
+    unsigned char *data;
+    if (keel_box_alloc(256, &box) != KEEL_OK ||
+        keel_box_data(box, (void **)&data, NULL) != KEEL_OK) {
+        return KEEL_ENOMEM;
+    }
+    memset(data, 0xA5, 256);
+    atomic_store(&borrowed, 1);
+    while (!atomic_load(&release_loan)) {
+        sched_yield();
+    }
+    bool intact = true;
+    for (unsigned i = 0; i < 256; i++) {
+        intact = intact && data[i] == 0xA5;
+    }
+    atomic_store(&held_box_intact, intact ? 1 : 0);
+    return KEEL_OK;
+}
+
+/* Passes the box it was lent to the borrower without lending it (which must
+ * not let the borrower open it), then lends it on (which must). */
+static keel_status relend(void *object, keel_call *call) {
+    (void)object;
+    unsigned char ignored;
+    keel_box handle = call->box;
+    atomic_store(&nested_box_status,
+                 keel_rref_call(borrower_rref, M_READ_LENT, &handle, &ignored));
+    return keel_rref_call_lend(borrower_rref, M_READ_LENT, call->box, NULL, call->result);
+}
+
+/* Reads the first byte of a box into *result: the box handle passed as the
+ * argument if there is one, else the box the call carries. */
+static keel_status read_lent(void *object, keel_call *call) {
+    (void)object;
+    unsigned char *data;
+    keel_box box = call->arg != NULL ? *(keel_box *)call->arg : call->box;
+    keel_status status = keel_box_data(box, (void **)&data, NULL);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    *(unsigned char *)call->result = data[0];
+    return KEEL_OK;
+}
+
 static const keel_method methods[M_METHODS] = {
-    [M_NOP] = nop, [M_PANIC] = panic_now, [M_LEND_AND_WAIT] = lend_and_wait, [M_WAIT] = wait_loan};
+    [M_NOP] = nop,          [M_PANIC] = panic_now,   [M_LEND_AND_WAIT] = lend_and_wait,
+    [M_WAIT] = wait_loan,   [M_HOLD_BOX] = hold_box, [M_RELEND] = relend,
+    [M_READ_LENT] = read_lent};
 static const keel_interface interface = {"race", M_METHODS, methods};
 
 typedef struct component {
@@ -253,6 +307,172 @@ KEEL_TEST(a_failed_create_leaves_no_box_behind) {
     CHECK_EQ(after.boxes_live + after.boxes_dead, before.boxes_live + before.boxes_dead);
     CHECK_EQ(after.heap.in_use, before.heap.in_use);
     CHECK_OK(keel_domain_destroy(warm));
+}
+
+static component holder_c;
+
+static void *hold_in_domain(void *arg) {
+    (void)arg;
+    (void)keel_rref_call(holder_c.rref, M_HOLD_BOX, NULL, NULL);
+    return NULL;
+}
+
+KEEL_TEST(a_failed_domains_boxes_are_not_reused_while_a_thread_still_runs_in_it) {
+    holder_c = (component){0};
+    keel_domain *d = make(&holder_c, false);
+    keel_box_reap(1000);
+    keel_exchange_stats before;
+    keel_exchange_get_stats(&before);
+    atomic_store(&borrowed, 0);
+    atomic_store(&release_loan, 0);
+    atomic_store(&held_box_intact, -1);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, hold_in_domain, NULL) == 0);
+    while (!atomic_load(&borrowed)) {
+        sched_yield();
+    }
+    /* The domain fails while the thread still works with its box: the box is
+     * dead (its incarnation is), but its memory stays until the thread is out. */
+    CHECK_STATUS(keel_rref_call(holder_c.rref, M_PANIC, NULL, NULL), KEEL_EPANIC);
+    CHECK_EQ(keel_box_reap(1000), 0);
+    keel_exchange_stats during;
+    keel_exchange_get_stats(&during);
+    CHECK_EQ(during.boxes_dead, before.boxes_dead + 1);
+    /* Whatever the host allocates now must not land on the held box. */
+    keel_box mine[8];
+    for (int i = 0; i < 8; i++) {
+        unsigned char *data;
+        CHECK_OK(keel_box_alloc(256, &mine[i]));
+        CHECK_OK(keel_box_data(mine[i], (void **)&data, NULL));
+        memset(data, 0x5A, 256);
+    }
+    atomic_store(&release_loan, 1);
+    pthread_join(t, NULL);
+    CHECK_EQ(atomic_load(&held_box_intact), 1);
+    /* The thread left, the domain recovered: now the dead box goes. */
+    CHECK_EQ(keel_box_reap(1000), 1);
+    for (int i = 0; i < 8; i++) {
+        CHECK_OK(keel_box_free(mine[i]));
+    }
+    keel_exchange_stats after;
+    keel_exchange_get_stats(&after);
+    CHECK_EQ(after.boxes_live, before.boxes_live);
+    CHECK_EQ(after.heap.in_use, before.heap.in_use);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+static component loan_c;
+static keel_box loaned;
+
+static void *lend_from_host(void *arg) {
+    (void)arg;
+    (void)keel_rref_call_lend(loan_c.rref, M_WAIT, loaned, NULL, NULL);
+    return NULL;
+}
+
+KEEL_TEST(a_lent_box_can_be_neither_freed_nor_moved_by_another_thread_of_its_owner) {
+    loan_c = (component){0};
+    keel_domain *d = make(&loan_c, false);
+    CHECK_OK(keel_box_alloc(64, &loaned));
+    atomic_store(&borrowed, 0);
+    atomic_store(&release_loan, 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, lend_from_host, NULL) == 0);
+    while (!atomic_load(&borrowed)) {
+        sched_yield();
+    }
+    /* The host owns the box, but a call on another thread borrows it. */
+    CHECK_STATUS(keel_box_free(loaned), KEEL_EACCESS);
+    keel_box moving = loaned;
+    CHECK_STATUS(keel_rref_call_move(loan_c.rref, M_NOP, &moving, NULL, NULL), KEEL_EACCESS);
+    CHECK(moving.generation == loaned.generation);
+    void *data;
+    CHECK_OK(keel_box_data(loaned, &data, NULL)); /* reading it is still the owner's right */
+    atomic_store(&release_loan, 1);
+    pthread_join(t, NULL);
+    CHECK_OK(keel_box_free(loaned));
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_borrower_may_lend_a_box_on_and_the_loan_ends_with_each_call) {
+    component first = {0}, second = {0};
+    keel_domain *a = make(&first, false);
+    keel_domain *b = make(&second, false);
+    borrower_rref = second.rref;
+    keel_box box;
+    unsigned char *data;
+    CHECK_OK(keel_box_alloc(16, &box));
+    CHECK_OK(keel_box_data(box, (void **)&data, NULL));
+    data[0] = 42;
+    unsigned char seen = 0;
+    atomic_store(&nested_box_status, KEEL_OK);
+    /* host -> a (lent) -> b (lent on by a): b reads what the host wrote. */
+    CHECK_OK(keel_rref_call_lend(first.rref, M_RELEND, box, NULL, &seen));
+    CHECK_EQ(seen, 42);
+    /* a's plain call to b carried the handle but not the loan: no access */
+    CHECK_STATUS((keel_status)atomic_load(&nested_box_status), KEEL_EACCESS);
+    /* the loans ended with the calls: the box is the host's alone again */
+    unsigned char after = 0;
+    keel_box handle = box;
+    CHECK_STATUS(keel_rref_call(second.rref, M_READ_LENT, &handle, &after), KEEL_EACCESS);
+    CHECK_OK(keel_box_free(box));
+    CHECK_OK(keel_domain_destroy(a));
+    CHECK_OK(keel_domain_destroy(b));
+}
+
+/* More threads than presence records: the ones beyond share a record. Every
+ * call that entered is counted once, before and after the threads exit. */
+enum { MANY_THREADS = 80, MANY_CALLS = 300 };
+static pthread_barrier_t many_barrier;
+static component many_c;
+static atomic_long many_entered, many_corrupt;
+
+static void *many_caller(void *arg) {
+    int index = (int)(intptr_t)arg;
+    long entered = 0;
+    for (int i = 0; i < MANY_CALLS; i++) {
+        if (i == 1) {
+            pthread_barrier_wait(&many_barrier); /* all threads hold a record now */
+        }
+        unsigned method = index == 0 && i == MANY_CALLS / 2 ? M_PANIC : M_NOP;
+        keel_status s = keel_rref_call(many_c.rref, method, NULL, NULL);
+        if (s == KEEL_ECORRUPT) {
+            atomic_fetch_add(&many_corrupt, 1);
+        }
+        /* OK, EPANIC and EABORTED calls entered the domain; refused ones did not. */
+        entered += s == KEEL_OK || s == KEEL_EPANIC || s == KEEL_EABORTED || s == KEEL_ECORRUPT;
+    }
+    atomic_fetch_add(&many_entered, entered);
+    pthread_barrier_wait(&many_barrier);
+    return NULL;
+}
+
+KEEL_TEST(threads_beyond_the_presence_records_call_safely_and_every_call_is_counted) {
+    many_c = (component){0};
+    keel_domain *d = make(&many_c, false);
+    atomic_store(&many_entered, 0);
+    atomic_store(&many_corrupt, 0);
+    CHECK(pthread_barrier_init(&many_barrier, NULL, MANY_THREADS + 1) == 0);
+    pthread_t threads[MANY_THREADS];
+    for (int i = 0; i < MANY_THREADS; i++) {
+        CHECK(pthread_create(&threads[i], NULL, many_caller, (void *)(intptr_t)i) == 0);
+    }
+    pthread_barrier_wait(&many_barrier);
+    pthread_barrier_wait(&many_barrier); /* every thread has finished calling */
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.calls, (uint64_t)atomic_load(&many_entered));
+    CHECK_EQ(stats.failures, 1);
+    for (int i = 0; i < MANY_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    keel_domain_get_stats(d, &stats); /* their counts survive their exit */
+    CHECK_EQ(stats.calls, (uint64_t)atomic_load(&many_entered));
+    CHECK_EQ(stats.recoveries, 1);
+    CHECK_EQ(atomic_load(&many_corrupt), 0);
+    CHECK_OK(keel_rref_call(many_c.rref, M_NOP, NULL, NULL));
+    pthread_barrier_destroy(&many_barrier);
+    CHECK_OK(keel_domain_destroy(d));
 }
 
 KEEL_TEST_MAIN()
