@@ -255,11 +255,12 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
  * the window. The ring keeps the previous budget - 1 failure times; the entry
  * about to be overwritten is the oldest of them (0 until the ring has filled).
  */
-static bool budget_exhausted(keel_domain *d, uint64_t now) {
+static bool budget_exhausted(keel_domain *d) {
     unsigned budget = d->config.failure_budget;
     if (budget <= 1) {
         return budget == 1;
     }
+    uint64_t now = keel_now_ns_(); /* only budgets over a window need the time */
     uint64_t oldest = d->failure_times[d->failure_next];
     d->failure_times[d->failure_next] = now;
     d->failure_next = (d->failure_next + 1) % (budget - 1);
@@ -275,8 +276,7 @@ static bool budget_exhausted(keel_domain *d, uint64_t now) {
 void keel_domain_recover_(keel_domain *d) {
     /* No thread runs in the failed incarnation any more: its boxes may go. */
     atomic_store(&d->reclaim_below, atomic_load(&d->epoch));
-    uint64_t now = keel_now_ns_();
-    if (d->config.policy == KEEL_RECOVER_FAIL_STOP || budget_exhausted(d, now)) {
+    if (d->config.policy == KEEL_RECOVER_FAIL_STOP || budget_exhausted(d)) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
         return;
     }
@@ -297,17 +297,22 @@ void keel_domain_recover_(keel_domain *d) {
 }
 
 _Noreturn void keel_panic(const char *format, ...) {
-    char message[sizeof keel_thread_.failure.message];
+    call_frame *frame = keel_thread_.frame;
+    keel_failure *f = &keel_thread_.failure;
+    /* Formatted straight into the thread's failure record: nothing else reads
+     * it until this thread's call returns. */
     va_list args;
     va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
+    vsnprintf(f->message, sizeof f->message, format, args);
     va_end(args);
-    call_frame *frame = keel_thread_.frame;
     if (frame == NULL) {
-        fprintf(stderr, "keel: panic outside any domain: %s\n", message);
+        fprintf(stderr, "keel: panic outside any domain: %s\n", f->message);
         abort();
     }
-    keel_failure_record_(KEEL_FAILURE_PANIC, frame->domain->id, 0, NULL, message);
+    f->kind = KEEL_FAILURE_PANIC;
+    f->domain = frame->domain->id;
+    f->signal = 0;
+    f->address = NULL;
     frame->failure = KEEL_EPANIC;
     keel_unwind_(frame->env);
 }

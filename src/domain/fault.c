@@ -61,29 +61,25 @@ static const char *describe(int signal) {
     }
 }
 
-void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, const void *address,
-                          const char *message) {
+/* Records a contained hardware fault in the thread's failure record
+ * (async-signal-safe: no stdio, no allocation). */
+static void record_fault(uint32_t domain, int signal, const void *address) {
     keel_failure *f = &keel_thread_.failure;
-    f->kind = kind;
+    f->kind = KEEL_FAILURE_SIGNAL;
     f->domain = domain;
     f->signal = signal;
     f->address = address;
-    size_t at = 0;
     f->message[0] = '\0';
-    if (kind == KEEL_FAILURE_SIGNAL) {
-        at = append(f->message, at, sizeof f->message, describe(signal));
-        if (signal == SIGSEGV || signal == SIGBUS) {
-            at = append(f->message, at, sizeof f->message, " at ");
-            at = append_hex(f->message, at, sizeof f->message, (uintptr_t)address);
-            keel_domain *victim = keel_domain_owning_(address);
-            if (victim != NULL) { /* a wild access into a strict domain's heap */
-                at = append(f->message, at, sizeof f->message, " (heap of domain '");
-                at = append(f->message, at, sizeof f->message, victim->name);
-                at = append(f->message, at, sizeof f->message, "')");
-            }
+    size_t at = append(f->message, 0, sizeof f->message, describe(signal));
+    if (signal == SIGSEGV || signal == SIGBUS) {
+        at = append(f->message, at, sizeof f->message, " at ");
+        at = append_hex(f->message, at, sizeof f->message, (uintptr_t)address);
+        keel_domain *victim = keel_domain_owning_(address);
+        if (victim != NULL) { /* a wild access into a strict domain's heap */
+            at = append(f->message, at, sizeof f->message, " (heap of domain '");
+            at = append(f->message, at, sizeof f->message, victim->name);
+            append(f->message, at, sizeof f->message, "')");
         }
-    } else {
-        append(f->message, at, sizeof f->message, message);
     }
 }
 
@@ -126,7 +122,7 @@ static void on_fault(int signal, siginfo_t *info, void *context) {
         chain(signal, info, context);
         return;
     }
-    keel_failure_record_(KEEL_FAILURE_SIGNAL, frame->domain->id, signal, info->si_addr, NULL);
+    record_fault(frame->domain->id, signal, info->si_addr);
     frame->failure = KEEL_EFAULT;
     keel_unwind_(frame->env);
 }

@@ -229,9 +229,6 @@ static inline void presence_count_call(thread_state *t, uint32_t id) {
 keel_status keel_fault_install_(void);
 void keel_fault_restore_(void);
 void keel_fault_prepare_thread_(void);
-/* Records a failure in the thread's state: used by keel_panic and the handler. */
-void keel_failure_record_(keel_failure_kind kind, uint32_t domain, int signal, const void *address,
-                          const char *message);
 
 /* box.c */
 keel_status keel_box_system_init_(size_t exchange_size, unsigned capacity);
