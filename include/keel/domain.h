@@ -26,7 +26,9 @@
  *     was exported in the domain's current epoch;
  *   - a box has exactly one owner: a live domain incarnation or the host; only
  *     code running in the owner reaches its bytes;
- *   - a lent box is owned by the callee only while the call is in progress.
+ *   - a lent box stays its owner's; the call it is lent to (filter and method)
+ *     may access it while the call is in progress, and nobody may free or move
+ *     it meanwhile.
  *
  * What plain C cannot stop, and what keel therefore does not claim: code inside
  * a domain shares the process's address space, so a wild write can reach any
@@ -255,16 +257,21 @@ KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, 
  * the callee owns it (call->box is its handle) and *box is dead, whatever the
  * call returns. If the call is refused before entry (stale rref, filter, ...),
  * the box stays with the caller and *box is unchanged. KEEL_EACCESS if the
- * caller does not own the box. O(1) apart from the method.
+ * caller does not own the box, or if it is lent to a call in progress. O(1)
+ * apart from the method; takes the box table's lock.
  */
 KEEL_API keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_box *box, void *arg,
                                          void *result);
 
 /*
  * keel_rref_call_lend: as keel_rref_call, lending `box` to the callee for the
- * call: the callee owns it until the call ends, then it is the caller's again,
- * whether the method returned, failed or the domain was recovered. KEEL_EACCESS
- * if the caller does not own the box. O(1) apart from the method.
+ * call: the call's filter and method may access it (keel_box_data) until the
+ * call ends, and may lend it on; the box never stops being the caller's, and
+ * nobody can free or move it while it is lent, whether the method returns,
+ * fails or the domain is recovered. KEEL_EACCESS if the caller neither owns
+ * the box nor has it lent to its own call, or if the box is being freed or
+ * moved by another thread; KEEL_ESTALE for a dead handle. O(1) and lock-free
+ * apart from the method (two atomic read-modify-writes).
  */
 KEEL_API keel_status keel_rref_call_lend(keel_rref rref, unsigned method, keel_box box, void *arg,
                                          void *result);
@@ -295,13 +302,14 @@ KEEL_API const keel_failure *keel_last_failure(void);
 KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 
 /* keel_box_free: frees a box the caller owns. KEEL_ESTALE (dead handle),
- * KEEL_EACCESS (owned by someone else). O(1). */
+ * KEEL_EACCESS (owned by someone else, or lent to a call in progress). O(1). */
 KEEL_API keel_status keel_box_free(keel_box box);
 
 /*
- * keel_box_data: the box's bytes and size, for the owner only. KEEL_ESTALE for a
- * dead handle (moved away, freed, or its owner recovered), KEEL_EACCESS if the
- * calling domain does not own it. O(1).
+ * keel_box_data: the box's bytes and size, for the owner and for the call it is
+ * lent to. KEEL_ESTALE for a dead handle (moved away, freed, or its owner
+ * recovered), KEEL_EACCESS if the calling domain neither owns it nor has it
+ * lent to the current call. O(1).
  */
 KEEL_API keel_status keel_box_data(keel_box box, void **data, size_t *size);
 
@@ -314,8 +322,10 @@ typedef struct keel_domain_stats {
     unsigned exported;   /* slots in use in the current epoch */
 } keel_domain_stats;
 
-/* keel_domain_get_stats: fills *out; each counter is read atomically, the set
- * is not a single snapshot. O(1). Thread-safe. */
+/* keel_domain_get_stats: fills *out. `calls` is summed over the threads'
+ * records (exact once the calling threads are quiet; exiting threads' counts are
+ * kept); the set is not a single snapshot. O(threads that have called into
+ * domains, at most 65). Thread-safe. */
 KEEL_API void keel_domain_get_stats(const keel_domain *domain, keel_domain_stats *out);
 
 typedef struct keel_exchange_stats {
