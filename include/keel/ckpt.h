@@ -438,6 +438,14 @@ typedef struct keel_ckpt_diag {
 KEEL_API size_t keel_ckpt_file_size(const keel_ckpt *ckpt);
 
 /*
+ * keel_ckpt_encode: writes the bytes keel_ckpt_save would write to a file into
+ * out[0, capacity), to send or keep them elsewhere; keel_ckpt_decode reads them.
+ * Fails with KEEL_EINVAL (NULL argument, no checkpoint) or KEEL_ENOMEM
+ * (capacity below keel_ckpt_file_size). O(bytes). Thread-safe.
+ */
+KEEL_API keel_status keel_ckpt_encode(const keel_ckpt *ckpt, void *out, size_t capacity);
+
+/*
  * keel_ckpt_save: writes the checkpoint to `path` atomically: to a temporary
  * file beside it (path + ".tmp"), fsync, rename over `path`, fsync of the
  * directory. A crash at any point leaves either the old file or the new one at

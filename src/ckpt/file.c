@@ -100,6 +100,23 @@ static void make_header(const keel_ckpt *ckpt, file_header *h) {
     h->header_crc = keel_ckpt_crc32c(0, h, offsetof(file_header, header_crc));
 }
 
+keel_status keel_ckpt_encode(const keel_ckpt *ckpt, void *out, size_t capacity) {
+    if (ckpt == NULL || out == NULL || ckpt->magic != KEEL_CKPT_MAGIC) {
+        return KEEL_EINVAL;
+    }
+    if (capacity < keel_ckpt_file_size(ckpt)) {
+        return KEEL_ENOMEM;
+    }
+    file_header header;
+    make_header(ckpt, &header);
+    unsigned char *p = out;
+    memcpy(p, &header, sizeof header);
+    memcpy(p + sizeof header, ckpt->records, ckpt->records_bytes);
+    memcpy(p + sizeof header + ckpt->records_bytes, ckpt->offsets_end - ckpt->record_count,
+           ckpt->record_count * sizeof(uint64_t));
+    return KEEL_OK;
+}
+
 /* ---- the atomic write ---- */
 
 /* Step `n` of a save is about to run: false if a test's hook stops it here. */
@@ -402,7 +419,8 @@ static keel_status check_pointers(validator *v) {
 static void clear_scratch(validator *v) {
     for (uint64_t k = 0; k < v->c->record_count; k++) {
         uint64_t offset = record_offset(v->c, k);
-        if (offset >= RECORD_HEADER && offset <= v->c->records_bytes) {
+        if (offset >= RECORD_HEADER && offset <= v->c->records_bytes &&
+            offset % RECORD_ALIGN == 0) {
             header_at(v, k)->scratch = 0;
         }
     }
