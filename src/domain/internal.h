@@ -68,6 +68,8 @@ struct keel_domain {
     unsigned failure_next;
     /* Statistics. */
     _Atomic uint64_t calls, failures, recoveries, refused;
+    /* Whole-domain snapshots (snapshot.c): NULL until enabled. */
+    struct domain_snapshot *_Atomic snapshot;
 };
 
 /* One call into a domain, on the calling thread's stack. */
@@ -144,6 +146,16 @@ void keel_domain_admit_(keel_domain *domain);
 void keel_domain_depart_(keel_domain *domain);
 /* The domain whose heap holds `address`, if any (async-signal-safe). */
 keel_domain *keel_domain_owning_(const void *address);
+
+/* snapshot.c: whole-domain snapshots and rollback. */
+/* Restores the last snapshot into the failed domain (its heap lock freshly
+ * initialised by the caller); false if it has none. Runs in the recovery. */
+bool keel_domain_rollback_(keel_domain *domain);
+/* Unmaps the snapshot store (destroy). */
+void keel_domain_snapshot_release_(keel_domain *domain);
+/* The fault handler's question: is this the first write to a tracked page?
+ * If so it is recorded and the page made writable (async-signal-safe). */
+bool keel_domain_track_write_(const void *address, void *ucontext);
 
 /* call.c */
 void keel_domain_recover_(keel_domain *domain);
