@@ -303,9 +303,8 @@ static keel_status check_tiling(validator *v) {
         if (offset != expected) {
             return fail(v->diag, KEEL_EFORMAT, "record %" PRIu64 " does not follow the last", k);
         }
-        if (type >= s->type_count || h->count == 0 || h->scratch != 0 ||
-            (shared && (s->types[type].type == NULL || h->count != 1 || k == 0)) ||
-            (!shared && h->refs != 1)) {
+        if (type >= s->type_count || h->count == 0 || h->scratch != 0 || h->refs != 1 ||
+            (shared && (s->types[type].type == NULL || h->count != 1 || k == 0))) {
             return fail(v->diag, KEEL_EFORMAT, "record %" PRIu64 " has a bad header", k);
         }
         if (shared) {
@@ -403,14 +402,6 @@ static keel_status check_pointers(validator *v) {
                     return status;
                 }
             }
-        }
-    }
-    for (uint64_t k = 1; k < v->c->record_count; k++) {
-        record_header *h = header_at(v, k);
-        if (h->scratch != h->refs) {
-            return fail(v->diag, KEEL_EFORMAT,
-                        "record %" PRIu64 " declares %u references and has %u", k, h->refs,
-                        h->scratch);
         }
     }
     return KEEL_OK;

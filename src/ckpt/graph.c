@@ -3,14 +3,17 @@
  * buffer, in the manner of Cheney's copying collector.
  *
  * Copying an object appends a record; the records not yet scanned are the work
- * queue, so there is no recursion and no stack. Scanning a record rewrites each
- * pointer in the copy: an owned pointer's target is appended (it is reached
- * exactly once, the descriptors say so); a shared pointer's target is appended
- * only if its header's mark is not this checkpoint's number, and the mark and
- * the record number are written into the header, so every later pointer to it
- * reads its record number there: one copy per shared object, found in O(1), no
- * hash set. Checkpoint numbers are never reused, so marks need no clearing, and
- * a checkpoint that fails half-way leaves marks no later checkpoint will read.
+ * queue, so no stack is needed. To copy in depth-first order where it can (the
+ * order structures are usually built and read in, so reads of the originals
+ * stream and each copy is scanned while it is still in cache), scanning a
+ * record scans each record it appends at once, up to EAGER_DEPTH levels; the
+ * rest wait in the queue, marked unscanned in their header's scratch word. Scanning a record
+ * rewrites each pointer in the copy: an owned pointer's target is appended (it is reached exactly
+ * once, the descriptors say so); a shared pointer's target is appended only if its header's mark is
+ * not this checkpoint's number, and the mark and the record number are written into the header, so
+ * every later pointer to it reads its record number there: one copy per shared object, found in
+ * O(1), no hash set. Checkpoint numbers are never reused, so marks need no clearing, and a
+ * checkpoint that fails half-way leaves marks no later checkpoint will read.
  */
 #include <stdatomic.h>
 
@@ -18,22 +21,53 @@
 
 static _Atomic uint64_t next_number = 1;
 
+#define INLINE static inline __attribute__((always_inline))
+
+/* Depth-first scanning recurses at most this deep (a few KiB of stack). */
+enum { EAGER_DEPTH = 48, PENDING = 1 };
+
 typedef struct taker {
     const keel_ckpt_schema *schema;
     const keel_ckpt_options *options;
     unsigned char *base;
-    size_t capacity;
-    size_t top;          /* bytes of records so far */
+    unsigned char *top;  /* the end of the records so far */
+    uint64_t *table_low; /* the lowest offset written: the table grows down to here */
     uint64_t *table_end; /* offsets are written downward from here */
     uint64_t count;      /* records so far */
+    uint64_t pending;    /* records appended and not yet scanned */
     uint64_t shared;
     uint64_t edges;
     uint64_t number;
 } taker;
 
+/* Copies n bytes to a record payload, which has room up to round16(n); the
+ * source may have exactly n. Small objects are the common case: inline moves
+ * instead of a call. */
+INLINE void copy_payload(unsigned char *to, const unsigned char *from, size_t n) {
+    if (n > 128) {
+        memcpy(to, from, n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        memcpy(to + i, from + i, 16);
+    }
+    if (n - i >= 8) {
+        memcpy(to + i, from + i, 8);
+        i += 8;
+    }
+    if (n - i >= 4) {
+        memcpy(to + i, from + i, 4);
+        i += 4;
+    }
+    for (; i < n; i++) {
+        to[i] = from[i];
+    }
+}
+
 /* Appends a record of `count` elements of type `type` copied from src; its
  * number in *ordinal. KEEL_ENOMEM when records and table would meet. */
-static keel_status append(taker *t, uint32_t type, uint64_t count, bool shared, const void *src,
+INLINE keel_status append(taker *t, uint32_t type, uint64_t count, bool shared, const void *src,
                           uint64_t *ordinal) {
     if (count > UINT32_MAX) {
         return KEEL_ERANGE;
@@ -41,33 +75,41 @@ static keel_status append(taker *t, uint32_t type, uint64_t count, bool shared, 
     size_t bytes = (size_t)count * t->schema->types[type].size; /* < 2^63 */
     size_t padded = round16(bytes);
     size_t head = shared ? SHARED_HEADER : RECORD_HEADER;
-    size_t table = (size_t)(t->count + 1) * sizeof(uint64_t);
-    if (table > t->capacity || t->capacity - table < t->top ||
-        t->capacity - table - t->top < head || t->capacity - table - t->top - head < padded) {
+    /* The table needs one more word; records and table never cross. */
+    size_t room = (size_t)((unsigned char *)t->table_low - t->top);
+    if (room < sizeof(uint64_t) || room - sizeof(uint64_t) < head ||
+        room - sizeof(uint64_t) - head < padded) {
         return KEEL_ENOMEM;
     }
-    unsigned char *record = t->base + t->top;
+    unsigned char *record = t->top;
     if (shared) {
-        memset(record, 0, RECORD_HEADER);
-        uint32_t prefix = SHARED_PREFIX;
-        memcpy(record, &prefix, sizeof prefix);
+        uint64_t prefix[2] = {SHARED_PREFIX, 0};
+        memcpy(record, prefix, sizeof prefix);
         t->shared++;
     }
     unsigned char *payload = record + head;
-    *header_of(payload) = (record_header){
-        .type = type | (shared ? RECORD_SHARED : 0), .count = (uint32_t)count, .refs = 1};
+    record_header h = {.type = type | (shared ? RECORD_SHARED : 0),
+                       .count = (uint32_t)count,
+                       .refs = 1,
+                       .scratch = PENDING};
+    memcpy(payload - RECORD_HEADER, &h, sizeof h);
     if (padded != bytes) {
         memset(payload + padded - RECORD_ALIGN, 0, RECORD_ALIGN);
     }
-    memcpy(payload, src, bytes);
-    t->table_end[-1 - (int64_t)t->count] = t->top + head;
-    t->top += head + padded;
+    copy_payload(payload, src, bytes);
+    *--t->table_low = (uint64_t)(payload - t->base);
+    t->top = payload + padded;
+    t->pending++;
     *ordinal = t->count++;
     return KEEL_OK;
 }
 
-/* One pointer slot of a record being scanned. */
-static keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned char *slot) {
+static keel_status scan(taker *t, uint64_t k, unsigned depth);
+
+/* One pointer slot of a record being scanned; a record it appends is scanned
+ * at once while depth allows. */
+INLINE keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned char *slot,
+                          unsigned depth) {
     uint64_t value = load64(slot);
     if (kind == KEEL_CKPT_EXTERNAL) {
         if (t->options != NULL && t->options->save_external != NULL) {
@@ -86,6 +128,7 @@ static keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
     t->edges++;
     const void *object = (const void *)(uintptr_t)value;
     uint64_t ordinal;
+    bool appended = true;
     if (kind == KEEL_CKPT_OWNED) {
         keel_status status = append(t, target, 1, false, object, &ordinal);
         if (status != KEEL_OK) {
@@ -93,13 +136,13 @@ static keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
         }
     } else {
         keel_ckpt_shared *h = (keel_ckpt_shared *)((uintptr_t)object - sizeof *h);
-        if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
-            return KEEL_EDESCRIPTOR;
-        }
         if (h->mark == t->number) {
-            ordinal = h->copy;
-            header_of(t->base + t->table_end[-1 - (int64_t)ordinal])->refs++;
+            ordinal = h->copy; /* copied already: its record number, no search */
+            appended = false;
         } else {
+            if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
+                return KEEL_EDESCRIPTOR;
+            }
             keel_status status = append(t, target, 1, true, object, &ordinal);
             if (status != KEEL_OK) {
                 return status;
@@ -109,12 +152,13 @@ static keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
         }
     }
     store64(slot, ordinal + 1);
-    return KEEL_OK;
+    return appended && depth < EAGER_DEPTH ? scan(t, ordinal, depth + 1) : KEEL_OK;
 }
 
 /* A counted array: the buffer becomes a record of its own. */
 static keel_status follow_counted(taker *t, uint32_t target, unsigned count_size,
-                                  const unsigned char *count_at, unsigned char *slot) {
+                                  const unsigned char *count_at, unsigned char *slot,
+                                  unsigned depth) {
     uint64_t value = load64(slot);
     uint64_t count = read_count(count_at, count_size);
     if (count == 0) {
@@ -127,35 +171,43 @@ static keel_status follow_counted(taker *t, uint32_t target, unsigned count_size
     t->edges++;
     uint64_t ordinal;
     keel_status status = append(t, target, count, false, (const void *)(uintptr_t)value, &ordinal);
-    if (status == KEEL_OK) {
-        store64(slot, ordinal + 1);
+    if (status != KEEL_OK) {
+        return status;
     }
-    return status;
+    store64(slot, ordinal + 1);
+    return depth < EAGER_DEPTH ? scan(t, ordinal, depth + 1) : KEEL_OK;
 }
 
-static keel_status scan(taker *t, uint64_t k) {
+/* Rewrites the pointers of record k, appending what they lead to. */
+static keel_status scan(taker *t, uint64_t k, unsigned depth) {
     unsigned char *payload = t->base + t->table_end[-1 - (int64_t)k];
-    const record_header *h = header_of(payload);
-    uint32_t type = h->type & ~RECORD_SHARED;
+    record_header h;
+    memcpy(&h, payload - RECORD_HEADER, sizeof h);
+    if (h.scratch != PENDING) {
+        return KEEL_OK; /* scanned already */
+    }
+    ((record_header *)(payload - RECORD_HEADER))->scratch = 0;
+    t->pending--;
+    uint32_t type = h.type & ~RECORD_SHARED;
     const keel_ckpt_schema *s = t->schema;
-    uint32_t first = s->types[type].first_edge, edge_count = s->types[type].edge_count;
-    if (edge_count == 0) {
+    uint32_t first = s->types[type].first_edge, last = first + s->types[type].edge_count;
+    if (first == last) {
         return KEEL_OK;
     }
     size_t size = s->types[type].size;
-    uint32_t count = h->count;
-    for (uint32_t e = 0; e < count; e++) {
+    for (uint32_t e = 0; e < h.count; e++) {
         unsigned char *element = payload + (size_t)e * size;
-        for (uint32_t i = first; i < first + edge_count; i++) {
+        for (uint32_t i = first; i < last; i++) {
             unsigned char *slot = element + s->edges[i].offset;
             keel_status status = KEEL_OK;
             if (s->edges[i].counted) {
                 status = follow_counted(t, s->edges[i].target, s->edges[i].count_size,
-                                        element + s->edges[i].count_offset, slot);
+                                        element + s->edges[i].count_offset, slot, depth);
             } else {
+                unsigned kind = s->edges[i].kind;
+                uint32_t target = s->edges[i].target;
                 for (uint32_t j = 0; j < s->edges[i].count && status == KEEL_OK; j++) {
-                    status = follow(t, s->edges[i].kind, s->edges[i].target,
-                                    slot + j * sizeof(uint64_t));
+                    status = follow(t, kind, target, slot + j * sizeof(uint64_t), depth);
                 }
             }
             if (status != KEEL_OK) {
@@ -177,16 +229,18 @@ keel_status keel_ckpt_take(keel_ckpt *ckpt, const keel_ckpt_schema *schema, cons
         return KEEL_EINVAL;
     }
     capacity &= ~(size_t)(sizeof(uint64_t) - 1);
+    uint64_t *table_end = (uint64_t *)((unsigned char *)buffer + capacity);
     taker t = {.schema = schema,
                .options = options,
                .base = buffer,
-               .capacity = capacity,
-               .table_end = (uint64_t *)((unsigned char *)buffer + capacity),
+               .top = buffer,
+               .table_low = table_end,
+               .table_end = table_end,
                .number = atomic_fetch_add(&next_number, 1)};
     uint64_t ordinal;
     keel_status status = append(&t, 0, 1, false, root, &ordinal);
-    for (uint64_t k = 0; k < t.count && status == KEEL_OK; k++) {
-        status = scan(&t, k);
+    for (uint64_t k = 0; t.pending > 0 && status == KEEL_OK; k++) {
+        status = scan(&t, k, 0);
     }
     if (status != KEEL_OK) {
         return status;
@@ -194,7 +248,7 @@ keel_status keel_ckpt_take(keel_ckpt *ckpt, const keel_ckpt_schema *schema, cons
     *ckpt = (keel_ckpt){.magic = KEEL_CKPT_MAGIC,
                         .fingerprint = schema->fingerprint,
                         .records = t.base,
-                        .records_bytes = t.top,
+                        .records_bytes = (size_t)(t.top - t.base),
                         .offsets_end = t.table_end,
                         .record_count = t.count,
                         .shared_count = t.shared,

@@ -13,12 +13,14 @@
  *
  *   u32 type    schema type index; RECORD_SHARED is set for a shared object
  *   u32 count   elements
- *   u32 refs    shared: pointers to it inside the checkpoint; otherwise 1
+ *   u32 refs    1 (reserved; restore counts the pointers to a shared object)
  *   u32 scratch 0; the loader's validation counts references in it, then clears it
  *
  * A shared record has 16 more bytes before its header (SHARED_PREFIX, then
  * zeros), so that the 32 bytes before its payload can become a keel_ckpt_shared
- * header when the records are restored in place into an arena. Payloads are
+ * header when the records are restored in place into an arena (the zeros
+ * where its count will be let the relocation count pointers before the header
+ * is laid out). Payloads are
  * padded with zeros to a multiple of 16; records are 16-aligned. Pointer fields
  * in payloads hold record numbers plus one (0 is NULL), external pointers the
  * value stored for them: nothing in a checkpoint depends on where it is.

@@ -40,6 +40,14 @@ static inline uint64_t address_of(const relocation *r, uint64_t value) {
     return (uint64_t)(uintptr_t)(r->base + record_offset(r->ckpt, value - 1));
 }
 
+/* One more pointer to the shared object at `object`: its count is the number
+ * of pointers to it in the restored graph. In an arena copy the header may not
+ * be laid out yet; its count word is already where it will be (zero so far). */
+static inline void count_reference(uint64_t object) {
+    keel_ckpt_shared *h = (keel_ckpt_shared *)(uintptr_t)(object - sizeof *h);
+    h->refs++;
+}
+
 /* Rewrites the pointers of one restored record (payload at `object`). */
 static keel_status relocate(const relocation *r, const keel_ckpt_schema *s, uint32_t type,
                             uint32_t count, unsigned char *object) {
@@ -53,7 +61,11 @@ static keel_status relocate(const relocation *r, const keel_ckpt_schema *s, uint
             for (uint32_t j = 0; j < n; j++, slot += sizeof(uint64_t)) {
                 uint64_t value = load64(slot);
                 if (s->edges[i].kind != KEEL_CKPT_EXTERNAL || s->edges[i].counted) {
-                    store64(slot, address_of(r, value));
+                    uint64_t address = address_of(r, value);
+                    if (address != 0 && s->edges[i].kind == KEEL_CKPT_SHARED) {
+                        count_reference(address);
+                    }
+                    store64(slot, address);
                 } else if (r->options != NULL && r->options->load_external != NULL) {
                     void *pointer;
                     keel_status status =
@@ -89,8 +101,13 @@ keel_status keel_ckpt_restore_arena(const keel_ckpt *ckpt, const keel_ckpt_schem
         record_header h = *header_of(payload);
         uint32_t type = h.type & ~RECORD_SHARED;
         if (h.type & RECORD_SHARED) {
-            *(keel_ckpt_shared *)(payload - SHARED_HEADER) = (keel_ckpt_shared){
-                .magic = KEEL_CKPT_SHARED_MAGIC, .refs = h.refs, .type = schema->types[type].type};
+            /* The 32 bytes before the payload become its header; the count
+             * word (zero in the prefix) has counted the pointers seen so far. */
+            keel_ckpt_shared *sh = (keel_ckpt_shared *)(payload - SHARED_HEADER);
+            sh->magic = KEEL_CKPT_SHARED_MAGIC;
+            sh->type = schema->types[type].type;
+            sh->mark = 0;
+            sh->copy = 0;
         }
         status = relocate(&r, schema, type, h.count, payload);
         if (status != KEEL_OK) {
@@ -139,7 +156,7 @@ keel_status keel_ckpt_restore_heap(const keel_ckpt *ckpt, const keel_ckpt_schema
             if (status == KEEL_OK) {
                 keel_ckpt_shared *sh = block;
                 *sh = (keel_ckpt_shared){.magic = KEEL_CKPT_SHARED_MAGIC,
-                                         .refs = h->refs,
+                                         .refs = 0, /* counted by the relocation */
                                          .type = schema->types[type].type};
                 object = sh + 1;
             }
