@@ -289,8 +289,8 @@ KEEL_API uint32_t keel_ckpt_refs(const void *object);
 /* Schemas                                                                    */
 /* ------------------------------------------------------------------------- */
 
-#define KEEL_CKPT_MAX_TYPES 64u  /* types and counted-array element types in a schema */
-#define KEEL_CKPT_MAX_EDGES 512u /* pointer fields (arrays count once) in a schema */
+#define KEEL_CKPT_MAX_TYPES 64u   /* types and counted-array element types in a schema */
+#define KEEL_CKPT_MAX_EDGES 1024u /* pointers in a schema's types (a fixed array of n: n) */
 
 /* A compiled schema. The fields are private; the struct is public so that a
  * schema can live in static storage. */
@@ -309,7 +309,7 @@ typedef struct keel_ckpt_schema {
         uint8_t count_size; /* counted: bytes of the count */
         uint16_t target;    /* type index of the pointee or of the buffer's elements */
         uint32_t offset;
-        uint32_t count;        /* consecutive pointers (1, or a fixed array's length) */
+        uint32_t count;        /* 1: a fixed array is one edge per element */
         uint32_t count_offset; /* counted: where the count is */
         uint8_t counted;
     } edges[KEEL_CKPT_MAX_EDGES];

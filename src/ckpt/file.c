@@ -393,10 +393,8 @@ static keel_status check_pointers(validator *v) {
                     }
                     status = refer(v, k, value, s->edges[i].target, false, n);
                 } else if (s->edges[i].kind != KEEL_CKPT_EXTERNAL) {
-                    for (uint32_t j = 0; j < s->edges[i].count && status == KEEL_OK; j++) {
-                        status = refer(v, k, load64(slot + j * sizeof(uint64_t)),
-                                       s->edges[i].target, s->edges[i].kind == KEEL_CKPT_SHARED, 1);
-                    }
+                    status = refer(v, k, load64(slot), s->edges[i].target,
+                                   s->edges[i].kind == KEEL_CKPT_SHARED, 1);
                 }
                 if (status != KEEL_OK) {
                     return status;

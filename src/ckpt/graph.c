@@ -34,7 +34,7 @@ typedef struct taker {
     uint64_t *table_low; /* the lowest offset written: the table grows down to here */
     uint64_t *table_end; /* offsets are written downward from here */
     uint64_t count;      /* records so far */
-    uint64_t pending;    /* records appended and not yet scanned */
+    uint64_t pending;    /* records appended and left for the queue */
     uint64_t shared;
     uint64_t edges;
     uint64_t number;
@@ -44,42 +44,34 @@ typedef struct taker {
  * source may have exactly n. Small objects are the common case: inline moves
  * instead of a call. */
 INLINE void copy_payload(unsigned char *to, const unsigned char *from, size_t n) {
-    if (n > 128) {
+    /* Two overlapping moves cover any length between a size and its double. */
+    if (n >= 16 && n <= 32) {
+        memcpy(to, from, 16);
+        memcpy(to + n - 16, from + n - 16, 16);
+    } else if (n > 32 && n <= 64) {
+        memcpy(to, from, 32);
+        memcpy(to + n - 32, from + n - 32, 32);
+    } else if (n >= 8 && n < 16) {
+        memcpy(to, from, 8);
+        memcpy(to + n - 8, from + n - 8, 8);
+    } else {
         memcpy(to, from, n);
-        return;
-    }
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        memcpy(to + i, from + i, 16);
-    }
-    if (n - i >= 8) {
-        memcpy(to + i, from + i, 8);
-        i += 8;
-    }
-    if (n - i >= 4) {
-        memcpy(to + i, from + i, 4);
-        i += 4;
-    }
-    for (; i < n; i++) {
-        to[i] = from[i];
     }
 }
 
-/* Appends a record of `count` elements of type `type` copied from src; its
- * number in *ordinal. KEEL_ENOMEM when records and table would meet. */
-INLINE keel_status append(taker *t, uint32_t type, uint64_t count, bool shared, const void *src,
-                          uint64_t *ordinal) {
-    if (count > UINT32_MAX) {
-        return KEEL_ERANGE;
-    }
+/* Appends a record of `count` elements of `type` copied from src and returns
+ * its payload (NULL when records and table would meet: KEEL_ENOMEM). `pending`
+ * records wait in the queue; the others the caller scans at once. */
+INLINE unsigned char *append(taker *t, uint32_t type, uint32_t count, bool shared, const void *src,
+                             bool pending) {
     size_t bytes = (size_t)count * t->schema->types[type].size; /* < 2^63 */
     size_t padded = round16(bytes);
     size_t head = shared ? SHARED_HEADER : RECORD_HEADER;
     /* The table needs one more word; records and table never cross. */
-    size_t room = (size_t)((unsigned char *)t->table_low - t->top);
-    if (room < sizeof(uint64_t) || room - sizeof(uint64_t) < head ||
-        room - sizeof(uint64_t) - head < padded) {
-        return KEEL_ENOMEM;
+    size_t room = (size_t)((unsigned char *)t->table_low - t->top) - sizeof(uint64_t);
+    if ((unsigned char *)t->table_low - t->top < (ptrdiff_t)sizeof(uint64_t) ||
+        room < head + padded) {
+        return NULL;
     }
     unsigned char *record = t->top;
     if (shared) {
@@ -89,9 +81,9 @@ INLINE keel_status append(taker *t, uint32_t type, uint64_t count, bool shared, 
     }
     unsigned char *payload = record + head;
     record_header h = {.type = type | (shared ? RECORD_SHARED : 0),
-                       .count = (uint32_t)count,
+                       .count = count,
                        .refs = 1,
-                       .scratch = PENDING};
+                       .scratch = pending ? PENDING : 0};
     memcpy(payload - RECORD_HEADER, &h, sizeof h);
     if (padded != bytes) {
         memset(payload + padded - RECORD_ALIGN, 0, RECORD_ALIGN);
@@ -99,15 +91,28 @@ INLINE keel_status append(taker *t, uint32_t type, uint64_t count, bool shared, 
     copy_payload(payload, src, bytes);
     *--t->table_low = (uint64_t)(payload - t->base);
     t->top = payload + padded;
-    t->pending++;
-    *ordinal = t->count++;
-    return KEEL_OK;
+    t->pending += pending;
+    t->count++;
+    return payload;
 }
 
-static keel_status scan(taker *t, uint64_t k, unsigned depth);
+static keel_status scan(taker *t, unsigned char *payload, uint32_t type, uint32_t count,
+                        unsigned depth);
 
-/* One pointer slot of a record being scanned; a record it appends is scanned
- * at once while depth allows. */
+/* Copies the object at `object` (count elements of `type`) as a new record,
+ * scanned at once while depth allows; its record number in *ordinal. */
+INLINE keel_status copy(taker *t, uint32_t type, uint32_t count, bool shared, const void *object,
+                        unsigned depth, uint64_t *ordinal) {
+    bool eager = depth < EAGER_DEPTH;
+    *ordinal = t->count;
+    unsigned char *payload = append(t, type, count, shared, object, !eager);
+    if (payload == NULL) {
+        return KEEL_ENOMEM;
+    }
+    return eager ? scan(t, payload, type, count, depth + 1) : KEEL_OK;
+}
+
+/* One pointer slot of a record being scanned. */
 INLINE keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned char *slot,
                           unsigned depth) {
     uint64_t value = load64(slot);
@@ -128,31 +133,23 @@ INLINE keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
     t->edges++;
     const void *object = (const void *)(uintptr_t)value;
     uint64_t ordinal;
-    bool appended = true;
     if (kind == KEEL_CKPT_OWNED) {
-        keel_status status = append(t, target, 1, false, object, &ordinal);
-        if (status != KEEL_OK) {
-            return status;
-        }
-    } else {
-        keel_ckpt_shared *h = (keel_ckpt_shared *)((uintptr_t)object - sizeof *h);
-        if (h->mark == t->number) {
-            ordinal = h->copy; /* copied already: its record number, no search */
-            appended = false;
-        } else {
-            if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
-                return KEEL_EDESCRIPTOR;
-            }
-            keel_status status = append(t, target, 1, true, object, &ordinal);
-            if (status != KEEL_OK) {
-                return status;
-            }
-            h->mark = t->number;
-            h->copy = ordinal;
-        }
+        store64(slot, t->count + 1);
+        return copy(t, target, 1, false, object, depth, &ordinal);
     }
-    store64(slot, ordinal + 1);
-    return appended && depth < EAGER_DEPTH ? scan(t, ordinal, depth + 1) : KEEL_OK;
+    keel_ckpt_shared *h = (keel_ckpt_shared *)((uintptr_t)object - sizeof *h);
+    if (h->mark == t->number) {
+        store64(slot, h->copy + 1); /* copied already: its record number, no search */
+        return KEEL_OK;
+    }
+    if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
+        return KEEL_EDESCRIPTOR;
+    }
+    /* Marked before it is scanned, so a cycle back to it finds the mark. */
+    h->mark = t->number;
+    h->copy = t->count;
+    store64(slot, t->count + 1);
+    return copy(t, target, 1, true, object, depth, &ordinal);
 }
 
 /* A counted array: the buffer becomes a record of its own. */
@@ -168,34 +165,22 @@ static keel_status follow_counted(taker *t, uint32_t target, unsigned count_size
     if (value == 0) {
         return KEEL_EDESCRIPTOR;
     }
+    if (count > UINT32_MAX) {
+        return KEEL_ERANGE;
+    }
     t->edges++;
     uint64_t ordinal;
-    keel_status status = append(t, target, count, false, (const void *)(uintptr_t)value, &ordinal);
-    if (status != KEEL_OK) {
-        return status;
-    }
-    store64(slot, ordinal + 1);
-    return depth < EAGER_DEPTH ? scan(t, ordinal, depth + 1) : KEEL_OK;
+    store64(slot, t->count + 1);
+    return copy(t, target, (uint32_t)count, false, (const void *)(uintptr_t)value, depth, &ordinal);
 }
 
-/* Rewrites the pointers of record k, appending what they lead to. */
-static keel_status scan(taker *t, uint64_t k, unsigned depth) {
-    unsigned char *payload = t->base + t->table_end[-1 - (int64_t)k];
-    record_header h;
-    memcpy(&h, payload - RECORD_HEADER, sizeof h);
-    if (h.scratch != PENDING) {
-        return KEEL_OK; /* scanned already */
-    }
-    ((record_header *)(payload - RECORD_HEADER))->scratch = 0;
-    t->pending--;
-    uint32_t type = h.type & ~RECORD_SHARED;
+/* Rewrites the pointers of the record at `payload`, copying what they lead to. */
+static keel_status scan(taker *t, unsigned char *payload, uint32_t type, uint32_t count,
+                        unsigned depth) {
     const keel_ckpt_schema *s = t->schema;
     uint32_t first = s->types[type].first_edge, last = first + s->types[type].edge_count;
-    if (first == last) {
-        return KEEL_OK;
-    }
     size_t size = s->types[type].size;
-    for (uint32_t e = 0; e < h.count; e++) {
+    for (uint32_t e = 0; e < count && first != last; e++) {
         unsigned char *element = payload + (size_t)e * size;
         for (uint32_t i = first; i < last; i++) {
             unsigned char *slot = element + s->edges[i].offset;
@@ -204,12 +189,25 @@ static keel_status scan(taker *t, uint64_t k, unsigned depth) {
                 status = follow_counted(t, s->edges[i].target, s->edges[i].count_size,
                                         element + s->edges[i].count_offset, slot, depth);
             } else {
-                unsigned kind = s->edges[i].kind;
-                uint32_t target = s->edges[i].target;
-                for (uint32_t j = 0; j < s->edges[i].count && status == KEEL_OK; j++) {
-                    status = follow(t, kind, target, slot + j * sizeof(uint64_t), depth);
-                }
+                status = follow(t, s->edges[i].kind, s->edges[i].target, slot, depth);
             }
+            if (status != KEEL_OK) {
+                return status;
+            }
+        }
+    }
+    return KEEL_OK;
+}
+
+/* Scans the records the depth limit left in the queue, in order. */
+static keel_status drain(taker *t) {
+    for (uint64_t k = 0; t->pending > 0; k++) {
+        unsigned char *payload = t->base + t->table_end[-1 - (int64_t)k];
+        record_header *h = (record_header *)(payload - RECORD_HEADER);
+        if (h->scratch == PENDING) {
+            h->scratch = 0;
+            t->pending--;
+            keel_status status = scan(t, payload, h->type & ~RECORD_SHARED, h->count, 0);
             if (status != KEEL_OK) {
                 return status;
             }
@@ -238,9 +236,9 @@ keel_status keel_ckpt_take(keel_ckpt *ckpt, const keel_ckpt_schema *schema, cons
                .table_end = table_end,
                .number = atomic_fetch_add(&next_number, 1)};
     uint64_t ordinal;
-    keel_status status = append(&t, 0, 1, false, root, &ordinal);
-    for (uint64_t k = 0; t.pending > 0 && status == KEEL_OK; k++) {
-        status = scan(&t, k, 0);
+    keel_status status = copy(&t, 0, 1, false, root, 0, &ordinal);
+    if (status == KEEL_OK) {
+        status = drain(&t);
     }
     if (status != KEEL_OK) {
         return status;

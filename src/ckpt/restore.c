@@ -51,30 +51,28 @@ static inline void count_reference(uint64_t object) {
 /* Rewrites the pointers of one restored record (payload at `object`). */
 static keel_status relocate(const relocation *r, const keel_ckpt_schema *s, uint32_t type,
                             uint32_t count, unsigned char *object) {
-    uint32_t first = s->types[type].first_edge, edge_count = s->types[type].edge_count;
+    uint32_t first = s->types[type].first_edge, last = first + s->types[type].edge_count;
     size_t size = s->types[type].size;
-    for (uint32_t e = 0; e < count && edge_count != 0; e++) {
+    for (uint32_t e = 0; e < count && first != last; e++) {
         unsigned char *element = object + (size_t)e * size;
-        for (uint32_t i = first; i < first + edge_count; i++) {
+        for (uint32_t i = first; i < last; i++) {
             unsigned char *slot = element + s->edges[i].offset;
-            uint32_t n = s->edges[i].counted ? 1 : s->edges[i].count;
-            for (uint32_t j = 0; j < n; j++, slot += sizeof(uint64_t)) {
-                uint64_t value = load64(slot);
-                if (s->edges[i].kind != KEEL_CKPT_EXTERNAL || s->edges[i].counted) {
-                    uint64_t address = address_of(r, value);
-                    if (address != 0 && s->edges[i].kind == KEEL_CKPT_SHARED) {
-                        count_reference(address);
-                    }
-                    store64(slot, address);
-                } else if (r->options != NULL && r->options->load_external != NULL) {
-                    void *pointer;
-                    keel_status status =
-                        r->options->load_external(r->options->context, value, &pointer);
-                    if (status != KEEL_OK) {
-                        return status;
-                    }
-                    store64(slot, (uint64_t)(uintptr_t)pointer);
+            uint64_t value = load64(slot);
+            unsigned kind = s->edges[i].kind;
+            if (kind != KEEL_CKPT_EXTERNAL) {
+                uint64_t address = address_of(r, value);
+                if (address != 0 && kind == KEEL_CKPT_SHARED) {
+                    count_reference(address);
                 }
+                store64(slot, address);
+            } else if (r->options != NULL && r->options->load_external != NULL) {
+                void *pointer;
+                keel_status status =
+                    r->options->load_external(r->options->context, value, &pointer);
+                if (status != KEEL_OK) {
+                    return status;
+                }
+                store64(slot, (uint64_t)(uintptr_t)pointer);
             }
         }
     }

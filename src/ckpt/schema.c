@@ -131,9 +131,6 @@ static keel_status compile_type(keel_ckpt_schema *s, pending *wait, unsigned ind
         if (!is_pointer) {
             continue;
         }
-        if (s->edge_count == KEEL_CKPT_MAX_EDGES) {
-            return KEEL_EFULL;
-        }
         int target;
         if (f->layout == KEEL_CKPT_COUNTED) {
             if (f->kind == KEEL_CKPT_INLINE) {
@@ -148,15 +145,22 @@ static keel_status compile_type(keel_ckpt_schema *s, pending *wait, unsigned ind
         if (target < 0) {
             return KEEL_EFULL;
         }
-        s->edges[s->edge_count++] = (typeof(s->edges[0])){
-            .kind = (uint8_t)(f->layout == KEEL_CKPT_COUNTED ? KEEL_CKPT_BYTES : f->kind),
-            .count_size = (uint8_t)f->count_size,
-            .target = (uint16_t)target,
-            .offset = (uint32_t)f->offset,
-            .count = (uint32_t)(f->layout == KEEL_CKPT_FIXED ? f->count : 1),
-            .count_offset = (uint32_t)f->count_offset,
-            .counted = f->layout == KEEL_CKPT_COUNTED,
-        };
+        /* One edge per pointer: a fixed array becomes `count` edges. */
+        size_t pointers = f->layout == KEEL_CKPT_FIXED ? f->count : 1;
+        if (pointers > KEEL_CKPT_MAX_EDGES - s->edge_count) {
+            return KEEL_EFULL;
+        }
+        for (size_t j = 0; j < pointers; j++) {
+            s->edges[s->edge_count++] = (typeof(s->edges[0])){
+                .kind = (uint8_t)(f->layout == KEEL_CKPT_COUNTED ? KEEL_CKPT_BYTES : f->kind),
+                .count_size = (uint8_t)f->count_size,
+                .target = (uint16_t)target,
+                .offset = (uint32_t)(f->offset + j * sizeof(void *)),
+                .count = 1,
+                .count_offset = (uint32_t)f->count_offset,
+                .counted = f->layout == KEEL_CKPT_COUNTED,
+            };
+        }
     }
     s->types[index].edge_count = s->edge_count - s->types[index].first_edge;
     return KEEL_OK;
