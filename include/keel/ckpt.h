@@ -375,13 +375,14 @@ typedef struct keel_ckpt_stats {
  * Fails with KEEL_EINVAL (NULL argument, misaligned buffer), KEEL_EDESCRIPTOR if
  * the data does not match the schema (a shared pointer to something that is not
  * a shared object of the field's type; a counted array with a NULL buffer and a
- * non-zero count), KEEL_ERANGE (a count above 2^32 - 1 or a buffer above 2^31
- * bytes), KEEL_ENOMEM if the buffer is too small, or what save_external
+ * non-zero count), KEEL_ERANGE (a count above 2^32 - 1; 2^32 - 1 records or
+ * 64 GiB of records or more: what a checkpoint's references can name),
+ * KEEL_ENOMEM if the buffer is too small, or what save_external
  * returned. On failure *ckpt holds no checkpoint; the graph is unchanged except
  * for the marks of shared objects, which only a checkpoint reads.
- * O(objects + pointers + bytes copied); no recursion (the buffer itself is the
- * work queue). Not thread-safe for the graph (see the top of this header);
- * thread-safe for distinct graphs.
+ * O(objects + pointers + bytes copied); recursion at most 48 levels deep (the
+ * buffer itself is the work queue beyond), nothing allocated. Not thread-safe
+ * for the graph (see the top of this header); thread-safe for distinct graphs.
  */
 KEEL_API keel_status keel_ckpt_take(keel_ckpt *ckpt, const keel_ckpt_schema *schema,
                                     const void *root, void *buffer, size_t capacity,

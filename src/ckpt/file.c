@@ -347,8 +347,9 @@ static keel_status refer(validator *v, uint64_t from, uint64_t value, uint32_t t
     if (value == 0) {
         return KEEL_OK;
     }
-    uint64_t k = value - 1;
-    if (k >= v->c->record_count || k == 0) {
+    uint64_t k = reference_ordinal(value);
+    if ((value >> 32) == 0 || k >= v->c->record_count || k == 0 ||
+        record_offset(v->c, k) != reference_offset(value)) {
         return fail(v->diag, KEEL_EFORMAT, "record %" PRIu64 " points at no record", from);
     }
     record_header *h = header_at(v, k);
@@ -371,8 +372,8 @@ static keel_status check_pointers(validator *v) {
         unsigned char *payload = v->c->records + record_offset(v->c, k);
         const record_header *h = header_of(payload);
         if (k != 0 && h->scratch == 0) {
-            /* Records come in the order of a breadth-first walk: each one is
-             * first pointed at by an earlier one, so all are reachable. */
+            /* A record is appended while a record pointing at it is scanned:
+             * each is pointed at by an earlier one, so all are reachable. */
             return fail(v->diag, KEEL_EFORMAT, "record %" PRIu64 " is not reachable", k);
         }
         uint32_t type = h->type & ~RECORD_SHARED;

@@ -38,6 +38,7 @@ typedef struct taker {
     uint64_t shared;
     uint64_t edges;
     uint64_t number;
+    keel_status error; /* why append failed */
 } taker;
 
 /* Copies n bytes to a record payload, which has room up to round16(n); the
@@ -67,10 +68,16 @@ INLINE unsigned char *append(taker *t, uint32_t type, uint32_t count, bool share
     size_t bytes = (size_t)count * t->schema->types[type].size; /* < 2^63 */
     size_t padded = round16(bytes);
     size_t head = shared ? SHARED_HEADER : RECORD_HEADER;
+    if (t->count >= REFERENCE_RECORDS_MAX ||
+        (size_t)(t->top - t->base) + head + padded > REFERENCE_BYTES_MAX) {
+        t->error = KEEL_ERANGE; /* beyond what a reference can name */
+        return NULL;
+    }
     /* The table needs one more word; records and table never cross. */
     size_t room = (size_t)((unsigned char *)t->table_low - t->top) - sizeof(uint64_t);
     if ((unsigned char *)t->table_low - t->top < (ptrdiff_t)sizeof(uint64_t) ||
         room < head + padded) {
+        t->error = KEEL_ENOMEM;
         return NULL;
     }
     unsigned char *record = t->top;
@@ -99,6 +106,12 @@ INLINE unsigned char *append(taker *t, uint32_t type, uint32_t count, bool share
 static keel_status scan(taker *t, unsigned char *payload, uint32_t type, uint32_t count,
                         unsigned depth);
 
+/* The reference the next record appended will have. */
+INLINE uint64_t next_reference(const taker *t, bool shared) {
+    size_t head = shared ? SHARED_HEADER : RECORD_HEADER;
+    return reference(t->count, (uint64_t)(t->top - t->base) + head);
+}
+
 /* Copies the object at `object` (count elements of `type`) as a new record,
  * scanned at once while depth allows; its record number in *ordinal. */
 INLINE keel_status copy(taker *t, uint32_t type, uint32_t count, bool shared, const void *object,
@@ -107,7 +120,7 @@ INLINE keel_status copy(taker *t, uint32_t type, uint32_t count, bool shared, co
     *ordinal = t->count;
     unsigned char *payload = append(t, type, count, shared, object, !eager);
     if (payload == NULL) {
-        return KEEL_ENOMEM;
+        return t->error;
     }
     return eager ? scan(t, payload, type, count, depth + 1) : KEEL_OK;
 }
@@ -134,12 +147,12 @@ INLINE keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
     const void *object = (const void *)(uintptr_t)value;
     uint64_t ordinal;
     if (kind == KEEL_CKPT_OWNED) {
-        store64(slot, t->count + 1);
+        store64(slot, next_reference(t, false));
         return copy(t, target, 1, false, object, depth, &ordinal);
     }
     keel_ckpt_shared *h = (keel_ckpt_shared *)((uintptr_t)object - sizeof *h);
     if (h->mark == t->number) {
-        store64(slot, h->copy + 1); /* copied already: its record number, no search */
+        store64(slot, h->copy); /* copied already: its reference, no search */
         return KEEL_OK;
     }
     if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
@@ -147,8 +160,8 @@ INLINE keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
     }
     /* Marked before it is scanned, so a cycle back to it finds the mark. */
     h->mark = t->number;
-    h->copy = t->count;
-    store64(slot, t->count + 1);
+    h->copy = next_reference(t, true);
+    store64(slot, h->copy);
     return copy(t, target, 1, true, object, depth, &ordinal);
 }
 
@@ -170,7 +183,7 @@ static keel_status follow_counted(taker *t, uint32_t target, unsigned count_size
     }
     t->edges++;
     uint64_t ordinal;
-    store64(slot, t->count + 1);
+    store64(slot, next_reference(t, false));
     return copy(t, target, (uint32_t)count, false, (const void *)(uintptr_t)value, depth, &ordinal);
 }
 

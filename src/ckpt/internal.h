@@ -22,8 +22,9 @@
  * where its count will be let the relocation count pointers before the header
  * is laid out). Payloads are
  * padded with zeros to a multiple of 16; records are 16-aligned. Pointer fields
- * in payloads hold record numbers plus one (0 is NULL), external pointers the
- * value stored for them: nothing in a checkpoint depends on where it is.
+ * in payloads hold references (below: record number and offset; 0 is NULL),
+ * external pointers the value stored for them: nothing in a checkpoint depends
+ * on where it is.
  */
 #ifndef KEEL_CKPT_INTERNAL_H
 #define KEEL_CKPT_INTERNAL_H
@@ -102,6 +103,25 @@ static inline uint64_t load64(const unsigned char *p) {
 static inline void store64(unsigned char *p, uint64_t v) {
     memcpy(p, &v, sizeof v);
 }
+
+/*
+ * A pointer in a record: the target's record number plus one in the high 32
+ * bits, its payload offset / 16 in the low 32 (0 is NULL). The offset lets an
+ * arena restore relocate with one addition; the number lets a heap restore and
+ * the loader find the record in O(1). So a checkpoint holds fewer than 2^32
+ * records and less than 64 GiB of them.
+ */
+static inline uint64_t reference(uint64_t ordinal, uint64_t payload_offset) {
+    return (ordinal + 1) << 32 | payload_offset / RECORD_ALIGN;
+}
+static inline uint64_t reference_ordinal(uint64_t value) {
+    return (value >> 32) - 1;
+}
+static inline uint64_t reference_offset(uint64_t value) {
+    return (value & 0xFFFFFFFFu) * RECORD_ALIGN;
+}
+#define REFERENCE_RECORDS_MAX 0xFFFFFFFEull
+#define REFERENCE_BYTES_MAX   (0xFFFFFFFFull * RECORD_ALIGN)
 
 /* schema.c */
 bool keel_ckpt_schema_valid_(const keel_ckpt_schema *schema);

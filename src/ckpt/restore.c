@@ -35,9 +35,9 @@ static inline uint64_t address_of(const relocation *r, uint64_t value) {
         return 0;
     }
     if (r->table != NULL) {
-        return (uint64_t)(uintptr_t)r->table[value - 1];
+        return (uint64_t)(uintptr_t)r->table[reference_ordinal(value)];
     }
-    return (uint64_t)(uintptr_t)(r->base + record_offset(r->ckpt, value - 1));
+    return (uint64_t)(uintptr_t)(r->base + reference_offset(value));
 }
 
 /* One more pointer to the shared object at `object`: its count is the number
