@@ -221,6 +221,58 @@ KEEL_TEST(a_failed_domain_comes_back_in_its_last_snapshot_behind_the_same_rref) 
     CHECK_OK(keel_domain_destroy(d));
 }
 
+/* ---- another domain holding the store's rref ---- */
+
+static keel_status client_get(void *object, keel_call *call) {
+    /* Calls the store through the rref this client was given. */
+    return keel_rref_call(*(keel_rref *)object, M_GET, NULL, call->result);
+}
+static const keel_method client_methods[] = {client_get};
+static const keel_interface client_interface = {"client", 1, client_methods};
+
+typedef struct client_context {
+    keel_rref store;
+    keel_rref self;
+} client_context;
+
+static keel_status client_init(keel_domain *d, void *context) {
+    client_context *c = context;
+    keel_rref *held;
+    keel_status status = keel_domain_alloc(sizeof *held, (void **)&held);
+    if (status == KEEL_OK) {
+        *held = c->store; /* kept in the client's own heap */
+        status = keel_domain_export(d, held, &client_interface, &c->self);
+    }
+    return status;
+}
+
+KEEL_TEST(a_domain_holding_the_rref_reaches_the_rolled_back_state_through_it) {
+    component c;
+    keel_domain *d = make(&c, true, 256 * 1024, false);
+    CHECK(d != NULL);
+    CHECK_OK(keel_domain_snapshot_enable(d, true));
+    client_context cc = {.store = c.rref};
+    keel_domain_config config = {.name = "client",
+                                 .heap_size = 16 * 1024,
+                                 .table_capacity = 2,
+                                 .init = client_init,
+                                 .context = &cc};
+    keel_domain *client;
+    CHECK_OK(keel_domain_create(&config, &client));
+    long seven = 7, value = 0;
+    CHECK_OK(keel_rref_call(c.rref, M_ADD, &seven, NULL));
+    CHECK_OK(keel_rref_call(c.rref, M_SNAPSHOT, NULL, NULL));
+    CHECK_OK(keel_rref_call(c.rref, M_ADD, &seven, NULL));
+    CHECK_OK(keel_rref_call(cc.self, 0, NULL, &value));
+    CHECK_EQ(value, 14);
+    op o = {3, 3};
+    CHECK_STATUS(keel_rref_call(c.rref, M_FAIL, &o, NULL), KEEL_EPANIC);
+    CHECK_OK(keel_rref_call(cc.self, 0, NULL, &value)); /* the same rref, held by the client */
+    CHECK_EQ(value, 7);
+    CHECK_OK(keel_domain_destroy(client));
+    CHECK_OK(keel_domain_destroy(d));
+}
+
 KEEL_TEST(without_a_snapshot_rollback_is_a_restart) {
     component c;
     keel_domain *d = make(&c, false, 64 * 1024, false);
