@@ -4,12 +4,12 @@
  * instruction computes it 8 bytes at a time where the CPU has it; otherwise a
  * table, one byte at a time. Both give the same values (tests/ckpt checks).
  */
-#include <stdbool.h>
+#include <pthread.h>
 
 #include "ckpt/internal.h"
 
 static uint32_t table[256];
-static bool table_ready;
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void make_table(void) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -19,13 +19,10 @@ static void make_table(void) {
         }
         table[i] = c;
     }
-    __atomic_store_n(&table_ready, true, __ATOMIC_RELEASE);
 }
 
 static uint32_t crc_table(uint32_t crc, const unsigned char *p, size_t n) {
-    if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE)) {
-        make_table(); /* idempotent: two threads write the same table */
-    }
+    pthread_once(&table_once, make_table);
     while (n-- > 0) {
         crc = table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
     }

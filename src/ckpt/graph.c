@@ -191,24 +191,26 @@ static keel_status follow_counted(taker *t, uint32_t target, unsigned count_size
 static keel_status scan(taker *t, unsigned char *payload, uint32_t type, uint32_t count,
                         unsigned depth) {
     const keel_ckpt_schema *s = t->schema;
-    uint32_t first = s->types[type].first_edge, last = first + s->types[type].edge_count;
+    const typeof(s->edges[0]) *first = &s->edges[s->types[type].first_edge];
+    const typeof(s->edges[0]) *last = first + s->types[type].edge_count;
+    if (first == last) {
+        return KEEL_OK;
+    }
     size_t size = s->types[type].size;
-    for (uint32_t e = 0; e < count && first != last; e++) {
-        unsigned char *element = payload + (size_t)e * size;
-        for (uint32_t i = first; i < last; i++) {
-            unsigned char *slot = element + s->edges[i].offset;
-            keel_status status = KEEL_OK;
-            if (s->edges[i].counted) {
-                status = follow_counted(t, s->edges[i].target, s->edges[i].count_size,
-                                        element + s->edges[i].count_offset, slot, depth);
-            } else {
-                status = follow(t, s->edges[i].kind, s->edges[i].target, slot, depth);
-            }
+    unsigned char *element = payload, *end = payload + (size_t)count * size;
+    do {
+        for (const typeof(s->edges[0]) *edge = first; edge != last; edge++) {
+            unsigned char *slot = element + edge->offset;
+            keel_status status = edge->counted
+                                     ? follow_counted(t, edge->target, edge->count_size,
+                                                      element + edge->count_offset, slot, depth)
+                                     : follow(t, edge->kind, edge->target, slot, depth);
             if (status != KEEL_OK) {
                 return status;
             }
         }
-    }
+        element += size;
+    } while (element != end);
     return KEEL_OK;
 }
 
