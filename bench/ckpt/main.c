@@ -197,34 +197,42 @@ static int write_csv(const char *path, const row *rows, size_t n, const snapshot
     return 0;
 }
 
-static int write_png(const char *path, const char *csv) {
+static int write_png(const char *path, const row *rows, size_t n) {
     int status;
     FILE *g = bench_gnuplot_open(path, &status);
     if (g == NULL) {
         return status > 0 ? 0 : -1;
     }
     fprintf(g, "set terminal pngcairo size 1000,620\nset output '%s'\n", path);
+    /* One data block per operation: (objects, million objects per second). */
+    for (int op = 0; op < OPS; op++) {
+        fprintf(g, "$op%d << EOD\n", op);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(g, "%zu %.3f\n", rows[i].objects,
+                    (double)rows[i].objects / rows[i].seconds[op] / 1e6);
+        }
+        fprintf(g, "EOD\n");
+    }
     fprintf(g,
-            "set datafile separator ','\nset logscale xy\nset grid\n"
-            "set key top left\nset xlabel 'objects in the graph'\n"
+            "set logscale xy\nset grid\nset key outside right\n"
+            "set xlabel 'objects in the graph'\n"
             "set ylabel 'million objects per second (higher is better)'\n"
             "set title 'Checkpointing the firewall rule trie: keel vs hash-set copy vs memcpy'\n");
     fprintf(g, "plot ");
     for (int op = 0; op < OPS; op++) {
-        fprintf(g,
-                "%s'%s' using (strcol(1) eq 'graph' && strcol(4) eq '%s' ? $2 : 1/0):($6/1e6) "
-                "with linespoints lw 2 title '%s'",
-                op == 0 ? "" : ", ", csv, op_names[op], op_names[op]);
+        fprintf(g, "%s$op%d using 1:2 with linespoints lw 2 title '%s'", op == 0 ? "" : ", ", op,
+                op_names[op]);
     }
     fprintf(g, "\n");
     return bench_gnuplot_close(g);
 }
 
 int main(int argc, char **argv) {
-    bool quick = false;
+    bool quick = false, snapshots_only = false;
     const char *csv = "bench_ckpt.csv", *png = "bench_ckpt.png";
-    enum { O_QUICK = 256, O_CSV, O_PNG };
+    enum { O_QUICK = 256, O_CSV, O_PNG, O_SNAPSHOTS };
     static const struct option longs[] = {{"quick", no_argument, NULL, O_QUICK},
+                                          {"snapshots-only", no_argument, NULL, O_SNAPSHOTS},
                                           {"csv", required_argument, NULL, O_CSV},
                                           {"png", required_argument, NULL, O_PNG},
                                           {NULL, 0, NULL, 0}};
@@ -234,6 +242,9 @@ int main(int argc, char **argv) {
         case O_QUICK:
             quick = true;
             break;
+        case O_SNAPSHOTS:
+            snapshots_only = true;
+            break;
         case O_CSV:
             csv = optarg;
             break;
@@ -241,14 +252,15 @@ int main(int argc, char **argv) {
             png = optarg;
             break;
         default:
-            fprintf(stderr, "usage: bench_ckpt [--quick] [--csv FILE] [--png FILE]\n");
+            fprintf(stderr,
+                    "usage: bench_ckpt [--quick] [--snapshots-only] [--csv FILE] [--png FILE]\n");
             return 2;
         }
     }
     int cpus;
     bench_pin_cpu(-1, &cpus);
     static const size_t sizes[] = {1000, 10000, 100000, 1000000, 10000000};
-    size_t n = quick ? 3 : sizeof sizes / sizeof sizes[0];
+    size_t n = snapshots_only ? 0 : quick ? 3 : sizeof sizes / sizeof sizes[0];
     row rows[sizeof sizes / sizeof sizes[0]];
     for (size_t i = 0; i < n; i++) {
         rows[i] = measure(sizes[i]);
@@ -279,7 +291,7 @@ int main(int argc, char **argv) {
            snap.untracked_write_seconds * 1e3);
     printf("  incremental + tracking vs full: %.1fx\n",
            snap.full_seconds / (snap.incremental_seconds + snap.tracking_seconds));
-    if (write_csv(csv, rows, n, &snap) != 0 || write_png(png, csv) != 0) {
+    if (write_csv(csv, rows, n, &snap) != 0 || write_png(png, rows, n) != 0) {
         return 1;
     }
     printf("\nCSV: %s\nPNG: %s\n", csv, png);

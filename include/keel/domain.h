@@ -344,7 +344,9 @@ KEEL_API unsigned keel_box_reap(unsigned max_steps);
  * A snapshot is a copy of a domain's heap and reference table, kept in memory
  * mapped for it, to which the domain rolls back when it fails under
  * KEEL_RECOVER_ROLLBACK. A full snapshot copies the heap's bytes in use (its
- * allocated blocks and metadata: keel_heap_extents), not its reserved size. An
+ * allocated blocks and metadata: keel_heap_extents, reading 64 KiB ahead of its
+ * walk, so at most that much of each free stretch it skips), not its reserved
+ * size, with streaming stores that leave the domain's cache alone. An
  * incremental one copies only the pages written since the last snapshot: the
  * heap is kept read-only between snapshots and the first write to each page is
  * recorded by keel's SIGSEGV handler (one fault per page per interval), so

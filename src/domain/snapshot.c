@@ -34,7 +34,9 @@
 
 #include "domain/internal.h"
 
-enum { EXTENT_GAP = 256 }; /* free payloads above this are not copied */
+/* Free payloads above EXTENT_GAP are not copied; the walk reads EXTENT_AHEAD
+ * bytes behind the copy (keel_heap_extents), so memory is read once. */
+enum { EXTENT_GAP = 256, EXTENT_AHEAD = 64 * 1024 };
 
 typedef struct extent {
     size_t offset;
@@ -69,6 +71,43 @@ struct domain_snapshot {
     _Atomic size_t last_bytes, heap_in_use;
 };
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Copies into the mirror with non-temporal stores: a snapshot is written now
+ * and read only at a rollback, so it should not evict the domain's working set,
+ * and streaming stores spare the read of each destination line. */
+static void copy_to_mirror(unsigned char *to, const unsigned char *from, size_t n) {
+#if defined(__SSE2__)
+    if (n >= 256) {
+        size_t head = (16 - ((uintptr_t)to & 15)) & 15;
+        memcpy(to, from, head);
+        to += head;
+        from += head;
+        n -= head;
+        for (; n >= 64; n -= 64, to += 64, from += 64) {
+            __m128i a = _mm_loadu_si128((const __m128i *)from);
+            __m128i b = _mm_loadu_si128((const __m128i *)(from + 16));
+            __m128i c = _mm_loadu_si128((const __m128i *)(from + 32));
+            __m128i d = _mm_loadu_si128((const __m128i *)(from + 48));
+            _mm_stream_si128((__m128i *)to, a);
+            _mm_stream_si128((__m128i *)(to + 16), b);
+            _mm_stream_si128((__m128i *)(to + 32), c);
+            _mm_stream_si128((__m128i *)(to + 48), d);
+        }
+    }
+#endif
+    memcpy(to, from, n);
+}
+
+/* Orders the streaming stores before what follows (the snapshot is complete). */
+static void mirror_fence(void) {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+}
+
 static size_t round_up(size_t n, size_t to) {
     return (n + to - 1) / to * to;
 }
@@ -86,7 +125,10 @@ keel_status keel_domain_snapshot_enable(keel_domain *d, bool incremental) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t region = round_up(d->heap_bytes, page);
     size_t pages = region / page;
-    size_t extent_capacity = d->heap_bytes / EXTENT_GAP + 8;
+    /* Each extent but a few ends at a free block above EXTENT_GAP or at a
+     * read-ahead window, and each may be followed by one that finishes a block. */
+    size_t extent_capacity =
+        2 * (d->heap_bytes / EXTENT_GAP) + 2 * (d->heap_bytes / EXTENT_AHEAD) + 16;
     size_t dirty_words = (pages + 63) / 64;
     size_t at = round_up(sizeof(struct domain_snapshot), 64);
     size_t extents_at = at;
@@ -151,7 +193,7 @@ static void save_extent(void *context, size_t offset, size_t length, bool zero) 
     copier *c = context;
     struct domain_snapshot *s = c->s;
     if (s->extent_count == s->extent_capacity) {
-        c->overflow = true; /* cannot happen: extents are at least EXTENT_GAP apart */
+        c->overflow = true; /* cannot happen: see extent_capacity */
         return;
     }
     s->extents[s->extent_count++] = (extent){offset, length, zero};
@@ -160,7 +202,7 @@ static void save_extent(void *context, size_t offset, size_t length, bool zero) 
          * be zeros there too, whatever an earlier full snapshot left. */
         memset(s->mirror + offset, 0, length);
     } else if (!zero) {
-        memcpy(s->mirror + offset, s->region + offset, length);
+        copy_to_mirror(s->mirror + offset, s->region + offset, length);
         c->bytes += length;
     }
 }
@@ -168,14 +210,26 @@ static void save_extent(void *context, size_t offset, size_t length, bool zero) 
 static size_t save_full(struct domain_snapshot *s, keel_heap *heap) {
     copier c = {.s = s};
     s->extent_count = 0;
-    keel_heap_extents(heap, EXTENT_GAP, save_extent, &c);
+    keel_heap_extents(heap, EXTENT_GAP, EXTENT_AHEAD, save_extent, &c);
+    if (c.overflow) { /* not expected (see extent_capacity); if so, the whole region */
+        s->extents[0] = (extent){0, s->region_bytes, false};
+        s->extent_count = 1;
+        copy_to_mirror(s->mirror, s->region, s->region_bytes);
+        return s->region_bytes;
+    }
     return c.bytes;
 }
 
 /* ---- incremental snapshots: the pages written ---- */
 
+/* Rollback writes the heap the domain is about to use: ordinary stores. */
+static void copy_back(unsigned char *to, const unsigned char *from, size_t n) {
+    memcpy(to, from, n);
+}
+
 /* Copies each page whose dirty bit is set from `from` to `to` and clears it. */
-static size_t copy_dirty(struct domain_snapshot *s, unsigned char *to, const unsigned char *from) {
+static size_t copy_dirty(struct domain_snapshot *s, unsigned char *to, const unsigned char *from,
+                         void (*copy)(unsigned char *, const unsigned char *, size_t)) {
     size_t bytes = 0;
     for (size_t w = 0; w < s->dirty_words; w++) {
         uint64_t bits = atomic_exchange_explicit(&s->dirty[w], 0, memory_order_acq_rel);
@@ -185,7 +239,7 @@ static size_t copy_dirty(struct domain_snapshot *s, unsigned char *to, const uns
             size_t offset = page * s->page;
             size_t length =
                 offset + s->page <= s->region_bytes ? s->page : s->region_bytes - offset;
-            memcpy(to + offset, from + offset, length);
+            copy(to + offset, from + offset, length);
             bytes += length;
         }
     }
@@ -283,7 +337,7 @@ keel_status keel_domain_snapshot(keel_domain *d) {
     if (incremental) {
         /* Protect first, then collect: a page written after this faults again. */
         protect(s, PROT_READ);
-        bytes = copy_dirty(s, s->mirror, s->region);
+        bytes = copy_dirty(s, s->mirror, s->region, copy_to_mirror);
     } else {
         bytes = save_full(s, d->heap.heap);
         if (s->incremental) {
@@ -294,6 +348,7 @@ keel_status keel_domain_snapshot(keel_domain *d) {
             protect(s, PROT_READ);
         }
     }
+    mirror_fence();
     save_table(d, s);
     keel_heap_stats stats;
     keel_heap_get_stats(d->heap.heap, &stats);
@@ -316,7 +371,7 @@ bool keel_domain_rollback_(keel_domain *d) {
     if (s->incremental && atomic_load(&s->armed)) {
         /* Writable while the written pages are copied back, then tracked again. */
         protect(s, PROT_READ | PROT_WRITE);
-        copy_dirty(s, s->region, s->mirror);
+        copy_dirty(s, s->region, s->mirror, copy_back);
         atomic_store(&s->armed, true);
         protect(s, PROT_READ);
     } else {

@@ -27,24 +27,59 @@ static void cover(run *r, uintptr_t a, uintptr_t b) {
     r->end = b;
 }
 
-size_t keel_heap_extents(const keel_heap *heap, size_t gap, keel_heap_extent_fn fn, void *context) {
+/* With read-ahead: reports [from, to) at once, so the caller copies it before
+ * the walk reads the headers inside. */
+static void emit(run *r, uintptr_t from, uintptr_t to) {
+    if (to > from) {
+        r->fn(r->context, from - r->base, to - from, false);
+        r->count++;
+    }
+}
+
+size_t keel_heap_extents(const keel_heap *heap, size_t gap, size_t ahead, keel_heap_extent_fn fn,
+                         void *context) {
     if (heap == NULL || fn == NULL) {
         return 0;
     }
     run r = {fn, context, (uintptr_t)heap, (uintptr_t)heap, (uintptr_t)heap, 0};
-    cover(&r, (uintptr_t)heap, (uintptr_t)heap->start_map); /* control block and heads */
+    uintptr_t end = (uintptr_t)heap->arena_end;
     const block *last = NULL;
-    for (const block *b = (const block *)heap->arena; (const unsigned char *)b != heap->arena_end;
-         b = block_next(b)) {
-        uintptr_t a = (uintptr_t)b, size = block_size(b);
-        if (block_is_free(b) && size - MIN_BLOCK > gap) {
-            cover(&r, a, a + MIN_BLOCK); /* the header; the payload is free */
-        } else {
-            cover(&r, a, a + size);
+    if (ahead == 0) {
+        cover(&r, (uintptr_t)heap, (uintptr_t)heap->start_map); /* control block and heads */
+        for (const block *b = (const block *)heap->arena; (uintptr_t)b != end; b = block_next(b)) {
+            uintptr_t a = (uintptr_t)b, size = block_size(b);
+            if (block_is_free(b) && size - MIN_BLOCK > gap) {
+                cover(&r, a, a + MIN_BLOCK); /* the header; the payload is free */
+            } else {
+                cover(&r, a, a + size);
+            }
+            last = b;
         }
-        last = b;
+        cover(&r, end, end + GRANULE); /* sentinel */
+    } else {
+        if (ahead < MIN_BLOCK) {
+            ahead = MIN_BLOCK;
+        }
+        emit(&r, (uintptr_t)heap, (uintptr_t)heap->start_map);
+        uintptr_t done = (uintptr_t)heap->arena; /* reported up to here */
+        for (const block *b = (const block *)heap->arena; (uintptr_t)b != end; b = block_next(b)) {
+            uintptr_t a = (uintptr_t)b;
+            if (a + MIN_BLOCK > done) {
+                /* The bytes ahead first: the walk then reads what the copy just read. */
+                uintptr_t from = a > done ? a : done;
+                done = end - a > ahead ? a + ahead : end;
+                emit(&r, from, done);
+            }
+            uintptr_t size = block_size(b);
+            uintptr_t need = block_is_free(b) && size - MIN_BLOCK > gap ? a + MIN_BLOCK : a + size;
+            if (need > done) {
+                emit(&r, done, need);
+                done = need;
+            }
+            last = b;
+        }
+        emit(&r, end, end + GRANULE); /* sentinel */
     }
-    cover(&r, (uintptr_t)heap->arena_end, (uintptr_t)heap->arena_end + GRANULE); /* sentinel */
     /* The block-start map up to the word of the last block start; zeros after. */
     size_t words = last == NULL ? 0 : (start_index(heap, last) >> 6) + 1;
     uintptr_t map = (uintptr_t)heap->start_map;
