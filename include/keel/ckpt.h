@@ -21,7 +21,7 @@
  * with the checkpoint's number and the copy's place, every later visit reads
  * it, so each shared object is copied exactly once and cycles through shared
  * pointers terminate, with no hash table and no search. The checkpoint is
- * position independent (pointers are record numbers), so it can be restored
+ * position independent (pointers are record numbers and offsets), so it can be restored
  * into an arena (one copy plus a relocation pass) or a heap (one block per
  * object) and persisted to a file (keel_ckpt_save / keel_ckpt_load).
  *
@@ -29,9 +29,13 @@
  *   - restore rebuilds the same shape: two pointers that were equal in the
  *     original graph are equal in the restored one, and no others are; every
  *     restored shared object's reference count is the number of pointers to it
- *     in the restored graph (plus one for the root, if the root is shared);
+ *     in the restored graph;
  *   - a call that fails leaves nothing behind: no half-built graph in the
- *     destination, no valid checkpoint in the buffer, no file at the path.
+ *     destination, no checkpoint in a half-filled buffer, and the file at a
+ *     path either the old one or the new one, never a mix.
+ *
+ * The root is an object of the schema's root type, copied as an owned object
+ * (to checkpoint from a shared object, give a small root struct pointing at it).
  *
  * What the caller promises: owned pointers form a tree (an object reached by two
  * owned pointers is copied twice; a cycle of owned pointers fills the buffer and
