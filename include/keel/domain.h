@@ -102,6 +102,10 @@ typedef keel_status (*keel_filter)(void *filter_state, const keel_call *call);
 typedef enum keel_recovery_policy {
     KEEL_RECOVER_RESTART = 0, /* reset the heap, run `recover`, accept calls again */
     KEEL_RECOVER_FAIL_STOP,   /* stop for good at the first failure */
+    /* Come back in the state of the last keel_domain_snapshot (heap and
+     * reference table), so holders of its rrefs carry on; run `recover` only if
+     * set (never `init`). Without a snapshot yet, as KEEL_RECOVER_RESTART. */
+    KEEL_RECOVER_ROLLBACK,
 } keel_recovery_policy;
 
 typedef struct keel_domain_config {
@@ -343,6 +347,69 @@ KEEL_API void keel_exchange_get_stats(keel_exchange_stats *out);
  * constant; call it with a larger one where latency does not matter.
  */
 KEEL_API unsigned keel_box_reap(unsigned max_steps);
+
+/* ---- whole-domain snapshots (src/domain/snapshot.c, docs/checkpoint.md) ---- */
+
+/*
+ * A snapshot is a copy of a domain's heap and reference table, kept in memory
+ * mapped for it, to which the domain rolls back when it fails under
+ * KEEL_RECOVER_ROLLBACK. A full snapshot copies the heap's bytes in use (its
+ * allocated blocks and metadata: keel_heap_extents, reading 64 KiB ahead of its
+ * walk, so at most that much of each free stretch it skips), not its reserved
+ * size, with streaming stores that leave the domain's cache alone. An
+ * incremental one copies only the pages written since the last snapshot: the
+ * heap is kept read-only between snapshots and the first write to each page is
+ * recorded by keel's SIGSEGV handler (one fault per page per interval), so
+ * rollback too restores only those pages.
+ *
+ * Rollback restores the heap byte for byte and each slot that still holds the
+ * rref generation it had at the snapshot, re-exported in the new epoch: those
+ * rrefs work again. It never lifts access control: a slot revoked since the
+ * snapshot stays revoked, a slot exported since is revoked (its object is gone
+ * with the heap it lived in), and every slot keeps its current filter.
+ *
+ * What the caller promises: no thread writes the domain's heap while a snapshot
+ * is taken (threads that only read may run on); a domain with incremental
+ * snapshots is not strict, and its code does not hand its heap to system calls
+ * that write it (read(2) into a write-protected page fails with EFAULT instead
+ * of faulting).
+ */
+
+/*
+ * keel_domain_snapshot_enable: maps the snapshot store (as large as the heap's
+ * region, but only the pages a snapshot writes are ever touched) and, if
+ * `incremental`, turns on write tracking from the first snapshot on. Call it
+ * once, from the host, after create. Fails with KEEL_EINVAL (not a live domain;
+ * incremental on a strict domain), KEEL_EACCESS (called from a domain),
+ * KEEL_EBUSY (already enabled), KEEL_ESYSTEM (mapping failed). O(1) plus the
+ * mapping. Not thread-safe with snapshots of the same domain.
+ */
+KEEL_API keel_status keel_domain_snapshot_enable(keel_domain *domain, bool incremental);
+
+/*
+ * keel_domain_snapshot: replaces the domain's snapshot with its current state.
+ * Call it from inside the domain (a method, between updates) or from the host.
+ * Fails with KEEL_EINVAL (not enabled, or not a live domain), KEEL_EACCESS
+ * (called from another domain), KEEL_ERECOVERING or KEEL_ESTOPPED (the domain is
+ * not running). Full: O(blocks + bytes in use + table_capacity). Incremental:
+ * O(pages written since the last snapshot + heap pages / 64 + table_capacity),
+ * plus one mprotect of the heap. Takes the domain's heap and table locks.
+ */
+KEEL_API keel_status keel_domain_snapshot(keel_domain *domain);
+
+typedef struct keel_domain_snapshot_stats {
+    uint64_t snapshots;    /* taken, full or incremental */
+    uint64_t incremental;  /* of which incremental */
+    uint64_t rollbacks;    /* recoveries that rolled back */
+    uint64_t write_faults; /* first writes to a page, recorded (incremental only) */
+    size_t last_bytes;     /* heap bytes the last snapshot copied */
+    size_t heap_in_use;    /* the heap's bytes in use at the last snapshot */
+} keel_domain_snapshot_stats;
+
+/* keel_domain_snapshot_get_stats: fills *out (zeros if snapshots are not
+ * enabled). O(1). Thread-safe; the set is not one atomic snapshot. */
+KEEL_API void keel_domain_snapshot_get_stats(const keel_domain *domain,
+                                             keel_domain_snapshot_stats *out);
 
 #ifdef __cplusplus
 }

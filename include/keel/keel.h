@@ -3,11 +3,14 @@
  *
  *   keel/status.h   keel_status, the error codes every module returns
  *   keel/mem.h      deterministic memory: pools, arenas, the O(1) heap
- *   keel/domain.h   protection domains, rrefs, boxes, contained faults, recovery
+ *   keel/domain.h   protection domains, rrefs, boxes, contained faults, recovery,
+ *                   whole-domain snapshots and rollback
+ *   keel/ckpt.h     checkpoints of object graphs, persisted checkpoints
  */
 #ifndef KEEL_KEEL_H
 #define KEEL_KEEL_H
 
+#include "keel/ckpt.h"
 #include "keel/domain.h"
 #include "keel/mem.h"
 #include "keel/status.h"

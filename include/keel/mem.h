@@ -373,6 +373,33 @@ typedef struct keel_heap_fault {
  */
 KEEL_API keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fault);
 
+/* A byte range of a heap's region, reported by keel_heap_extents. `zero`
+ * ranges hold only zeros (the unused end of the block-start map): a copy of the
+ * heap need not save them, only clear them when it is put back. */
+typedef void (*keel_heap_extent_fn)(void *context, size_t offset, size_t length, bool zero);
+
+/*
+ * keel_heap_extents: reports to fn every range of the heap's region whose bytes
+ * are the heap's state, as (offset from the heap handle, length): the control
+ * block, the block-start map up to its last block start, each allocated block,
+ * the header (32 bytes) of each free block, and the sentinel; then the rest of
+ * the block-start map as a `zero` range. A free block's payload is left out
+ * when it exceeds `gap` bytes, otherwise it is reported with its neighbours so
+ * that ranges merge. Writing these ranges back to the same region (and zeros
+ * over the `zero` range) gives back exactly this heap: this is how a domain
+ * snapshot copies the bytes in use and not the reserved size.
+ * With `ahead` > 0, each block header is preceded by a report of the `ahead`
+ * bytes from it (at least 32), so that a caller copying the ranges as they come
+ * has read them before the walk does: the walk and the copy then read memory
+ * once instead of twice (a walk alone takes a cache miss per block). The price
+ * is up to `ahead` bytes of free payload reported after each free block
+ * skipped; ranges are then not merged.
+ * Returns the number of ranges reported. O(blocks) plus the reported bytes'
+ * worth of map; reads only. Not thread-safe for `heap`.
+ */
+KEEL_API size_t keel_heap_extents(const keel_heap *heap, size_t gap, size_t ahead,
+                                  keel_heap_extent_fn fn, void *context);
+
 /*
  * keel_heap_region_size_for: the region size that guarantees no allocation ever
  * fails with KEEL_ENOMEM for a program whose live requested bytes never exceed

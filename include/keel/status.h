@@ -44,7 +44,12 @@ extern "C" {
     X(KEEL_EPANIC, -19, "the callee panicked; its domain was recovered")                  \
     X(KEEL_EFAULT, -20, "the callee raised a hardware fault; its domain was recovered")  \
     X(KEEL_EDEPTH, -21, "calls into domains are nested too deeply")                      \
-    X(KEEL_EABORTED, -22, "the domain failed while the call was inside it; result discarded")
+    X(KEEL_EABORTED, -22, "the domain failed while the call was inside it; result discarded") \
+    X(KEEL_EDESCRIPTOR, -23, "a type descriptor is malformed, or does not match the data") \
+    X(KEEL_EFORMAT, -24, "not a keel checkpoint, or inconsistent inside")                 \
+    X(KEEL_EVERSION, -25, "a checkpoint format version this build cannot read")           \
+    X(KEEL_ECHECKSUM, -26, "a checksum does not match: the data is corrupt")              \
+    X(KEEL_ETRUNCATED, -27, "the data ends before the size its header declares")
 
 typedef enum keel_status {
 #define KEEL_STATUS_ENUM_(name, value, message) name = (value),

@@ -286,7 +286,12 @@ void keel_domain_recover_(keel_domain *d) {
     keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
     keel_status (*fn)(keel_domain *, void *) =
         d->config.recover != NULL ? d->config.recover : d->config.init;
-    keel_status status = keel_domain_run_inside_(d, fn, d->config.context);
+    /* Rollback policy (snapshot.c): the heap and the table come back as the
+     * last snapshot left them, and only `recover` runs, if set. */
+    if (d->config.policy == KEEL_RECOVER_ROLLBACK && keel_domain_rollback_(d)) {
+        fn = d->config.recover;
+    }
+    keel_status status = fn == NULL ? KEEL_OK : keel_domain_run_inside_(d, fn, d->config.context);
     keel_domain_depart_(d);
     if (status != KEEL_OK) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);

@@ -245,6 +245,7 @@ keel_status keel_domain_destroy(keel_domain *d) {
     drain(d);
     atomic_store(&d->epoch, keel_fresh_number_()); /* its boxes are dead */
     keel_box_release_domain_(d->id);
+    keel_domain_snapshot_release_(d); /* snapshot.c */
     pthread_mutex_destroy(&d->protect_lock);
     pthread_mutex_destroy(&d->table_lock);
     keel_heap_locked_destroy(&d->heap);

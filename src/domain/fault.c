@@ -117,6 +117,12 @@ static void chain(int signal, siginfo_t *info, void *context) {
 }
 
 static void on_fault(int signal, siginfo_t *info, void *context) {
+    /* Incremental snapshots (snapshot.c): a first write to a tracked page is
+     * recorded and let through; it is no failure. */
+    if (signal == SIGSEGV && info->si_code == SEGV_ACCERR &&
+        keel_domain_track_write_(info->si_addr, context)) {
+        return;
+    }
     call_frame *frame = keel_thread_.frame;
     if (frame == NULL) {
         chain(signal, info, context);

@@ -78,6 +78,8 @@ struct keel_domain {
      * fold theirs into calls_retired, and calls_base is the total at create. */
     _Atomic uint64_t calls_retired, calls_base;
     _Atomic uint64_t failures, recoveries, refused;
+    /* Whole-domain snapshots (snapshot.c): NULL until enabled. */
+    struct domain_snapshot *_Atomic snapshot;
 };
 
 /*
@@ -260,6 +262,16 @@ static inline void keel_domain_depart_(keel_domain *domain) {
 }
 /* The domain whose heap holds `address`, if any (async-signal-safe). */
 keel_domain *keel_domain_owning_(const void *address);
+
+/* snapshot.c: whole-domain snapshots and rollback. */
+/* Restores the last snapshot into the failed domain (its heap lock freshly
+ * initialised by the caller); false if it has none. Runs in the recovery. */
+bool keel_domain_rollback_(keel_domain *domain);
+/* Unmaps the snapshot store (destroy). */
+void keel_domain_snapshot_release_(keel_domain *domain);
+/* The fault handler's question: is this the first write to a tracked page?
+ * If so it is recorded and the page made writable (async-signal-safe). */
+bool keel_domain_track_write_(const void *address, void *ucontext);
 
 /* call.c */
 void keel_domain_recover_(keel_domain *domain);

@@ -1,0 +1,8 @@
+/* The descriptors of graphs.h: the other half of KEEL_CKPT_DEFINE. */
+#include "graphs.h"
+
+KEEL_CKPT_DESCRIPTOR(rule, RULE_FIELDS);
+KEEL_CKPT_DESCRIPTOR(node, NODE_FIELDS);
+KEEL_CKPT_DESCRIPTOR(pair, PAIR_FIELDS);
+KEEL_CKPT_DESCRIPTOR(bag, BAG_FIELDS);
+KEEL_CKPT_DESCRIPTOR(vertex, VERTEX_FIELDS);
