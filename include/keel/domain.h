@@ -382,7 +382,9 @@ KEEL_API unsigned keel_box_reap(unsigned max_steps);
  * once, from the host, after create. Fails with KEEL_EINVAL (not a live domain;
  * incremental on a strict domain), KEEL_EACCESS (called from a domain),
  * KEEL_EBUSY (already enabled), KEEL_ESYSTEM (mapping failed). O(1) plus the
- * mapping. Not thread-safe with snapshots of the same domain.
+ * mapping. Thread-safe: it counts itself inside the domain as a call does, so a
+ * concurrent destroy either refuses it or waits for it, and of two enables at
+ * once one installs the store and the other fails with KEEL_EBUSY.
  */
 KEEL_API keel_status keel_domain_snapshot_enable(keel_domain *domain, bool incremental);
 
@@ -394,6 +396,12 @@ KEEL_API keel_status keel_domain_snapshot_enable(keel_domain *domain, bool incre
  * not running). Full: O(blocks + bytes in use + table_capacity). Incremental:
  * O(pages written since the last snapshot + heap pages / 64 + table_capacity),
  * plus one mprotect of the heap. Takes the domain's heap and table locks.
+ * From the host it counts itself inside the domain before it checks the state,
+ * exactly as a call does: a recovery (which resets the heap and rolls back) or
+ * a destroy cannot start until it returns. If the domain fails while it runs,
+ * the snapshot completes (what it copied is consistent as long as no thread
+ * wrote the heap, see above) and, like a call, the last thread to leave the
+ * domain recovers it: that may be the snapshot's caller, on its way out.
  */
 KEEL_API keel_status keel_domain_snapshot(keel_domain *domain);
 
@@ -407,7 +415,9 @@ typedef struct keel_domain_snapshot_stats {
 } keel_domain_snapshot_stats;
 
 /* keel_domain_snapshot_get_stats: fills *out (zeros if snapshots are not
- * enabled). O(1). Thread-safe; the set is not one atomic snapshot. */
+ * enabled, or the domain is not live). O(1). Thread-safe, also with a destroy
+ * (it counts itself inside the domain while it reads the store, as a call
+ * does); the set is not one atomic snapshot. */
 KEEL_API void keel_domain_snapshot_get_stats(const keel_domain *domain,
                                              keel_domain_snapshot_stats *out);
 

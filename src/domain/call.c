@@ -64,6 +64,10 @@ static inline void leave(thread_state *t, keel_domain *d) {
     }
 }
 
+void keel_domain_leave_(keel_domain *d) {
+    leave(&keel_thread_, d);
+}
+
 /* Marks the incarnation that `epoch` names as failed (once). */
 static void fail_domain(keel_domain *d, uint64_t epoch) {
     atomic_fetch_add_explicit(&d->failures, 1, memory_order_relaxed);

@@ -275,6 +275,11 @@ bool keel_domain_track_write_(const void *address, void *ucontext);
 
 /* call.c */
 void keel_domain_recover_(keel_domain *domain);
+/* Leaves `domain` as a call does: counts the calling thread out and, if the
+ * domain failed meanwhile and nobody else is inside, runs its recovery. For
+ * host-side entries into a domain's private state (snapshot.c), which count
+ * themselves in with presence_enter before they check `live` and the state. */
+void keel_domain_leave_(keel_domain *domain);
 keel_status keel_domain_run_inside_(keel_domain *domain, keel_status (*fn)(keel_domain *, void *),
                                     void *context);
 

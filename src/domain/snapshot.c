@@ -112,16 +112,30 @@ static size_t round_up(size_t n, size_t to) {
     return (n + to - 1) / to * to;
 }
 
-keel_status keel_domain_snapshot_enable(keel_domain *d, bool incremental) {
-    if (d == NULL || !atomic_load(&d->live) || (incremental && d->config.strict)) {
-        return KEEL_EINVAL;
+/*
+ * Host-side entries into a domain's private state (enable, snapshot, stats)
+ * count themselves inside it first, exactly as a call does (call.c), and only
+ * then check `live` and the state: a recovery (which resets the heap and its
+ * lock and rolls back) and a destroy (which unmaps the snapshot store) wait
+ * until nobody is inside, so neither can start under them. They leave through
+ * keel_domain_leave_, so that if the domain failed meanwhile, the last thread
+ * out (possibly this one) recovers it.
+ */
+static bool may_enter(const keel_domain *d) {
+    return d != NULL && d->id != KEEL_HOST_DOMAIN && d->id < KEEL_DOMAIN_MAX &&
+           d == &keel_domains_[d->id];
+}
+
+static void enter(keel_domain *d) {
+    thread_state *t = &keel_thread_;
+    if (t->record == NULL) {
+        keel_thread_prepare_(t);
     }
-    if (current_id() != KEEL_HOST_DOMAIN) {
-        return KEEL_EACCESS;
-    }
-    if (atomic_load(&d->snapshot) != NULL) {
-        return KEEL_EBUSY;
-    }
+    presence_enter(t, d->id);
+}
+
+/* Maps and lays out the store of a live domain (the caller is counted inside). */
+static keel_status make_store(keel_domain *d, bool incremental, struct domain_snapshot **out) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t region = round_up(d->heap_bytes, page);
     size_t pages = region / page;
@@ -158,8 +172,34 @@ keel_status keel_domain_snapshot_enable(keel_domain *d, bool incremental) {
     s->dirty = (_Atomic uint64_t *)(mapping + dirty_at);
     s->dirty_words = dirty_words;
     s->incremental = incremental;
-    atomic_store(&d->snapshot, s);
+    *out = s;
     return KEEL_OK;
+}
+
+keel_status keel_domain_snapshot_enable(keel_domain *d, bool incremental) {
+    if (!may_enter(d)) {
+        return KEEL_EINVAL;
+    }
+    enter(d);
+    keel_status status = KEEL_OK;
+    struct domain_snapshot *s = NULL;
+    if (!atomic_load(&d->live) || (incremental && d->config.strict)) {
+        status = KEEL_EINVAL;
+    } else if (current_id() != KEEL_HOST_DOMAIN) {
+        status = KEEL_EACCESS;
+    } else if (atomic_load(&d->snapshot) != NULL) {
+        status = KEEL_EBUSY;
+    } else {
+        status = make_store(d, incremental, &s);
+    }
+    /* Of two enables at once, one installs its store; the other unmaps its own. */
+    struct domain_snapshot *none = NULL;
+    if (status == KEEL_OK && !atomic_compare_exchange_strong(&d->snapshot, &none, s)) {
+        munmap(s->mapping, s->mapping_bytes);
+        status = KEEL_EBUSY;
+    }
+    keel_domain_leave_(d);
+    return status;
 }
 
 void keel_domain_snapshot_release_(keel_domain *d) {
@@ -313,8 +353,9 @@ static void restore_table(keel_domain *d, const struct domain_snapshot *s) {
 
 /* ---- the public operations ---- */
 
-keel_status keel_domain_snapshot(keel_domain *d) {
-    if (d == NULL || !atomic_load(&d->live)) {
+/* The snapshot proper; the caller is counted inside `d`. */
+static keel_status snapshot_inside(keel_domain *d) {
+    if (!atomic_load(&d->live)) {
         return KEEL_EINVAL;
     }
     struct domain_snapshot *s = atomic_load(&d->snapshot);
@@ -363,6 +404,16 @@ keel_status keel_domain_snapshot(keel_domain *d) {
     return KEEL_OK;
 }
 
+keel_status keel_domain_snapshot(keel_domain *d) {
+    if (!may_enter(d)) {
+        return KEEL_EINVAL;
+    }
+    enter(d);
+    keel_status status = snapshot_inside(d);
+    keel_domain_leave_(d);
+    return status;
+}
+
 bool keel_domain_rollback_(keel_domain *d) {
     struct domain_snapshot *s = atomic_load(&d->snapshot);
     if (s == NULL || !s->taken) {
@@ -389,10 +440,16 @@ bool keel_domain_rollback_(keel_domain *d) {
     return true;
 }
 
-void keel_domain_snapshot_get_stats(const keel_domain *d, keel_domain_snapshot_stats *out) {
+void keel_domain_snapshot_get_stats(const keel_domain *domain, keel_domain_snapshot_stats *out) {
     memset(out, 0, sizeof *out);
-    struct domain_snapshot *s = d == NULL ? NULL : atomic_load(&d->snapshot);
+    if (!may_enter(domain)) {
+        return;
+    }
+    keel_domain *d = &keel_domains_[domain->id];
+    enter(d); /* the store stays mapped until we leave */
+    struct domain_snapshot *s = atomic_load(&d->live) ? atomic_load(&d->snapshot) : NULL;
     if (s == NULL) {
+        keel_domain_leave_(d);
         return;
     }
     out->snapshots = atomic_load(&s->snapshots);
@@ -401,4 +458,5 @@ void keel_domain_snapshot_get_stats(const keel_domain *d, keel_domain_snapshot_s
     out->write_faults = atomic_load(&s->write_faults);
     out->last_bytes = atomic_load(&s->last_bytes);
     out->heap_in_use = atomic_load(&s->heap_in_use);
+    keel_domain_leave_(d);
 }

@@ -1,4 +1,7 @@
 /* Whole-domain snapshots and rollback as a recovery policy (domain.h). */
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -22,7 +25,19 @@ typedef struct op {
     unsigned writes; /* blocks to rewrite before a failure */
 } op;
 
-enum { M_ADD, M_GET, M_SNAPSHOT, M_STEP, M_FAIL, M_VERIFY, M_DUMP, M_EXPORT, M_WRECK, M_COUNT };
+enum {
+    M_ADD,
+    M_GET,
+    M_SNAPSHOT,
+    M_STEP,
+    M_FAIL,
+    M_VERIFY,
+    M_DUMP,
+    M_EXPORT,
+    M_WRECK,
+    M_PANIC,
+    M_COUNT
+};
 
 static uint64_t next(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
@@ -128,7 +143,15 @@ static keel_status m_wreck(void *object, keel_call *call) {
     keel_panic("wrecked the heap");
 }
 
+/* Fails without writing anything. */
+static keel_status m_panic(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    keel_panic("failing on purpose, having written nothing");
+}
+
 static const keel_method store_methods[M_COUNT] = {
+    [M_PANIC] = m_panic,
     [M_WRECK] = m_wreck,       [M_ADD] = m_add,   [M_GET] = m_get,
     [M_SNAPSHOT] = m_snapshot, [M_STEP] = m_step, [M_FAIL] = m_fail,
     [M_VERIFY] = m_verify,     [M_DUMP] = m_dump, [M_EXPORT] = m_export};
@@ -347,6 +370,121 @@ KEEL_TEST(snapshots_refuse_misuse) {
     CHECK_OK(keel_rref_call(c.rref, M_VERIFY, NULL, NULL));
     CHECK_OK(keel_domain_destroy(d));
     CHECK_STATUS(keel_domain_snapshot(d), KEEL_EINVAL);
+}
+
+/* ---- host-side snapshots count themselves inside the domain ---- */
+
+typedef struct snapshotter {
+    keel_domain *domain;
+    keel_status status;
+} snapshotter;
+
+static void *take_snapshot(void *arg) {
+    snapshotter *s = arg;
+    s->status = keel_domain_snapshot(s->domain);
+    return NULL;
+}
+
+/* True once a thread is blocked in the kernel on the heap's lock (a
+ * priority-inheritance mutex: the kernel sets FUTEX_WAITERS in its word). */
+static bool heap_lock_has_a_waiter(keel_domain *d) {
+    const int *word = &keel_domain_heap(d)->lock.__data.__lock;
+    return ((unsigned)__atomic_load_n(word, __ATOMIC_ACQUIRE) & FUTEX_WAITERS) != 0;
+}
+
+/*
+ * A snapshot taken from the host counts itself inside the domain before it
+ * checks the state, as a call does. Here it has passed its checks and waits for
+ * the heap's lock when a call fails: the recovery (which resets the heap and its
+ * lock and rolls back) must not start under it. The failing caller leaves while
+ * the snapshot is inside, so it does not recover; the snapshot, the last thread
+ * out, recovers on its way out, into the snapshot it has just taken. Before the
+ * fix the failing caller recovered at once, with the snapshot blocked on a lock
+ * the recovery re-initialised (and it never woke up).
+ */
+KEEL_TEST(a_host_snapshot_holds_off_the_recovery_until_it_leaves) {
+    component c;
+    keel_domain *d = make(&c, true, 1 << 20, false);
+    CHECK(d != NULL);
+    CHECK_OK(keel_domain_snapshot_enable(d, false));
+    long add = 42;
+    CHECK_OK(keel_rref_call(c.rref, M_ADD, &add, NULL));
+    pthread_mutex_t *lock = &keel_domain_heap(d)->lock;
+    CHECK_EQ(pthread_mutex_lock(lock), 0);
+    snapshotter s = {d, KEEL_EINVAL};
+    pthread_t thread;
+    CHECK_EQ(pthread_create(&thread, NULL, take_snapshot, &s), 0);
+    while (!heap_lock_has_a_waiter(d)) {
+        sched_yield();
+    }
+    /* The snapshot is past its checks. A call fails; nothing was written. */
+    CHECK_STATUS(keel_rref_call(c.rref, M_PANIC, NULL, NULL), KEEL_EPANIC);
+    keel_domain_stats stats;
+    keel_domain_get_stats(d, &stats);
+    bool held_off = stats.recoveries == 0;
+    CHECK(held_off);
+    CHECK_EQ(keel_domain_get_state(d), KEEL_DOMAIN_RECOVERING);
+    CHECK_STATUS(keel_rref_call(c.rref, M_GET, NULL, &add), KEEL_ERECOVERING);
+    pthread_mutex_unlock(lock);
+    if (!held_off) {
+        /* The recovery re-initialised the lock the snapshot sleeps on. */
+        pthread_detach(thread);
+        return;
+    }
+    CHECK_EQ(pthread_join(thread, NULL), 0);
+    CHECK_OK(s.status);
+    keel_domain_get_stats(d, &stats);
+    CHECK_EQ(stats.recoveries, 1u);
+    CHECK_EQ(c.recovers, 1);
+    CHECK_EQ(keel_domain_get_state(d), KEEL_DOMAIN_RUNNING);
+    keel_domain_snapshot_stats snapshots;
+    keel_domain_snapshot_get_stats(d, &snapshots);
+    CHECK_EQ(snapshots.snapshots, 1u);
+    CHECK_EQ(snapshots.rollbacks, 1u);
+    CHECK_EQ(get(c.rref), 42);
+    CHECK_OK(keel_rref_call(c.rref, M_VERIFY, NULL, NULL));
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+typedef struct enabler {
+    keel_domain *domain;
+    atomic_int *ready;
+    keel_status status;
+} enabler;
+
+static void *enable_snapshots(void *arg) {
+    enabler *e = arg;
+    atomic_fetch_add(e->ready, 1);
+    while (atomic_load(e->ready) < 2) {
+        sched_yield();
+    }
+    e->status = keel_domain_snapshot_enable(e->domain, false);
+    return NULL;
+}
+
+/* Two enables at once: one store is installed, the other enable is refused
+ * (before the fix both could see none, both install one, and both succeed). */
+KEEL_TEST(of_two_enables_at_once_exactly_one_succeeds) {
+    unsigned both = 0;
+    for (int round = 0; round < 1000; round++) {
+        component c;
+        keel_domain *d = make(&c, true, 1 << 20, false);
+        CHECK(d != NULL);
+        atomic_int ready = 0;
+        enabler e[2] = {{d, &ready, KEEL_EINVAL}, {d, &ready, KEEL_EINVAL}};
+        pthread_t threads[2];
+        for (int i = 0; i < 2; i++) {
+            CHECK_EQ(pthread_create(&threads[i], NULL, enable_snapshots, &e[i]), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            pthread_join(threads[i], NULL);
+        }
+        both += e[0].status == KEEL_OK && e[1].status == KEEL_OK;
+        CHECK((e[0].status == KEEL_OK && e[1].status == KEEL_EBUSY) ||
+              (e[0].status == KEEL_EBUSY && e[1].status == KEEL_OK));
+        CHECK_OK(keel_domain_destroy(d));
+    }
+    CHECK_EQ(both, 0u);
 }
 
 /* Random steps, snapshots at random points, failures at random points: after
