@@ -128,7 +128,7 @@ struct keel_ckpt_type {
  *
  * `type` names another KEEL_CKPT_DEFINE'd type (its descriptor is
  * type_ckpt_type; declare it first with KEEL_CKPT_DECLARE if it comes later);
- * `count` names an unsigned integer member listed before. Example:
+ * `count` names an unsigned integer member listed with F(BYTES, ...). Example:
  *
  *     KEEL_CKPT_DECLARE(rule);
  *     #define NODE_FIELDS(F)                   \
@@ -326,7 +326,9 @@ typedef struct keel_ckpt_schema {
  * malformed: a size of 0 or above 2^31, an alignment that is not a power of two
  * or above 16, a field that runs past the struct or overlaps another, a pointer
  * field that is misaligned or not pointer-sized, a missing target, a counted
- * array whose count is not a 1, 2, 4 or 8-byte member of the struct; KEEL_EFULL
+ * array whose count is not exactly one of the struct's fields: a single value
+ * (KEEL_CKPT_ONE) of plain bytes, of 1, 2, 4 or 8 bytes, at count_offset with
+ * count_size (so no pointer field overlaps it); KEEL_EFULL
  * if the schema needs more than KEEL_CKPT_MAX_TYPES types or KEEL_CKPT_MAX_EDGES
  * pointer fields. On failure *schema holds no usable schema.
  * O(total fields squared) (overlap check); it runs once. Thread-safe for

@@ -102,6 +102,22 @@ static bool field_is_sound(const keel_ckpt_type *type, const keel_ckpt_field *f)
     return false;
 }
 
+/* A counted array's count is a field of its own: exactly one value of plain
+ * bytes (KEEL_CKPT_ONE) of the declared size at the declared offset. Since no
+ * pointer field overlaps any other field, no pointer overlaps the count either:
+ * the count is never read from a pointer's bits or from undescribed padding. */
+static bool count_is_a_field(const keel_ckpt_field *fields, unsigned count,
+                             const keel_ckpt_field *f) {
+    for (unsigned j = 0; j < count; j++) {
+        const keel_ckpt_field *c = &fields[j];
+        if (c->kind == KEEL_CKPT_BYTES && c->layout == KEEL_CKPT_ONE &&
+            c->offset == f->count_offset && c->size == f->count_size) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A real type: its own checks, every field's, and no pointer overlapping anything. */
 static keel_status compile_type(keel_ckpt_schema *s, pending *wait, unsigned index) {
     const keel_ckpt_type *type = s->types[index].type;
@@ -119,7 +135,8 @@ static keel_status compile_type(keel_ckpt_schema *s, pending *wait, unsigned ind
     for (unsigned i = 0; i < count; i++) {
         const keel_ckpt_field *f = &fields[i];
         if ((unsigned)f->kind > KEEL_CKPT_INLINE || (unsigned)f->layout > KEEL_CKPT_COUNTED ||
-            !field_is_sound(type, f)) {
+            !field_is_sound(type, f) ||
+            (f->layout == KEEL_CKPT_COUNTED && !count_is_a_field(fields, count, f))) {
             return KEEL_EDESCRIPTOR;
         }
         bool is_pointer = f->kind != KEEL_CKPT_BYTES || f->layout == KEEL_CKPT_COUNTED;

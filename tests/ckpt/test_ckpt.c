@@ -140,25 +140,74 @@ KEEL_TEST(schema_refuses_every_malformed_descriptor) {
     f.layout = KEEL_CKPT_FIXED;
     f.count = 2; /* size says one pointer */
     CHECK_STATUS(schema_with(&f, 1, 24, 8), KEEL_EDESCRIPTOR);
-    keel_ckpt_field counted = {"p", KEEL_CKPT_BYTES, KEEL_CKPT_COUNTED, 8, 8, 0, 1, 16, 4, NULL};
-    CHECK_OK(schema_with(&counted, 1, 24, 8));
-    f = counted;
-    f.count_size = 3;
-    CHECK_STATUS(schema_with(&f, 1, 24, 8), KEEL_EDESCRIPTOR);
-    f = counted;
-    f.count_offset = 22; /* count runs past the struct */
-    CHECK_STATUS(schema_with(&f, 1, 24, 8), KEEL_EDESCRIPTOR);
-    f = counted;
-    f.count_offset = 12; /* count inside the pointer */
-    CHECK_STATUS(schema_with(&f, 1, 24, 8), KEEL_EDESCRIPTOR);
-    f = counted;
-    f.element_size = 0;
-    CHECK_STATUS(schema_with(&f, 1, 24, 8), KEEL_EDESCRIPTOR);
+    const keel_ckpt_field counted[2] = {
+        {"p", KEEL_CKPT_BYTES, KEEL_CKPT_COUNTED, 8, 8, 0, 1, 16, 4, NULL},
+        {"n", KEEL_CKPT_BYTES, KEEL_CKPT_ONE, 16, 4, 1, 0, 0, 0, NULL}};
+    CHECK_OK(schema_with(counted, 2, 24, 8));
+    keel_ckpt_field c[2] = {counted[0], counted[1]};
+    c[0].count_size = 3;
+    CHECK_STATUS(schema_with(c, 2, 24, 8), KEEL_EDESCRIPTOR);
+    c[0] = counted[0];
+    c[0].count_offset = 22; /* count runs past the struct */
+    CHECK_STATUS(schema_with(c, 2, 24, 8), KEEL_EDESCRIPTOR);
+    c[0] = counted[0];
+    c[0].count_offset = 12; /* count inside the pointer */
+    CHECK_STATUS(schema_with(c, 2, 24, 8), KEEL_EDESCRIPTOR);
+    c[0] = counted[0];
+    c[0].element_size = 0;
+    CHECK_STATUS(schema_with(c, 2, 24, 8), KEEL_EDESCRIPTOR);
     keel_ckpt_field two[2] = {good, {"a", KEEL_CKPT_BYTES, KEEL_CKPT_ONE, 4, 8, 1, 0, 0, 0, NULL}};
     CHECK_STATUS(schema_with(two, 2, 24, 8), KEEL_EDESCRIPTOR); /* bytes overlap a pointer */
     keel_ckpt_schema schema;
     CHECK_STATUS(keel_ckpt_schema_init(&schema, NULL), KEEL_EINVAL);
     CHECK_STATUS(keel_ckpt_schema_init(NULL, &node_ckpt_type), KEEL_EINVAL);
+}
+
+/* A counted array's count must be a field of its own: exactly one plain-bytes
+ * value of the declared size at the declared offset, which no pointer overlaps.
+ * Otherwise the count could be read from a pointer's bits or from padding, and
+ * a checkpoint would copy as many bytes as an address says. */
+typedef struct counted_node {
+    unsigned char *data;
+    void *child;
+    uint32_t n;
+    uint32_t spare;
+} counted_node;
+
+KEEL_TEST(a_counted_arrays_count_must_be_a_plain_field_of_its_size) {
+    const keel_ckpt_type *leaf = &rule_ckpt_type;
+    const keel_ckpt_field good[4] = {
+        {"data", KEEL_CKPT_BYTES, KEEL_CKPT_COUNTED, 0, 8, 0, 1, 16, 4, NULL},
+        {"child", KEEL_CKPT_OWNED, KEEL_CKPT_ONE, 8, 8, 1, 0, 0, 0, leaf},
+        {"n", KEEL_CKPT_BYTES, KEEL_CKPT_ONE, 16, 4, 1, 0, 0, 0, NULL},
+        {"spare", KEEL_CKPT_BYTES, KEEL_CKPT_ONE, 20, 4, 1, 0, 0, 0, NULL}};
+    size_t size = sizeof(counted_node);
+    CHECK_OK(schema_with(good, 4, size, 8));
+    keel_ckpt_field f[4];
+    memcpy(f, good, sizeof f);
+    f[0].count_offset = 8; /* the low byte of the pointer `child` */
+    f[0].count_size = 1;
+    CHECK_STATUS(schema_with(f, 4, size, 8), KEEL_EDESCRIPTOR);
+    CHECK_STATUS(schema_with(f, 2, size, 8), KEEL_EDESCRIPTOR); /* likewise, n undescribed */
+    memcpy(f, good, sizeof f);
+    CHECK_STATUS(schema_with(f, 2, size, 8), KEEL_EDESCRIPTOR); /* n in no field (padding) */
+    f[0].count_size = 2; /* half of the 4-byte n */
+    CHECK_STATUS(schema_with(f, 4, size, 8), KEEL_EDESCRIPTOR);
+    memcpy(f, good, sizeof f);
+    f[0].count_size = 8; /* n and spare together: no one field */
+    CHECK_STATUS(schema_with(f, 4, size, 8), KEEL_EDESCRIPTOR);
+    memcpy(f, good, sizeof f);
+    f[2].layout = KEEL_CKPT_FIXED; /* n as an array of one: not a single value */
+    CHECK_STATUS(schema_with(f, 4, size, 8), KEEL_EDESCRIPTOR);
+    memcpy(f, good, sizeof f);
+    f[0].count_size = 8;
+    f[2].kind = KEEL_CKPT_EXTERNAL; /* not plain bytes: a pointer's bits */
+    f[2].size = 8;
+    f[3].offset = 24;
+    CHECK_STATUS(schema_with(f, 4, size + 8, 8), KEEL_EDESCRIPTOR);
+    memcpy(f, good, sizeof f);
+    f[0].count_offset = 20; /* spare is a field of the right size: accepted */
+    CHECK_OK(schema_with(f, 4, size, 8));
 }
 
 KEEL_TEST(schema_refuses_more_types_than_it_holds) {
