@@ -300,7 +300,7 @@ KEEL_API uint32_t keel_ckpt_refs(const void *object);
  * schema can live in static storage. */
 typedef struct keel_ckpt_schema {
     const keel_ckpt_type *root;
-    uint64_t fingerprint; /* of the whole schema: sizes, kinds, offsets, shape */
+    uint64_t fingerprint; /* of the whole layout: every type's size and every field */
     unsigned type_count;
     unsigned edge_count;
     struct {

@@ -203,7 +203,25 @@ static keel_status compile_synthetic(keel_ckpt_schema *s, const pending *wait, u
     return KEEL_OK;
 }
 
-/* FNV-1a over the compiled shape: sizes and edges, no addresses or names. */
+/* A compiled real type's index in the schema (every target is compiled). */
+static uint64_t index_of(const keel_ckpt_schema *s, const keel_ckpt_type *type) {
+    for (unsigned i = 0; i < s->type_count; i++) {
+        if (s->types[i].type == type) {
+            return i;
+        }
+    }
+    return UINT64_MAX;
+}
+
+/*
+ * FNV-1a over the whole layout, no addresses or names: every type's size and
+ * alignment, every field of every real type (kind, layout, offset, size, and
+ * what its layout and kind make meaningful: a fixed array's count, a counted
+ * array's element size, count offset and count size, a pointer's target as its
+ * index in the schema), and the compiled edges. Records keep the structs'
+ * in-memory layout, so any change to it must change the fingerprint: a file
+ * written with one layout is then refused by a schema of another.
+ */
 static uint64_t fingerprint(const keel_ckpt_schema *s) {
     uint64_t h = 0xcbf29ce484222325ull;
 #define MIX_(value)                                   \
@@ -219,6 +237,29 @@ static uint64_t fingerprint(const keel_ckpt_schema *s) {
         MIX_(s->types[i].size);
         MIX_(s->types[i].type == NULL);
         MIX_(s->types[i].edge_count);
+        const keel_ckpt_type *type = s->types[i].type;
+        if (type == NULL) {
+            continue; /* a counted array's element type: its size and edges say it all */
+        }
+        unsigned count;
+        const keel_ckpt_field *fields = fields_of(type, &count);
+        MIX_(type->align);
+        MIX_(count);
+        for (unsigned j = 0; j < count; j++) {
+            const keel_ckpt_field *f = &fields[j];
+            bool counted = f->layout == KEEL_CKPT_COUNTED;
+            bool targeted = f->kind == KEEL_CKPT_OWNED || f->kind == KEEL_CKPT_SHARED ||
+                            f->kind == KEEL_CKPT_INLINE;
+            MIX_(f->kind);
+            MIX_(f->layout);
+            MIX_(f->offset);
+            MIX_(f->size);
+            MIX_(f->layout == KEEL_CKPT_FIXED ? f->count : 1);
+            MIX_(counted && f->kind == KEEL_CKPT_BYTES ? f->element_size : 0);
+            MIX_(counted ? f->count_offset : 0);
+            MIX_(counted ? f->count_size : 0);
+            MIX_(targeted ? index_of(s, f->target) : UINT64_MAX);
+        }
     }
     for (unsigned i = 0; i < s->edge_count; i++) {
         MIX_(s->edges[i].kind);

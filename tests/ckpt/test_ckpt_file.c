@@ -202,6 +202,69 @@ KEEL_TEST(wrong_version_wrong_schema_and_strangers_are_refused_with_their_reason
     unlink(path);
 }
 
+/* ---- the fingerprint covers the layout, field by field ---- */
+
+/* Pairs of types of one size and the same pointers, laid out differently. */
+#define ACCT_V1(F) F(BYTES, uint32_t, id) F(BYTES, uint64_t, balance)
+KEEL_CKPT_DEFINE(acct_v1, ACCT_V1);
+#define ACCT_V2(F) F(BYTES, uint64_t, balance) F(BYTES, uint32_t, id)
+KEEL_CKPT_DEFINE(acct_v2, ACCT_V2);
+#define HALVES(F) F(BYTES, uint32_t, low) F(BYTES, uint32_t, high)
+KEEL_CKPT_DEFINE(halves, HALVES);
+#define WHOLE(F) F(BYTES, uint64_t, whole)
+KEEL_CKPT_DEFINE(whole, WHOLE);
+#define BYTES8(F) F(BYTES_ARRAY, uint8_t, b, 8)
+KEEL_CKPT_DEFINE(bytes8, BYTES8);
+#define WORDS4(F) F(BYTES_ARRAY, uint16_t, w, 4)
+KEEL_CKPT_DEFINE(words4, WORDS4);
+#define TO_V1_V2(F) F(SHARED, acct_v1, a) F(SHARED, acct_v2, b)
+KEEL_CKPT_DEFINE(to_v1_v2, TO_V1_V2);
+#define TO_V2_V1(F) F(SHARED, acct_v2, a) F(SHARED, acct_v1, b)
+KEEL_CKPT_DEFINE(to_v2_v1, TO_V2_V1);
+#define LEN32(F) F(BYTES, uint32_t, n) F(BYTES, uint32_t, pad) F(BYTES_COUNTED, uint8_t, p, n)
+KEEL_CKPT_DEFINE(len32, LEN32);
+#define LEN32B(F) F(BYTES, uint32_t, pad) F(BYTES, uint32_t, n) F(BYTES_COUNTED, uint8_t, p, n)
+KEEL_CKPT_DEFINE(len32b, LEN32B);
+
+static uint64_t fingerprint_of(const keel_ckpt_type *type) {
+    static keel_ckpt_schema s;
+    return keel_ckpt_schema_init(&s, type) == KEEL_OK ? s.fingerprint : 0;
+}
+
+KEEL_TEST(a_layout_change_changes_the_fingerprint_and_is_refused_on_load) {
+    const keel_ckpt_type *pairs[][2] = {
+        {&acct_v1_ckpt_type, &acct_v2_ckpt_type}, /* offsets swapped */
+        {&halves_ckpt_type, &whole_ckpt_type},    /* sizes */
+        {&bytes8_ckpt_type, &words4_ckpt_type},   /* a fixed array's count */
+        {&to_v1_v2_ckpt_type, &to_v2_v1_ckpt_type}, /* the target types */
+        {&len32_ckpt_type, &len32b_ckpt_type},    /* a count's offset */
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        CHECK_EQ(pairs[i][0]->size, pairs[i][1]->size);
+        uint64_t a = fingerprint_of(pairs[i][0]), b = fingerprint_of(pairs[i][1]);
+        CHECK(a != 0 && b != 0);
+        if (a == b) {
+            KEEL_TEST_FAIL_("pair %zu (%s, %s): one fingerprint", i, pairs[i][0]->name,
+                            pairs[i][1]->name);
+        }
+    }
+    /* The same descriptor gives the same fingerprint (it is not an address). */
+    CHECK_EQ(fingerprint_of(&acct_v1_ckpt_type), fingerprint_of(&acct_v1_ckpt_type));
+
+    /* A file written with one layout is refused by the other. */
+    keel_ckpt_schema v1, v2;
+    CHECK_OK(keel_ckpt_schema_init(&v1, &acct_v1_ckpt_type));
+    CHECK_OK(keel_ckpt_schema_init(&v2, &acct_v2_ckpt_type));
+    acct_v1 account = {.id = 7, .balance = 1000000};
+    keel_ckpt ckpt, loaded;
+    CHECK_OK(keel_ckpt_take(&ckpt, &v1, &account, buffer, sizeof buffer, NULL));
+    CHECK_OK(keel_ckpt_encode(&ckpt, file, sizeof file));
+    keel_ckpt_diag diag;
+    CHECK_STATUS(keel_ckpt_decode(&loaded, &v2, file, keel_ckpt_file_size(&ckpt), &diag),
+                 KEEL_EDESCRIPTOR);
+    CHECK_OK(keel_ckpt_decode(&loaded, &v1, file, keel_ckpt_file_size(&ckpt), &diag));
+}
+
 /* ---- a crash at every step of the write ---- */
 
 static int crash_at;
