@@ -151,12 +151,16 @@ INLINE keel_status follow(taker *t, unsigned kind, uint32_t target, unsigned cha
         return copy(t, target, 1, false, object, depth, &ordinal);
     }
     keel_ckpt_shared *h = (keel_ckpt_shared *)((uintptr_t)object - sizeof *h);
+    /* At every visit, not only the first: a field of another type that reaches
+     * an object already copied must not take its reference (the loader would
+     * refuse the checkpoint, a restore would hand out an object of the wrong
+     * type). The header's line is read for the mark anyway. */
+    if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
+        return KEEL_EDESCRIPTOR;
+    }
     if (h->mark == t->number) {
         store64(slot, h->copy); /* copied already: its reference, no search */
         return KEEL_OK;
-    }
-    if (h->magic != KEEL_CKPT_SHARED_MAGIC || h->type != t->schema->types[target].type) {
-        return KEEL_EDESCRIPTOR;
     }
     /* Marked before it is scanned, so a cycle back to it finds the mark. */
     h->mark = t->number;

@@ -641,6 +641,42 @@ KEEL_TEST(data_that_does_not_match_its_descriptor_is_refused) {
     CHECK_STATUS(keel_ckpt_take(&ckpt, &schema, root, buffer + 8, 1024, NULL), KEEL_EINVAL);
 }
 
+/* One shared object reached through fields of two different target types:
+ * every visit checks the header's type, the first and every later one (the
+ * mark alone once let the second field through, and the file that take wrote
+ * was then refused by the loader). */
+#define TA_FIELDS(F) F(BYTES, uint64_t, a)
+KEEL_CKPT_DEFINE(ta, TA_FIELDS);
+#define TB_FIELDS(F) F(BYTES, uint64_t, b)
+KEEL_CKPT_DEFINE(tb, TB_FIELDS);
+#define TWO_WAYS_FIELDS(F) F(SHARED, ta, pa) F(SHARED, tb, pb)
+KEEL_CKPT_DEFINE(two_ways, TWO_WAYS_FIELDS);
+
+KEEL_TEST(a_shared_object_reached_as_two_types_is_refused_at_every_visit) {
+    keel_heap *heap = fresh_heap();
+    keel_ckpt_schema schema;
+    CHECK_OK(keel_ckpt_schema_init(&schema, &two_ways_ckpt_type));
+    void *object;
+    CHECK_OK(keel_ckpt_shared_new(heap, &ta_ckpt_type, &object));
+    keel_ckpt ckpt;
+    two_ways first_right = {.pa = object, .pb = (tb *)object}; /* as ta, then as tb */
+    CHECK_STATUS(keel_ckpt_take(&ckpt, &schema, &first_right, buffer, sizeof buffer, NULL),
+                 KEEL_EDESCRIPTOR);
+    CHECK(ckpt.magic != KEEL_CKPT_MAGIC);
+    two_ways only_wrong = {.pb = (tb *)object};
+    CHECK_STATUS(keel_ckpt_take(&ckpt, &schema, &only_wrong, buffer, sizeof buffer, NULL),
+                 KEEL_EDESCRIPTOR);
+    two_ways twice_right = {.pa = object};
+    CHECK_OK(keel_ckpt_take(&ckpt, &schema, &twice_right, buffer, sizeof buffer, NULL));
+    void *other;
+    CHECK_OK(keel_ckpt_shared_new(heap, &tb_ckpt_type, &other));
+    two_ways both_right = {.pa = object, .pb = other};
+    CHECK_OK(keel_ckpt_take(&ckpt, &schema, &both_right, buffer, sizeof buffer, NULL));
+    keel_ckpt_stats stats;
+    keel_ckpt_get_stats(&ckpt, &stats);
+    CHECK_EQ(stats.shared, 2u);
+}
+
 KEEL_TEST(shared_headers_count_references_atomically) {
     static _Alignas(16) unsigned char block[sizeof(keel_ckpt_shared) + sizeof(rule)];
     rule *r = keel_ckpt_shared_init(block, &rule_ckpt_type);
