@@ -458,8 +458,14 @@ KEEL_API keel_status keel_ckpt_encode(const keel_ckpt *ckpt, void *out, size_t c
  * directory. A crash at any point leaves either the old file or the new one at
  * `path`, never a mix; a temporary file may be left behind and is overwritten
  * by the next save. Fails with KEEL_EINVAL (NULL argument, no checkpoint, path
- * too long) or KEEL_ESYSTEM (a system call failed; errno tells which; the
- * temporary file is removed and `path` is untouched). The format (docs/
+ * too long) or KEEL_ESYSTEM (a system call failed; errno tells which). A
+ * KEEL_ESYSTEM from before the rename (creating, writing, syncing or closing
+ * the temporary file, or the rename itself) removes the temporary file and
+ * leaves `path` untouched. One from after it (opening or syncing the
+ * directory) comes too late to undo: `path` already holds the new checkpoint,
+ * complete (its data was synced before the rename), and only the rename's
+ * durability is in doubt: a crash before the directory reaches the disk may
+ * bring the old file back. Saving again makes it durable. The format (docs/
  * checkpoint.md) is position independent: a header with a CRC32C, the records
  * and the offset table, each with a CRC32C. O(bytes). Thread-safe for distinct
  * paths.
