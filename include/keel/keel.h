@@ -4,12 +4,16 @@
  *   keel/status.h   keel_status, the error codes every module returns
  *   keel/mem.h      deterministic memory: pools, arenas, the O(1) heap
  *   keel/domain.h   protection domains, rrefs, boxes, contained faults, recovery
+ *   keel/analysis.h schedulability: response-time analysis, SRP blocking, AMC
+ *   keel/rt.h       the real-time executive: tasks, SRP resources, budgets, simulation
  */
 #ifndef KEEL_KEEL_H
 #define KEEL_KEEL_H
 
+#include "keel/analysis.h"
 #include "keel/domain.h"
 #include "keel/mem.h"
+#include "keel/rt.h"
 #include "keel/status.h"
 
 #endif /* KEEL_KEEL_H */
