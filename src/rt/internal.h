@@ -31,6 +31,7 @@
 typedef struct rt_op {
     uint64_t position; /* ns of execution */
     unsigned resource;
+    unsigned section; /* index in the task's declaration */
     bool lock;
 } rt_op;
 
@@ -52,6 +53,7 @@ typedef struct rt_task {
     uint64_t resource_mask; /* bit r: declared a section on resource r */
     unsigned rank;          /* 0 for the least urgent task */
     unsigned index;
+    keel_rt *rt;
 
     keel_rt_task_stats stats; /* one writer: the scheduler (sim) or the task's thread */
 
@@ -85,15 +87,20 @@ typedef struct rt_task {
     /* Real mode. */
     pthread_t thread;
     bool thread_started;
-    _Atomic int tid;
+    bool sem_ok;
     timer_t timer;
     bool timer_ok;
-    sem_t wake;                       /* sporadic arrivals, stop, and the end of a suspension */
-    _Atomic bool parked;              /* suspended in HI mode (LO tasks) */
-    _Atomic bool budget_out;          /* the budget timer fired while resources were held */
-    _Atomic uint64_t arrival_pending; /* sporadic: arrivals not yet consumed */
-    _Atomic uint64_t real_last_release;
-    _Atomic bool real_active; /* a job is between its release and its end */
+    sem_t wake;                         /* sporadic arrivals, stop, end of a suspension */
+    _Atomic bool parked;                /* suspended in HI mode (LO tasks) */
+    _Atomic bool budget_out;            /* budget ran out while resources were held */
+    _Atomic bool suspend_pending;       /* HI mode began while resources were held */
+    volatile sig_atomic_t in_executive; /* inside lock/unlock: the handler defers */
+    _Atomic bool real_active;           /* a job is between its release and its end */
+    _Atomic uint64_t arrivals_pending;  /* sporadic: triggers not yet consumed */
+    _Atomic uint64_t arrival_time;      /* sporadic: executive time of the first of them */
+    uint64_t prev_end;                  /* when the previous job ended (executive time) */
+    uint64_t budget_cpu_start;          /* thread CPU time when the budget window opened */
+    uint64_t budget_len;                /* the window's CPU budget */
 } rt_task;
 
 struct keel_rt {
@@ -116,12 +123,17 @@ struct keel_rt {
     bool fifo, memory_locked;
     int cpu;
     int signal;
+    int fifo_max;               /* the FIFO priority of the most urgent task */
     _Atomic unsigned hi_active; /* HI jobs between release and end */
-    pthread_mutex_t gate;       /* resource bookkeeping (real mode) */
+    pthread_mutex_t gate;       /* resource bookkeeping and start-up (real mode) */
     pthread_cond_t gate_free;
+    pthread_cond_t go_cond;
     unsigned gate_waiters;
     unsigned held_at_rank[KEEL_RT_MAX_TASKS]; /* resources held, by ceiling rank */
-    pthread_barrier_t go;
+    unsigned threads_ready;
+    int go; /* 0: wait, 1: run, -1: abort start-up */
+    bool setup_failed;
+    bool sync_ok; /* gate and conditions initialised */
 };
 
 /* Relaxed one-writer counters. */

@@ -77,11 +77,10 @@ static bool build_ops(rt_task *t) {
     unsigned n = 0;
     for (unsigned s = 0; s < t->cfg.section_count; s++) {
         const keel_rt_section *sec = &t->sections[s];
-        t->ops[n++] = (rt_op){sec->offset, sec->resource, true};
-        t->ops[n++] = (rt_op){sec->offset + sec->length, sec->resource, false};
+        t->ops[n++] = (rt_op){sec->offset, sec->resource, s, true};
+        t->ops[n++] = (rt_op){sec->offset + sec->length, sec->resource, s, false};
     }
-    /* Sort: by position; at one position unlocks first; among locks at one
-     * position the longer (outer) section first; among unlocks the shorter. */
+    /* Sort by position; at one position unlocks before locks. */
     for (unsigned i = 1; i < n; i++) {
         for (unsigned j = i; j > 0; j--) {
             rt_op *a = &t->ops[j - 1], *b = &t->ops[j];
@@ -91,14 +90,13 @@ static bool build_ops(rt_task *t) {
             } else if (a->lock != b->lock) {
                 swap = a->lock; /* unlock first */
             } else {
-                uint64_t la = 0, lb = 0;
-                for (unsigned s = 0; s < t->cfg.section_count; s++) {
-                    if (t->sections[s].resource == a->resource)
-                        la = t->sections[s].length;
-                    if (t->sections[s].resource == b->resource)
-                        lb = t->sections[s].length;
-                }
-                swap = a->lock ? la < lb : la > lb;
+                /* outer first: longer locks first, shorter unlocks first; equal
+                 * sections nest in declaration order */
+                uint64_t la = t->sections[a->section].length, lb = t->sections[b->section].length;
+                if (la != lb)
+                    swap = a->lock ? la < lb : la > lb;
+                else
+                    swap = a->lock ? a->section > b->section : a->section < b->section;
             }
             if (!swap)
                 break;
@@ -189,6 +187,7 @@ keel_status keel_rt_task_add(keel_rt *rt, const keel_rt_task_config *config, uns
     memset(t, 0, sizeof *t);
     t->cfg = *config;
     t->index = rt->task_count;
+    t->rt = rt;
     copy_name(t->name, config->name, "task", t->index);
     t->cfg.name = t->name;
     for (unsigned s = 0; s < config->section_count; s++) {
