@@ -138,9 +138,14 @@ typedef enum keel_rt_clock {
 } keel_rt_clock;
 
 /* Flags for keel_rt_config.flags (real mode). */
-#define KEEL_RT_NO_FIFO  0x1u /* do not try SCHED_FIFO: run degraded on purpose */
-#define KEEL_RT_NO_MLOCK 0x2u /* do not lock memory */
-#define KEEL_RT_QUIET    0x4u /* no warnings on stderr (they still reach `warn`) */
+#define KEEL_RT_NO_FIFO      0x1u /* do not try SCHED_FIFO: run degraded on purpose */
+#define KEEL_RT_NO_MLOCK     0x2u /* do not lock memory */
+#define KEEL_RT_QUIET        0x4u /* no warnings on stderr (they still reach `warn`) */
+/* Budgets on the kernel's per-thread CPU-time timers: cheaper to arm (no
+ * hardware timer is programmed) but enforced up to one scheduler tick (1 to
+ * 10 ms) late. Default: a high-resolution timer, precise to the timer's
+ * wakeup latency, which costs a timer programming per job (docs/realtime.md). */
+#define KEEL_RT_TICK_BUDGETS 0x8u
 
 typedef enum keel_rt_event_kind {
     KEEL_RT_EV_RELEASE = 0,    /* a job is released (its nominal release time) */

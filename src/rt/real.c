@@ -9,6 +9,9 @@
  * remaining budget cannot fire before the budget is used (CPU time never runs
  * faster than wall time); when it fires, the handler reads the thread's CPU
  * clock and, if the job was preempted meanwhile, re-arms for what remains.
+ * Programming that timer costs a few microseconds per job in a VM (the
+ * hypervisor traps it), so KEEL_RT_TICK_BUDGETS offers the CPU-time timer
+ * instead: about a microsecond per job, enforcement up to a tick late.
  *
  * The budget timer and the executive's stop and suspend requests all arrive as
  * one real-time signal (keel_rt_config.signal) on the task's own thread; the
@@ -65,6 +68,10 @@ static keel_criticality mode_of(const keel_rt *rt) {
 
 /* Sleeps until executive time `when`; returns early only when stopping. */
 static void sleep_until(const keel_rt *rt, uint64_t when) {
+    /* An instant already past: no system call. (Linux would still arm a timer
+     * and wake the thread from its interrupt, tens of microseconds in a VM.) */
+    if (rt->epoch_ns + when <= monotonic_ns())
+        return;
     struct timespec ts = timespec_of(rt->epoch_ns + when);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stopping(rt))
         ;
@@ -468,7 +475,10 @@ static void *task_main(void *arg) {
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = rt->signal;
     sev._sigev_un._tid = gettid();
-    t->timer_ok = t->cfg.wcet != 0 && timer_create(CLOCK_MONOTONIC, &sev, &t->timer) == 0;
+    t->timer_ok = t->cfg.wcet != 0 &&
+                  timer_create(rt->cfg.flags & KEEL_RT_TICK_BUDGETS ? CLOCK_THREAD_CPUTIME_ID
+                                                                    : CLOCK_MONOTONIC,
+                               &sev, &t->timer) == 0;
     pthread_mutex_lock(&rt->gate);
     if (t->cfg.wcet != 0 && !t->timer_ok)
         rt->setup_failed = true;
