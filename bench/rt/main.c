@@ -382,14 +382,16 @@ int main(int argc, char **argv) {
                     "set title 'Timer wakeup latency, SCHED_FIFO %d, 1 ms interval: keel vs "
                     "cyclictest (Linux %s)'\n",
                     PRIORITY, u.release);
-            fprintf(g, "set xlabel 'latency (us)'\nset ylabel 'fraction of wakeups above "
-                       "(1 - CDF)'\nset logscale y\nset grid\nset key top right\n");
+            fprintf(g, "set termoption noenhanced\nset xlabel 'latency (us)'\nset ylabel "
+                       "'fraction of wakeups above (1 - CDF)'\nset logscale xy\nset grid\n"
+                       "set key top right\n");
             fprintf(g, "plot '-' using 1:2 with lines lw 2 title 'keel', '-' using 1:2 with "
                        "lines lw 2 dt 2 title 'cyclictest'\n");
             series *both[2] = {&keel_lat, &cyc_lat};
             for (unsigned k = 0; k < 2; k++) {
                 series *s = both[k];
-                for (uint64_t i = 0; i < s->n; i += (s->n / 2000) + 1)
+                /* every sample of the top 1%, a sample of the rest */
+                for (uint64_t i = 0; i < s->n; i += i < s->n - s->n / 100 ? s->n / 2000 + 1 : 1)
                     fprintf(g, "%.3f %.6g\n", (double)s->v[i] / 1e3,
                             1.0 - (double)i / (double)s->n);
                 fprintf(g, "%.3f %.6g\ne\n", (double)s->v[s->n - 1] / 1e3, 1.0 / (double)s->n);

@@ -127,7 +127,8 @@ keel_status keel_rt_report_plot(const keel_rt *rt, FILE *out, const char *png_pa
     report_state st;
     analyse(rt, &st);
     unsigned n = rt->task_count, cols = n > 1 ? 2 : 1, rows = (n + cols - 1) / cols;
-    fprintf(out, "set terminal pngcairo size %u,%u font 'sans,9'\n", 560 * cols, 60 + 260 * rows);
+    fprintf(out, "set terminal pngcairo noenhanced size %u,%u font 'sans,9'\n", 560 * cols,
+            60 + 260 * rows);
     fprintf(out, "set output \"%s\"\n", png_path);
     fprintf(out, "set multiplot layout %u,%u title \"%s\"\n", rows, cols,
             title != NULL && strchr(title, '"') == NULL ? title : "keel rt: response times");

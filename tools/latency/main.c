@@ -53,7 +53,7 @@ static int plot(const char *png, const uint64_t *sorted, uint64_t n, const char 
         fprintf(stderr, "keel-latency: cannot run gnuplot: PNG skipped\n");
         return -1;
     }
-    fprintf(g, "set terminal pngcairo size 900,500\nset output '%s'\n", png);
+    fprintf(g, "set terminal pngcairo noenhanced size 900,500\nset output '%s'\n", png);
     fprintf(g,
             "set title '%s'\nset logscale y\nset xlabel 'latency (us)'\n"
             "set ylabel 'wakeups'\nset style fill solid 0.6\nset yrange [0.8:*]\n",
