@@ -288,7 +288,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    uint64_t per_round = quick ? 2000 : 15000, rounds = 2, count = quick ? 2000 : 20000;
+    uint64_t per_round = quick ? 1000 : 5000, rounds = quick ? 4 : 8, count = quick ? 2000 : 20000;
     struct utsname u;
     uname(&u);
     char cpu_model[300] = "unknown CPU";

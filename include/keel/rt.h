@@ -361,7 +361,8 @@ typedef struct keel_rt_task_stats {
     uint64_t throttles;       /* times a LO job was stopped until its next release */
     uint64_t skipped;         /* releases that met the previous job still pending */
     uint64_t dropped;         /* LO releases dropped in HI mode */
-    uint64_t preemptions;     /* times a started job lost the processor (simulation) */
+    uint64_t preemptions;     /* times a started job lost the processor (real mode: the
+                               * kernel's involuntary context switches during the job) */
     uint64_t deferred;        /* sporadic arrivals deferred to the minimum inter-arrival */
     uint64_t coalesced;       /* sporadic arrivals merged into a deferred one */
     keel_hist response;       /* completion - nominal release */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "rt/internal.h"
@@ -368,8 +369,13 @@ static void run_job(keel_rt *rt, rt_task *t, uint64_t r, uint64_t k) {
     atomic_store(&t->real_active, true);
     arm_budget(t, mode_of(rt) == KEEL_CRIT_HI ? t->wcet_hi : t->cfg.wcet);
 
+    /* Preemptions: the kernel counts this thread's involuntary switches. */
+    struct rusage usage;
+    long switches = getrusage(RUSAGE_THREAD, &usage) == 0 ? usage.ru_nivcsw : -1;
     keel_rt_job job = {rt, t->index, k, r, t->abs_deadline, start, t->cfg.arg};
     keel_status st = rt_invoke_job(rt, t, &job);
+    if (switches >= 0 && getrusage(RUSAGE_THREAD, &usage) == 0 && usage.ru_nivcsw > switches)
+        rt_add(&t->stats.preemptions, (uint64_t)(usage.ru_nivcsw - switches));
 
     disarm_budget(t);
     atomic_store(&t->real_active, false);

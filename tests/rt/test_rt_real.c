@@ -130,8 +130,10 @@ KEEL_TEST(real_jobs_are_released_in_order_at_exact_multiples_of_the_period) {
         CHECK_EQ(stats.released, stats.completed + stats.failed);
         CHECK_EQ(stats.response.count, stats.completed);
         CHECK_EQ(stats.latency.count, stats.released);
-        CHECK_EQ(stats.released, n < 256 ? n : stats.released);
-        CHECK_EQ(logs[i].index[n - 1] + 1, stats.released + stats.skipped);
+        if (n < 256) { /* the log holds every job */
+            CHECK_EQ(stats.released, n);
+            CHECK_EQ(logs[i].index[n - 1] + 1, stats.released + stats.skipped);
+        }
     }
     keel_rt_system_stats sys;
     CHECK_OK(keel_rt_system_stats_get(rt, &sys));

@@ -1,10 +1,12 @@
 /* The measuring task: a keel real-mode executive with one periodic task. */
 #include "latency.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keel/rt.h"
 
@@ -22,6 +24,20 @@ static keel_status measure(const keel_rt_job *job) {
         atomic_store_explicit(&p->have, n + 1, memory_order_release);
     }
     return KEEL_OK;
+}
+
+/* As cyclictest does by default: ask for no deep C-states while measuring
+ * (PM QoS holds the request while the file stays open). -1 if not permitted. */
+static int hold_dma_latency_zero(void) {
+    int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int32_t zero = 0;
+    if (write(fd, &zero, sizeof zero) != (ssize_t)sizeof zero) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int latency_run(const latency_params *params, latency_result *out) {
@@ -46,11 +62,14 @@ int latency_run(const latency_params *params, latency_result *out) {
         .name = "latency", .priority = 1, .period = params->interval_ns, .job = measure, .arg = &p};
     if (st == KEEL_OK)
         st = keel_rt_task_add(rt, &t, &id);
+    int qos = hold_dma_latency_zero();
     if (st == KEEL_OK)
         st = keel_rt_start(rt);
     if (st != KEEL_OK) {
         fprintf(stderr, "keel-latency: cannot start the executive: %s\n", keel_strerror(st));
         free(p.samples);
+        if (qos >= 0)
+            close(qos);
         return -1;
     }
     while (atomic_load_explicit(&p.have, memory_order_acquire) < p.want) {
@@ -58,6 +77,8 @@ int latency_run(const latency_params *params, latency_result *out) {
         nanosleep(&ts, NULL);
     }
     keel_rt_stop(rt);
+    if (qos >= 0)
+        close(qos);
     keel_rt_system_stats sys;
     keel_rt_system_stats_get(rt, &sys);
     keel_rt_task_stats *ts = malloc(sizeof *ts);

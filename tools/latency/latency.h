@@ -3,7 +3,9 @@
  * cyclictest: one periodic keel task at a SCHED_FIFO priority; each job's
  * latency is the time from its nominal release (an absolute CLOCK_MONOTONIC
  * instant) to the moment its thread runs again, exactly as cyclictest measures
- * clock_nanosleep wakeups. Shared by keel-latency and bench/rt.
+ * clock_nanosleep wakeups. Like cyclictest it holds /dev/cpu_dma_latency at 0
+ * (no deep C-states) while measuring, where permitted. Shared by keel-latency
+ * and bench/rt.
  */
 #ifndef KEEL_LATENCY_H
 #define KEEL_LATENCY_H
