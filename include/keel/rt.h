@@ -240,7 +240,7 @@ typedef keel_status (*keel_rt_job_fn)(const keel_rt_job *job);
 typedef struct keel_rt_task_config {
     const char *name; /* copied, up to 31 bytes */
     keel_rt_kind kind;
-    unsigned priority; /* unique; larger is more urgent; real mode: at most 80 distinct levels */
+    unsigned priority; /* unique; larger is more urgent (real mode: SCHED_FIFO fifo_base + rank) */
     uint64_t period;   /* T, ns: period, or minimum inter-arrival time */
     uint64_t deadline; /* D <= T; 0 means D = T */
     uint64_t offset;   /* periodic: first release, relative to the start */
@@ -281,8 +281,8 @@ KEEL_API keel_status keel_rt_resource_add(keel_rt *rt, const char *name, unsigne
 
 /*
  * keel_rt_task_add: declares a task; *id is its number (0, 1, ...). KEEL_EINVAL
- * for a bad configuration: period 0, D > T, J >= D, a priority already taken
- * (or, real mode, more than 80 levels), C(HI) < C, an unknown resource, a
+ * for a bad configuration: period 0, D > T, J >= D, a priority already taken,
+ * C(HI) < C, an unknown resource, two sections on one resource, a
  * section of length 0, longer than C, or not nested properly, more than
  * KEEL_RT_MAX_SECTIONS sections, an execution model with min > max, sections
  * beyond the shortest declared execution, arrivals not ascending, or arrivals
@@ -295,9 +295,12 @@ KEEL_API keel_status keel_rt_task_add(keel_rt *rt, const keel_rt_task_config *co
  * clock is 0. Real: locks memory (unless KEEL_RT_NO_MLOCK), then creates one
  * thread per task, SCHED_FIFO at fifo_base + rank if permitted (else degraded
  * mode, with a warning), pinned to `cpu`; time 0 is a CLOCK_MONOTONIC instant
- * shortly after the threads exist. KEEL_EINVAL (no task), KEEL_EBUSY (already
- * started), KEEL_ESYSTEM (a thread, timer or the domain export failed: nothing
- * is left running). O(tasks^2 + sections) plus thread creation.
+ * shortly after the threads exist. KEEL_EINVAL (no task; real mode: `cpu` not
+ * an online CPU, or fifo_base + tasks - 1 above SCHED_FIFO's maximum),
+ * KEEL_EBUSY (already started), KEEL_ESYSTEM (a thread, timer or signal
+ * handler could not be set up: nothing is left running), or the status of
+ * keel_domain_export for a domain-bound task (its table is full: KEEL_EFULL).
+ * O(tasks^2 + sections) plus thread creation.
  */
 KEEL_API keel_status keel_rt_start(keel_rt *rt);
 
@@ -326,8 +329,10 @@ KEEL_API keel_status keel_rt_stop(keel_rt *rt);
  * which keeps deadlock impossible (counted in lock_waits). Simulated: the
  * declared sections model the timing; these calls only check. KEEL_EINVAL (not
  * in a job, undeclared resource, or unlock out of order), KEEL_EBUSY (not
- * running). O(1): a few compare-and-sets, one priority change each way, plus,
- * only when not on one CPU with SCHED_FIFO, the wait.
+ * running). Cost, real mode: one priority change each way and a mutex held
+ * while scanning the ceiling levels at or above the caller's (at most
+ * KEEL_RT_MAX_TASKS; in practice the few it holds itself), plus, only when not
+ * on one CPU with SCHED_FIFO, the wait. Simulated: O(1).
  */
 KEEL_API keel_status keel_rt_lock(keel_rt *rt, unsigned resource);
 KEEL_API keel_status keel_rt_unlock(keel_rt *rt, unsigned resource);
