@@ -117,6 +117,8 @@ static void disarm_budget(rt_task *t) {
 /* A LO job out of budget: not runnable until its next release, then a fresh
  * budget. Runs in the signal handler or after the outermost unlock. */
 static void throttle_wait(keel_rt *rt, rt_task *t) {
+    if (stopping(rt))
+        return; /* the job finishes: stop waits for it */
     rt_count(&t->stats.throttles);
     uint64_t now = rt_real_now(rt);
     uint64_t m = (now - (now < t->release ? now : t->release)) / t->cfg.period + 1;
@@ -198,9 +200,8 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
         return;
     keel_rt *rt = t->rt;
     int saved = errno;
-    if (stopping(rt)) {
-        /* only here to interrupt a sleep */
-    } else if (info->si_code == SI_TIMER) {
+    if (info->si_code == SI_TIMER) {
+        /* Counted even while stopping: the job in progress still overran. */
         if (!atomic_load(&t->real_active) || t->budget_len == 0) {
             /* a stale expiry: the job is over */
         } else if (budget_left(t) > 0) {
@@ -208,6 +209,8 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
         } else {
             budget_expired(rt, t);
         }
+    } else if (stopping(rt)) {
+        /* only here to interrupt a sleep */
     } else if (t->cfg.criticality == KEEL_CRIT_LO && mode_of(rt) == KEEL_CRIT_HI &&
                atomic_load(&t->real_active)) {
         if (t->held_count > 0 || t->in_executive)
@@ -254,14 +257,19 @@ static void remove_handler(int signo) {
 
 /* ---- resources ---- */
 
-static void set_fifo_level(const keel_rt *rt, const rt_task *t) {
-    if (!rt->fifo)
-        return;
+/* The rank t runs at: its own, or the highest ceiling it holds. */
+static unsigned level_of(const keel_rt *rt, const rt_task *t) {
     unsigned rank = t->rank;
     for (unsigned h = 0; h < t->held_count; h++)
         if (rt->resources[t->held[h]].ceiling_rank > rank)
             rank = rt->resources[t->held[h]].ceiling_rank;
-    pthread_setschedprio(pthread_self(), rt->fifo_max - (int)(rt->task_count - 1 - rank));
+    return rank;
+}
+
+static void set_fifo_level(const keel_rt *rt, const rt_task *t) {
+    if (rt->fifo)
+        pthread_setschedprio(pthread_self(),
+                             rt->fifo_max - (int)(rt->task_count - 1 - level_of(rt, t)));
 }
 
 /* May t take a resource now? Only if it is above every ceiling that another
@@ -288,8 +296,9 @@ keel_status rt_real_lock(keel_rt *rt, rt_task *t, unsigned resource) {
             return KEEL_EINVAL;
     rt_resource *r = &rt->resources[resource];
     t->in_executive = 1;
-    /* Raise first: from here no task at or below the ceiling can preempt us. */
-    if (rt->fifo && r->ceiling_rank > t->rank)
+    /* Raise first: from here no task at or below the ceiling can preempt us.
+     * Never lower: a nested resource may have a lower ceiling than one held. */
+    if (rt->fifo && r->ceiling_rank > level_of(rt, t))
         pthread_setschedprio(pthread_self(),
                              rt->fifo_max - (int)(rt->task_count - 1 - r->ceiling_rank));
     pthread_mutex_lock(&rt->gate);
@@ -589,7 +598,14 @@ keel_status rt_real_start(keel_rt *rt) {
         return KEEL_EINVAL;
     if (install_handler(rt->signal) != KEEL_OK)
         return KEEL_ESYSTEM;
-    if (pthread_mutex_init(&rt->gate, NULL) != 0)
+    /* Priority inheritance: a task preempted while it holds the gate (a few
+     * instructions of bookkeeping) runs at the priority of whoever waits for it. */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+    int merr = pthread_mutex_init(&rt->gate, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (merr != 0)
         goto err_handler;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -249,12 +249,13 @@ keel_status keel_rt_start(keel_rt *rt) {
         rt->started = true;
         return KEEL_OK;
     }
+    rt->started = true; /* before the threads run: their first jobs may lock at once */
     st = rt_real_start(rt);
     if (st != KEEL_OK) {
+        rt->started = false;
         revoke_jobs(rt);
         return st;
     }
-    rt->started = true;
     return KEEL_OK;
 }
 

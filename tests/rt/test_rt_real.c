@@ -326,6 +326,11 @@ static void check_lo_throttle(unsigned flags, uint64_t need) {
     keel_rt_task_stats_get(rt, 0, &stats);
     /* Each job needs several budgets' worth of CPU: it is throttled (how many
      * times depends on the timer's lateness) and skips the releases it meets. */
+    if (stats.budget_overruns < stats.completed)
+        fprintf(stderr,
+                "  flags %u: completed %" PRIu64 " overruns %" PRIu64 " throttles %" PRIu64
+                " skipped %" PRIu64 "\n",
+                flags, stats.completed, stats.budget_overruns, stats.throttles, stats.skipped);
     CHECK(stats.completed >= 3);
     CHECK(stats.budget_overruns >= stats.completed);
     CHECK(stats.throttles >= stats.completed);
