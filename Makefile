@@ -53,6 +53,7 @@ bench: deps-bench
 	$(RELEASE)/bench/alloc/bench_alloc --csv $(OUT)/alloc.csv --png $(OUT)/alloc.png
 	$(RELEASE)/bench/domain/bench_domain --csv $(OUT)/domain.csv --png $(OUT)/domain.png
 	$(RELEASE)/bench/ckpt/bench_ckpt --csv $(OUT)/ckpt.csv --png $(OUT)/ckpt.png
+	$(RELEASE)/bench/rt/bench_rt --csv $(OUT)/rt.csv --png $(OUT)/rt.png
 
 install: release
 	cmake --install $(RELEASE) --prefix $(PREFIX)

@@ -6,6 +6,8 @@ set -euo pipefail
 
 # Every package the project uses, grouped by what needs it.
 base=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind)
+# keel-sched reads task sets with json-c; bench/rt runs cyclictest (rt-tests) beside keel-latency
+base+=(libjson-c-dev rt-tests)
 bench=(libjemalloc-dev libmimalloc-dev gnuplot-nox)
 tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev)
 

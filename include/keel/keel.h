@@ -6,13 +6,17 @@
  *   keel/domain.h   protection domains, rrefs, boxes, contained faults, recovery,
  *                   whole-domain snapshots and rollback
  *   keel/ckpt.h     checkpoints of object graphs, persisted checkpoints
+ *   keel/analysis.h schedulability: response-time analysis, SRP blocking, AMC
+ *   keel/rt.h       the real-time executive: tasks, SRP resources, budgets, simulation
  */
 #ifndef KEEL_KEEL_H
 #define KEEL_KEEL_H
 
 #include "keel/ckpt.h"
+#include "keel/analysis.h"
 #include "keel/domain.h"
 #include "keel/mem.h"
+#include "keel/rt.h"
 #include "keel/status.h"
 
 #endif /* KEEL_KEEL_H */
