@@ -7,11 +7,12 @@ set -euo pipefail
 # Every package the project uses, grouped by what needs it.
 base=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind)
 bench=(libjemalloc-dev libmimalloc-dev gnuplot-nox)
+# keel-wcet (tools/wcet): decoding, ELF and DWARF, the IPET solver, the SMT solver
 tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev)
 
 case "${1:-all}" in
-test) want=("${base[@]}" "${bench[@]}") ;;
-bench) want=("${base[@]}" "${bench[@]}") ;;
+test) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
+bench) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
 all) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
 *) echo "usage: $0 [test|bench|all]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,961 @@
+/*
+ * bounds.c - automatic loop bounds from the binary.
+ *
+ * For each loop, every conditional exit in a block that runs once per
+ * iteration (it dominates every latch and lies in no inner loop) is a
+ * candidate. Its compare gives a location A (register or stack slot) and a
+ * limit B (constant, or a location the loop never writes). A delta analysis
+ * around the loop proves that A changes by the same constant s on every path
+ * from the compare back to itself (induction variable, any stride, up or
+ * down, through copies between registers and slots as at -O0). The value
+ * analysis gives A's value at the first compare (A0) and B's range; the
+ * number of back edges per entry then follows from the exit condition
+ * (<, <=, >, >=, !=, ==, signed or unsigned), with checks that A cannot wrap
+ * around before the exit. The best candidate wins. A loop nested in another
+ * whose limit is the outer induction variable gets a total bound over the
+ * outer loop (triangular loops). Loops left over go to Z3 (smt.c), then to the
+ * flow-facts file.
+ */
+#include <capstone/capstone.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wcet_internal.h"
+
+typedef struct dloc {
+    uint8_t kind; /* 0 register, 1 slot */
+    int8_t reg;
+    uint8_t size;
+    int64_t off;
+} dloc;
+
+#define DMAX 24
+typedef struct dmap {
+    bool reached;
+    int n;
+    dloc loc[DMAX];
+    int64_t d[DMAX];
+} dmap;
+
+static bool loc_eq(const dloc *a, const dloc *b) {
+    if (a->kind != b->kind)
+        return false;
+    return a->kind == 0 ? a->reg == b->reg : a->off == b->off && a->size == b->size;
+}
+
+static int dm_find(const dmap *m, const dloc *l) {
+    for (int i = 0; i < m->n; i++)
+        if (loc_eq(&m->loc[i], l))
+            return i;
+    return -1;
+}
+
+static void dm_del(dmap *m, int i) {
+    m->loc[i] = m->loc[m->n - 1];
+    m->d[i] = m->d[m->n - 1];
+    m->n--;
+}
+
+static void dm_set(dmap *m, const dloc *l, int64_t d) {
+    int i = dm_find(m, l);
+    if (i >= 0) {
+        m->d[i] = d;
+        return;
+    }
+    if (m->n >= DMAX)
+        return;
+    m->loc[m->n] = *l;
+    m->d[m->n++] = d;
+}
+
+static void dm_kill_reg(dmap *m, int r) {
+    for (int i = m->n - 1; i >= 0; i--)
+        if (m->loc[i].kind == 0 && m->loc[i].reg == r)
+            dm_del(m, i);
+}
+
+static void dm_kill_slots(dmap *m, int64_t lo, int64_t hi) {
+    for (int i = m->n - 1; i >= 0; i--)
+        if (m->loc[i].kind == 1 && m->loc[i].off < hi && m->loc[i].off + m->loc[i].size > lo)
+            dm_del(m, i);
+}
+
+static bool dm_eq(const dmap *a, const dmap *b) {
+    if (a->reached != b->reached || a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++) {
+        int j = dm_find(b, &a->loc[i]);
+        if (j < 0 || b->d[j] != a->d[i])
+            return false;
+    }
+    return true;
+}
+
+static void dm_join(dmap *acc, const dmap *s) {
+    if (!s->reached)
+        return;
+    if (!acc->reached) {
+        *acc = *s;
+        return;
+    }
+    for (int i = acc->n - 1; i >= 0; i--) {
+        int j = dm_find(s, &acc->loc[i]);
+        if (j < 0 || s->d[j] != acc->d[i])
+            dm_del(acc, i);
+    }
+}
+
+/* the location an operand names, given the value state before the insn */
+static bool op_loc(const wc_state *st, const wc_op *op, dloc *l) {
+    memset(l, 0, sizeof *l);
+    if (op->type == WC_OP_REG) {
+        if (op->reg < 0 || op->reg >= WC_NREGS || op->high8 || op->size < 4)
+            return false;
+        l->kind = 0;
+        l->reg = op->reg;
+        l->size = op->size;
+        return true;
+    }
+    int64_t off;
+    if (op->type == WC_OP_MEM && wc_op_slot(st, op, &off)) {
+        l->kind = 1;
+        l->off = off;
+        l->size = op->size;
+        return true;
+    }
+    return false;
+}
+
+/* one instruction of the delta analysis; vs is the value state before it */
+static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
+    if (!m->reached)
+        return;
+    const wc_op *o0 = &in->ops[0], *o1 = &in->ops[1];
+    dloc d0, d1;
+    bool l0 = in->nops >= 1 && op_loc(vs, o0, &d0);
+    bool l1 = in->nops >= 2 && op_loc(vs, o1, &d1);
+    int i0 = l0 ? dm_find(m, &d0) : -1;
+    int i1 = l1 ? dm_find(m, &d1) : -1;
+    bool done = false;
+    switch (in->id) {
+    case X86_INS_ADD:
+    case X86_INS_SUB:
+        if (l0 && i0 >= 0 && in->nops == 2 && o1->type == WC_OP_IMM) {
+            m->d[i0] += in->id == X86_INS_ADD ? o1->imm : -o1->imm;
+            done = true;
+        }
+        break;
+    case X86_INS_INC:
+    case X86_INS_DEC:
+        if (l0 && i0 >= 0) {
+            m->d[i0] += in->id == X86_INS_INC ? 1 : -1;
+            done = true;
+        }
+        break;
+    case X86_INS_MOV:
+    case X86_INS_MOVSXD:
+        if (l0 && in->nops == 2) {
+            if (l1 && i1 >= 0 && (o0->size == o1->size || in->id == X86_INS_MOVSXD)) {
+                int64_t dd = m->d[i1];
+                if (d0.kind == 0)
+                    dm_kill_reg(m, d0.reg);
+                else
+                    dm_kill_slots(m, d0.off, d0.off + d0.size);
+                dm_set(m, &d0, dd);
+                return;
+            }
+        }
+        break;
+    case X86_INS_LEA:
+        if (l0 && o1->type == WC_OP_MEM && o1->index == WC_R_NONE && o1->base >= 0 && o1->base < WC_NREGS &&
+            !o1->seg) {
+            dloc b = {0, o1->base, 8, 0};
+            int ib = dm_find(m, &b);
+            if (ib < 0) {
+                b.size = 4;
+                ib = dm_find(m, &b);
+            }
+            if (ib >= 0) {
+                int64_t dd = m->d[ib] + o1->disp;
+                dm_kill_reg(m, d0.reg);
+                dm_set(m, &d0, dd);
+                return;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    if (done)
+        return;
+    /* anything written loses its delta */
+    for (int r = 0; r < WC_NREGS; r++)
+        if (in->regs_written & (1u << r))
+            dm_kill_reg(m, r);
+    if (in->kind == WC_I_CALL || in->kind == WC_I_ICALL) {
+        static const int cs[] = {WC_RAX, WC_RCX, WC_RDX, WC_RSI, WC_RDI, WC_R8, WC_R9, WC_R10, WC_R11};
+        for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+            dm_kill_reg(m, cs[i]);
+        if (vs->esc_lo != INT64_MAX)
+            dm_kill_slots(m, vs->esc_lo, INT64_MAX);
+        wc_val sp = vs->reg[WC_RSP];
+        if (!sp.top && sp.base == WC_B_SP)
+            dm_kill_slots(m, INT64_MIN / 2, sp.lo);
+    }
+    if (in->rep || in->id == X86_INS_STOSB || in->id == X86_INS_STOSQ || in->id == X86_INS_STOSD ||
+        in->id == X86_INS_MOVSB || in->id == X86_INS_MOVSQ || in->id == X86_INS_MOVSD)
+        dm_kill_slots(m, INT64_MIN / 2, INT64_MAX);
+    if (in->id == X86_INS_PUSH) {
+        wc_val sp = vs->reg[WC_RSP];
+        if (!sp.top && sp.base == WC_B_SP)
+            dm_kill_slots(m, sp.lo - 8, sp.lo);
+    }
+    /* memory destination */
+    if (in->nops >= 1 && o0->type == WC_OP_MEM && in->id != X86_INS_CMP && in->id != X86_INS_TEST &&
+        in->id != X86_INS_PUSH && in->kind == WC_I_NORMAL) {
+        if (l0)
+            dm_kill_slots(m, d0.off, d0.off + d0.size);
+        else {
+            wc_val a = wc_read_op(vs, o0, 0); /* value unused; address below */
+            (void)a;
+            /* indexed stack stores and pointer stores: escaped slots only */
+            if (vs->esc_lo != INT64_MAX)
+                dm_kill_slots(m, vs->esc_lo, INT64_MAX);
+        }
+    }
+}
+
+typedef struct point {
+    int b, i;  /* block, instruction index */
+    bool post; /* after the instruction */
+} point;
+
+static void run_dm_block(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int from, int to, dmap *m) {
+    wc_state vs;
+    wc_value_at(an, cfg, vr, b, from, &vs);
+    const wc_block *bb = &cfg->blocks[b];
+    for (int i = from; i < to && i < bb->n; i++) {
+        if (!vs.reached) {
+            m->reached = false;
+            return;
+        }
+        dm_step(&vs, bb->insns[i], m);
+        wc_value_step(an, &vs, bb->insns[i]);
+    }
+}
+
+/* Delta analysis over the blocks of region from point p (map init) around to
+ * p again. Returns the map at the return to p; also the in-maps of blocks
+ * (hdr_in: the map at entry of block want from predecessors outside skip). */
+static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const bool *region, point p,
+                         const dmap *init, int want, const bool *want_skip_from, dmap *want_in) {
+    int n = cfg->nblocks;
+    dmap *in = wc_xcalloc((size_t)n, sizeof *in);
+    dmap *out = wc_xcalloc((size_t)n, sizeof *out);
+    int stop = p.post ? p.i + 1 : p.i;
+    dmap start = *init;
+    start.reached = true;
+    run_dm_block(an, cfg, vr, p.b, stop, cfg->blocks[p.b].n, &start);
+    bool changed = true;
+    int rounds = 0;
+    while (changed && rounds++ < 100) {
+        changed = false;
+        for (int b = 0; b < n; b++) {
+            if (!region[b])
+                continue;
+            dmap acc;
+            memset(&acc, 0, sizeof acc);
+            const wc_block *bb = &cfg->blocks[b];
+            for (int k = 0; k < bb->npred; k++) {
+                int q = bb->pred[k];
+                if (!region[q])
+                    continue;
+                dm_join(&acc, q == p.b ? &start : &out[q]);
+            }
+            if (dm_eq(&acc, &in[b]))
+                continue;
+            in[b] = acc;
+            changed = true;
+            if (b == p.b)
+                continue; /* stop at p */
+            dmap o = acc;
+            run_dm_block(an, cfg, vr, b, 0, bb->n, &o);
+            out[b] = o;
+        }
+    }
+    dmap res = in[p.b];
+    if (res.reached)
+        run_dm_block(an, cfg, vr, p.b, 0, stop, &res);
+    if (want >= 0 && want_in) {
+        memset(want_in, 0, sizeof *want_in);
+        const wc_block *wb = &cfg->blocks[want];
+        for (int k = 0; k < wb->npred; k++) {
+            int q = wb->pred[k];
+            if (!region[q] || (want_skip_from && want_skip_from[q]))
+                continue;
+            dm_join(want_in, q == p.b ? &start : &out[q]);
+        }
+    }
+    free(in);
+    free(out);
+    return res;
+}
+
+static bool dominates(const wc_cfg *cfg, int a, int b) {
+    for (int guard = 0; b >= 0 && guard < cfg->nblocks + 2; guard++) {
+        if (a == b)
+            return true;
+        if (cfg->blocks[b].idom == b)
+            return false;
+        b = cfg->blocks[b].idom;
+    }
+    return false;
+}
+
+/* relation: continue while A rel B */
+enum { REL_LT, REL_LE, REL_GT, REL_GE, REL_EQ, REL_NE };
+static const char *const rel_names[] = {"<", "<=", ">", ">=", "==", "!="};
+
+typedef struct cand {
+    bool ok;
+    point p;
+    dloc a;          /* the induction variable at p */
+    int64_t s;       /* step per iteration */
+    int rel;
+    bool uns;
+    int w;
+    wc_val a0;       /* A at the first compare */
+    bool b_imm;
+    dloc bl;         /* B's location */
+    wc_val b;        /* B's value */
+    uint64_t k;      /* back edges per entry */
+    char how[512];
+} cand;
+
+static int cc_rel(int cc, bool *uns) {
+    *uns = false;
+    switch (cc) {
+    case WC_CC_L: return REL_LT;
+    case WC_CC_LE: return REL_LE;
+    case WC_CC_G: return REL_GT;
+    case WC_CC_GE: return REL_GE;
+    case WC_CC_B: *uns = true; return REL_LT;
+    case WC_CC_BE: *uns = true; return REL_LE;
+    case WC_CC_A: *uns = true; return REL_GT;
+    case WC_CC_AE: *uns = true; return REL_GE;
+    case WC_CC_E: return REL_EQ;
+    case WC_CC_NE: return REL_NE;
+    case WC_CC_S: return REL_LT;  /* with B = 0 */
+    case WC_CC_NS: return REL_GE; /* with B = 0 */
+    default: return -1;
+    }
+}
+
+typedef __int128 i128;
+
+/* back edges per entry from A0, B, s and the relation; false if unbounded */
+static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *k, char *why, size_t wn) {
+    int w = c->w;
+    i128 alo, ahi, blo, bhi, mn, mx;
+    bool based = false;
+    if (a0->top || b->top) {
+        snprintf(why, wn, "%s is not bounded", a0->top ? "the initial value" : "the limit");
+        return false;
+    }
+    if (a0->base != WC_B_NONE || b->base != WC_B_NONE) {
+        if (a0->base != b->base || w != 64) {
+            snprintf(why, wn, "the initial value and the limit are unrelated addresses");
+            return false;
+        }
+        based = true;
+        alo = a0->lo;
+        ahi = a0->hi;
+        blo = b->lo;
+        bhi = b->hi;
+        mn = -((i128)1 << 62);
+        mx = (i128)1 << 62; /* addresses of one object: no wrap-around */
+    } else if (c->uns) {
+        uint64_t x, y, u, v;
+        if (!wc_val_unsigned(a0, w, &x, &y) || !wc_val_unsigned(b, w, &u, &v)) {
+            snprintf(why, wn, "operand range unknown as unsigned");
+            return false;
+        }
+        alo = x;
+        ahi = y;
+        blo = u;
+        bhi = v;
+        mn = 0;
+        mx = w >= 64 ? (i128)UINT64_MAX : ((i128)1 << w) - 1;
+    } else {
+        int64_t x, y, u, v;
+        if (!wc_val_signed(a0, w, &x, &y) || !wc_val_signed(b, w, &u, &v)) {
+            snprintf(why, wn, "operand range unknown as signed");
+            return false;
+        }
+        alo = x;
+        ahi = y;
+        blo = u;
+        bhi = v;
+        mn = w >= 64 ? (i128)INT64_MIN : -((i128)1 << (w - 1));
+        mx = w >= 64 ? (i128)INT64_MAX : ((i128)1 << (w - 1)) - 1;
+    }
+    i128 s = c->s, K = 0;
+    switch (c->rel) {
+    case REL_LT:
+        if (s <= 0) {
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            return false;
+        }
+        if (bhi - 1 + s > mx) {
+            snprintf(why, wn, "the variable may wrap around before reaching the limit");
+            return false;
+        }
+        K = bhi > alo ? (bhi - alo + s - 1) / s : 0;
+        break;
+    case REL_LE:
+        if (s <= 0) {
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            return false;
+        }
+        if (bhi + s > mx) {
+            snprintf(why, wn, "the variable may wrap around before passing the limit");
+            return false;
+        }
+        K = bhi >= alo ? (bhi - alo) / s + 1 : 0;
+        break;
+    case REL_GT:
+        if (s >= 0) {
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            return false;
+        }
+        if (blo + 1 + s < mn) {
+            snprintf(why, wn, "the variable may wrap around before reaching the limit");
+            return false;
+        }
+        K = ahi > blo ? (ahi - blo + (-s) - 1) / (-s) : 0;
+        break;
+    case REL_GE:
+        if (s >= 0) {
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            return false;
+        }
+        if (blo + s < mn) {
+            snprintf(why, wn, "the variable may wrap around before passing the limit");
+            return false;
+        }
+        K = ahi >= blo ? (ahi - blo) / (-s) + 1 : 0;
+        break;
+    case REL_EQ:
+        K = 1;
+        break;
+    case REL_NE: {
+        if (s == 0) {
+            snprintf(why, wn, "the variable does not change");
+            return false;
+        }
+        i128 dlo = blo - ahi, dhi = bhi - alo;
+        i128 as = s < 0 ? -s : s;
+        /* congruence of D = B - A0 */
+        bool cong;
+        if (a0->lo == a0->hi && b->lo == b->hi)
+            cong = ((i128)b->lo - a0->lo) % as == 0;
+        else {
+            uint64_t g = a0->lo == a0->hi ? b->m : b->lo == b->hi ? a0->m : 0;
+            if (a0->lo != a0->hi && b->lo != b->hi) {
+                uint64_t x = a0->m, y = b->m;
+                while (y) {
+                    uint64_t t = x % y;
+                    x = y;
+                    y = t;
+                }
+                g = x;
+            }
+            i128 rdiff = (i128)(b->lo == b->hi ? b->lo : (int64_t)b->r) - (a0->lo == a0->hi ? a0->lo : (int64_t)a0->r);
+            cong = as == 1 || (g > 1 && g % (uint64_t)as == 0 && rdiff % as == 0);
+        }
+        if (c->uns || based) {
+            /* the unsigned view was used for the bounds above */
+        }
+        if (cong && s > 0 && dlo >= 0) {
+            K = dhi / s;
+            break;
+        }
+        if (cong && s < 0 && dhi <= 0) {
+            K = (-dlo) / as;
+            break;
+        }
+        if (!based && (as & 1) && w <= 32) {
+            K = ((i128)1 << w) - 1;
+            snprintf(why, wn, "by wrap-around only");
+            break;
+        }
+        snprintf(why, wn, "cannot show that the variable meets its limit exactly");
+        return false;
+    }
+    default:
+        return false;
+    }
+    if (K < 0)
+        K = 0;
+    if (K > (i128)UINT64_MAX / 4) {
+        snprintf(why, wn, "bound too large");
+        return false;
+    }
+    *k = (uint64_t)K;
+    return true;
+}
+
+static void loc_str(const dloc *l, char *buf, size_t n) {
+    if (l->kind == 0)
+        snprintf(buf, n, "%s", wc_reg_name(l->reg, l->size));
+    else
+        snprintf(buf, n, "[sp%+lld]", (long long)l->off);
+}
+
+/* Does any instruction of the loop write location l? */
+static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const wc_loop *lp, const dloc *l) {
+    for (int k = 0; k < lp->nblocks; k++) {
+        int b = lp->blocks[k];
+        const wc_block *bb = &cfg->blocks[b];
+        wc_state vs;
+        wc_value_at(an, cfg, vr, b, 0, &vs);
+        if (!vs.reached)
+            continue;
+        for (int i = 0; i < bb->n; i++) {
+            dmap m;
+            memset(&m, 0, sizeof m);
+            m.reached = true;
+            dm_set(&m, l, 0);
+            dm_step(&vs, bb->insns[i], &m);
+            if (dm_find(&m, l) < 0 || m.d[0] != 0)
+                return true;
+            wc_value_step(an, &vs, bb->insns[i]);
+        }
+    }
+    return false;
+}
+
+/* the state at the first arrival at point p of loop l (first iteration) */
+static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l,
+                            point p, wc_state *at) {
+    const wc_loop *lp = &cfg->loops[l];
+    int h = lp->header;
+    wc_state init;
+    memset(&init, 0, sizeof init);
+    const wc_block *hb = &cfg->blocks[h];
+    bool any = false;
+    for (int k = 0; k < hb->npred; k++) {
+        int q = hb->pred[k];
+        if (lp->in[q])
+            continue;
+        wc_state o;
+        wc_value_at(an, cfg, vr, q, cfg->blocks[q].n, &o);
+        if (!o.reached)
+            continue;
+        wc_state e;
+        const wc_block *qb = &cfg->blocks[q];
+        int taken = qb->term == WC_T_JCC ? qb->insns[qb->n - 1]->target == hb->start : 1;
+        wc_value_edge(&o, qb, taken, &e);
+        if (!e.reached)
+            continue;
+        if (!any) {
+            init = e;
+            any = true;
+        } else {
+            /* join through a tiny run: reuse the analysis' join by a fake block is heavy; approximate */
+            for (int r = 0; r < WC_NREGS; r++) {
+                wc_val a = init.reg[r], b = e.reg[r];
+                int64_t lo1, hi1, lo2, hi2;
+                if (!a.top && !b.top && a.base == b.base && a.w == b.w) {
+                    wc_val_signed(&a, a.w, &lo1, &hi1);
+                    wc_val_signed(&b, b.w, &lo2, &hi2);
+                    wc_val j = wc_val_range(lo1 < lo2 ? lo1 : lo2, hi1 > hi2 ? hi1 : hi2, a.w);
+                    j.base = a.base;
+                    j.zx = a.zx && b.zx;
+                    if (a.base != WC_B_NONE) {
+                        j.lo = a.lo < b.lo ? a.lo : b.lo;
+                        j.hi = a.hi > b.hi ? a.hi : b.hi;
+                    }
+                    init.reg[r] = j;
+                } else
+                    init.reg[r] = wc_val_top(a.w > b.w ? a.w : b.w);
+            }
+            int kk = 0;
+            for (int i = 0; i < init.nslots; i++) {
+                int j = -1;
+                for (int q2 = 0; q2 < e.nslots; q2++)
+                    if (e.slot[q2].off == init.slot[i].off && e.slot[q2].size == init.slot[i].size)
+                        j = q2;
+                if (j < 0)
+                    continue;
+                wc_val a = init.slot[i].v, b = e.slot[j].v;
+                if (a.top || b.top || a.base != b.base || a.w != b.w)
+                    continue;
+                wc_val jv = a;
+                jv.lo = a.lo < b.lo ? a.lo : b.lo;
+                jv.hi = a.hi > b.hi ? a.hi : b.hi;
+                jv.m = 1;
+                if (jv.lo == jv.hi)
+                    jv.m = 0;
+                init.slot[kk] = init.slot[i];
+                init.slot[kk++].v = jv;
+            }
+            init.nslots = kk;
+            if (e.esc_lo < init.esc_lo)
+                init.esc_lo = e.esc_lo;
+            init.fl.valid = false;
+        }
+    }
+    if (!any)
+        return false;
+    bool *skip = wc_xcalloc((size_t)cfg->nblocks, sizeof *skip);
+    for (int k = 0; k < lp->nlatches; k++)
+        skip[lp->latches[k]] = true;
+    wc_vres r;
+    wc_value_run(an, cfg, ctx, h, &init, lp->in, h, skip, &r);
+    wc_value_at(an, cfg, &r, p.b, p.post ? p.i + 1 : p.i, at);
+    wc_vres_free(&r);
+    free(skip);
+    return at->reached;
+}
+
+static int rel_swap(int r) {
+    switch (r) {
+    case REL_LT: return REL_GT;
+    case REL_GT: return REL_LT;
+    case REL_LE: return REL_GE;
+    case REL_GE: return REL_LE;
+    default: return r;
+    }
+}
+
+static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l, int cb,
+                          cand *c, bool swap) {
+    const wc_loop *lp = &cfg->loops[l];
+    const wc_block *bb = &cfg->blocks[cb];
+    const wc_insn *j = bb->insns[bb->n - 1];
+    memset(c, 0, sizeof *c);
+    /* which edge stays in the loop */
+    int tb = wc_cfg_block_of(cfg, j->target), fb = wc_cfg_block_of(cfg, j->addr + j->size);
+    bool t_in = tb >= 0 && lp->in[tb], f_in = fb >= 0 && lp->in[fb];
+    if (t_in == f_in)
+        return;
+    int cc = j->cc;
+    if (cc < 0 || cc > WC_CC_G)
+        return;
+    int cont = t_in ? cc : (cc ^ 1);
+    /* the flag setter */
+    int fi = -1;
+    for (int i = bb->n - 2; i >= 0; i--)
+        if (bb->insns[i]->writes_flags) {
+            fi = i;
+            break;
+        }
+    if (fi < 0) {
+        snprintf(c->how, sizeof c->how, "exit at 0x%llx: the flags come from another block", (unsigned long long)j->addr);
+        return;
+    }
+    const wc_insn *f = bb->insns[fi];
+    wc_state vs;
+    wc_value_at(an, cfg, vr, cb, fi, &vs);
+    if (!vs.reached)
+        return;
+    bool uns;
+    int rel = cc_rel(cont, &uns);
+    if (rel < 0)
+        return;
+    c->uns = uns;
+    c->rel = rel;
+    c->p.b = cb;
+    c->p.i = fi;
+    c->w = f->ops[0].size * 8;
+    bool zero_b = false;
+    int ai = 0;
+    if (swap && !(f->id == X86_INS_CMP && f->nops == 2 && f->ops[1].type != WC_OP_IMM))
+        return;
+    if (f->id == X86_INS_CMP && f->nops == 2 && swap) {
+        if (!op_loc(&vs, &f->ops[1], &c->a) || !op_loc(&vs, &f->ops[0], &c->bl))
+            goto unsupported;
+        if (cont == WC_CC_S || cont == WC_CC_NS)
+            goto unsupported;
+        c->rel = rel_swap(c->rel);
+        ai = 1;
+    } else if (f->id == X86_INS_CMP && f->nops == 2) {
+        if (!op_loc(&vs, &f->ops[0], &c->a))
+            goto unsupported;
+        if (cont == WC_CC_S || cont == WC_CC_NS)
+            goto unsupported;
+        if (f->ops[1].type == WC_OP_IMM) {
+            c->b_imm = true;
+            c->b = wc_val_const(f->ops[1].imm, c->w);
+        } else if (!op_loc(&vs, &f->ops[1], &c->bl))
+            goto unsupported;
+    } else if (f->id == X86_INS_TEST && f->nops == 2 && f->ops[0].type == WC_OP_REG && f->ops[1].type == WC_OP_REG &&
+               f->ops[0].reg == f->ops[1].reg) {
+        if (!op_loc(&vs, &f->ops[0], &c->a))
+            goto unsupported;
+        zero_b = true;
+    } else if ((f->id == X86_INS_ADD || f->id == X86_INS_SUB || f->id == X86_INS_INC || f->id == X86_INS_DEC) &&
+               (cont == WC_CC_E || cont == WC_CC_NE || cont == WC_CC_S || cont == WC_CC_NS)) {
+        if (!op_loc(&vs, &f->ops[0], &c->a))
+            goto unsupported;
+        if ((f->id == X86_INS_ADD || f->id == X86_INS_SUB) && f->ops[1].type != WC_OP_IMM)
+            goto unsupported;
+        c->p.post = true;
+        zero_b = true;
+    } else if (f->id == X86_INS_SUB && f->nops == 2 && f->ops[1].type == WC_OP_IMM) {
+        if (!op_loc(&vs, &f->ops[0], &c->a))
+            goto unsupported;
+        c->b_imm = true;
+        c->b = wc_val_const(f->ops[1].imm, c->w);
+    } else
+        goto unsupported;
+    if (zero_b) {
+        c->b_imm = true;
+        c->b = wc_val_const(0, c->w);
+        if (cont == WC_CC_S || cont == WC_CC_NS)
+            c->uns = false;
+    }
+    {
+        /* the step: locations equal to A at p, then around the loop */
+        dmap init;
+        memset(&init, 0, sizeof init);
+        init.reached = true;
+        dm_set(&init, &c->a, 0);
+        if (!c->p.post && c->a.kind == 0) {
+            /* A loaded from a slot or register just before (as at -O0) */
+            wc_state ws;
+            wc_value_at(an, cfg, vr, cb, 0, &ws);
+            for (int i = 0; i < fi; i++) {
+                const wc_insn *in = bb->insns[i];
+                if (in->id == X86_INS_MOV && in->nops == 2 && in->ops[0].type == WC_OP_REG &&
+                    in->ops[0].reg == c->a.reg && in->ops[0].size == in->ops[1].size) {
+                    dloc src;
+                    if (op_loc(&ws, &in->ops[1], &src)) {
+                        /* valid if src and A are not written between i+1 and fi */
+                        bool clean = true;
+                        wc_state ws2 = ws;
+                        wc_value_step(an, &ws2, in);
+                        for (int q = i + 1; q < fi && clean; q++) {
+                            dmap t;
+                            memset(&t, 0, sizeof t);
+                            t.reached = true;
+                            dm_set(&t, &src, 0);
+                            dm_set(&t, &c->a, 0);
+                            dm_step(&ws2, bb->insns[q], &t);
+                            clean = t.n == 2 && t.d[0] == 0 && t.d[1] == 0;
+                            wc_value_step(an, &ws2, bb->insns[q]);
+                        }
+                        if (clean) {
+                            init.n = 0;
+                            dm_set(&init, &c->a, 0);
+                            dm_set(&init, &src, 0);
+                        }
+                    }
+                }
+                wc_value_step(an, &ws, in);
+            }
+        }
+        dmap res = delta_around(an, cfg, vr, lp->in, c->p, &init, -1, NULL, NULL);
+        int ia = dm_find(&res, &c->a);
+        char an_[32];
+        loc_str(&c->a, an_, sizeof an_);
+        if (!res.reached) {
+            snprintf(c->how, sizeof c->how, "exit at 0x%llx: the loop cannot come back to its test",
+                     (unsigned long long)j->addr);
+            return;
+        }
+        if (ia < 0 || res.d[ia] == 0) {
+            snprintf(c->how, sizeof c->how, "exit at 0x%llx: %s is not an induction variable of the loop",
+                     (unsigned long long)j->addr, an_);
+            return;
+        }
+        c->s = res.d[ia];
+    }
+    /* the limit must not change in the loop */
+    if (!c->b_imm && loop_writes(an, cfg, vr, lp, &c->bl)) {
+        char bn[32];
+        loc_str(&c->bl, bn, sizeof bn);
+        snprintf(c->how, sizeof c->how, "exit at 0x%llx: the limit %s changes in the loop", (unsigned long long)j->addr,
+                 bn);
+        return;
+    }
+    {
+        wc_state fs;
+        if (!first_iteration(an, cfg, ctx, vr, l, c->p, &fs)) {
+            /* the test is never reached: no back edge is ever taken */
+            c->ok = true;
+            c->k = 0;
+            snprintf(c->how, sizeof c->how, "the loop test at 0x%llx is unreachable", (unsigned long long)j->addr);
+            return;
+        }
+        /* A's value at the first test (after the instruction if post) */
+        wc_op aop = f->ops[ai];
+        if (c->a.kind == 0) {
+            c->a0 = wc_read_op(&fs, &aop, 0);
+        } else {
+            wc_state pre;
+            /* slots: read through the address */
+            pre = fs;
+            bool found = false;
+            for (int i = 0; i < pre.nslots; i++)
+                if (pre.slot[i].off == c->a.off && pre.slot[i].size == c->a.size) {
+                    c->a0 = pre.slot[i].v;
+                    found = true;
+                }
+            if (!found)
+                c->a0 = wc_val_top(c->w);
+        }
+        if (!c->b_imm) {
+            bool found = false;
+            if (c->bl.kind == 0) {
+                wc_op bop = f->ops[1 - ai];
+                c->b = wc_read_op(&fs, &bop, 0);
+                found = true;
+            } else
+                for (int i = 0; i < fs.nslots; i++)
+                    if (fs.slot[i].off == c->bl.off && fs.slot[i].size == c->bl.size) {
+                        c->b = fs.slot[i].v;
+                        found = true;
+                    }
+            if (!found)
+                c->b = wc_val_top(c->w);
+            /* B is invariant: its range over all iterations is the main analysis' too */
+        }
+        if (c->a.kind == 0 && c->w < 64)
+            c->a0 = c->a0;
+    }
+    {
+        char why[160] = "";
+        uint64_t k;
+        char an_[32], a0s[96], bs[96];
+        loc_str(&c->a, an_, sizeof an_);
+        wc_val_str(&c->a0, a0s, sizeof a0s);
+        wc_val_str(&c->b, bs, sizeof bs);
+        if (!count_k(c, &c->a0, &c->b, &k, why, sizeof why) ) {
+            snprintf(c->how, sizeof c->how, "exit at 0x%llx: %s from %s step %lld while %s %s %s: %s",
+                     (unsigned long long)j->addr, an_, a0s, (long long)c->s, an_, rel_names[c->rel], bs, why);
+            return;
+        }
+        c->ok = true;
+        c->k = k;
+        snprintf(c->how, sizeof c->how, "counted: %s from %s step %+lld while %s %s%s %s%s%s", an_, a0s,
+                 (long long)c->s, an_, rel_names[c->rel], c->uns ? "u" : "", bs, *why ? ", " : "", why);
+    }
+    return;
+unsupported:
+    snprintf(c->how, sizeof c->how, "exit at 0x%llx: unsupported test `%s`", (unsigned long long)j->addr, f->text);
+}
+
+/* Triangular: inner candidate ci whose limit is the outer induction variable. */
+static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int li, const cand *ci, int lo,
+                       const cand *co, uint64_t *total) {
+    if (ci->b_imm || !co->ok || co->a0.top || co->a0.base != WC_B_NONE || co->a0.lo != co->a0.hi)
+        return false;
+    if (co->k > 10000000)
+        return false;
+    const wc_loop *inner = &cfg->loops[li];
+    const wc_loop *outer = &cfg->loops[lo];
+    dmap init;
+    memset(&init, 0, sizeof init);
+    init.reached = true;
+    dm_set(&init, &co->a, 0);
+    bool *skip = wc_xcalloc((size_t)cfg->nblocks, sizeof *skip);
+    for (int k = 0; k < inner->nlatches; k++)
+        skip[inner->latches[k]] = true;
+    dmap at_inner;
+    delta_around(an, cfg, vr, outer->in, co->p, &init, inner->header, skip, &at_inner);
+    free(skip);
+    int ib = dm_find(&at_inner, &ci->bl);
+    if (!at_inner.reached || ib < 0)
+        return false;
+    int64_t d = at_inner.d[ib];
+    i128 sum = 0;
+    for (uint64_t k = 0; k < co->k; k++) {
+        i128 v = (i128)co->a0.lo + (i128)k * co->s + d;
+        if (v < INT64_MIN || v > INT64_MAX)
+            return false;
+        wc_val b = wc_val_const((int64_t)v, ci->w);
+        uint64_t kk;
+        char why[64];
+        if (!count_k(ci, &ci->a0, &b, &kk, why, sizeof why))
+            return false;
+        sum += kk;
+    }
+    if (co->p.b != outer->header)
+        sum += ci->k; /* the first, partial outer iteration */
+    if (sum > (i128)UINT64_MAX / 4)
+        return false;
+    *total = (uint64_t)sum;
+    return true;
+}
+
+void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, wc_lbound *out,
+                    wc_fres *fr) {
+    (void)fr;
+    int nl = cfg->nloops;
+    cand *best = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *best);
+    for (int l = 0; l < nl; l++) {
+        const wc_loop *lp = &cfg->loops[l];
+        wc_lbound *lb = &out[l];
+        memset(lb, 0, sizeof *lb);
+        lb->line = wc_image_line(an->img, cfg->blocks[lp->header].start, &lb->file);
+        char whynot[1024] = "";
+        for (int k = 0; k < lp->nblocks; k++) {
+            int b = lp->blocks[k];
+            const wc_block *bb = &cfg->blocks[b];
+            if (bb->term != WC_T_JCC || bb->loop != l)
+                continue;
+            bool dom = true;
+            for (int q = 0; q < lp->nlatches; q++)
+                dom &= dominates(cfg, b, lp->latches[q]);
+            if (!dom)
+                continue;
+            if (!vr->in[b].reached)
+                continue;
+            for (int sw = 0; sw < 2; sw++) {
+                cand c;
+                try_candidate(an, cfg, ctx, vr, l, b, &c, sw == 1);
+                if (c.ok) {
+                    if (!best[l].ok || c.k < best[l].k)
+                        best[l] = c;
+                } else if (*c.how && strlen(whynot) + strlen(c.how) + 4 < sizeof whynot) {
+                    if (*whynot)
+                        strcat(whynot, "; ");
+                    strcat(whynot, c.how);
+                }
+            }
+        }
+        if (best[l].ok) {
+            lb->bounded = true;
+            lb->max = best[l].k;
+            lb->how = wc_xstrdup(best[l].how);
+        } else {
+            if (!vr->in[lp->header].reached) {
+                lb->bounded = true;
+                lb->max = 0;
+                lb->how = wc_xstrdup("unreachable in this context");
+            } else
+                lb->how = wc_xstrdup(*whynot ? whynot : "no exit test found that runs on every iteration");
+        }
+    }
+    /* triangular totals */
+    for (int l = 0; l < nl; l++) {
+        int p = cfg->loops[l].parent;
+        if (p < 0 || !best[l].ok || !best[p].ok)
+            continue;
+        uint64_t total;
+        if (triangular(an, cfg, vr, l, &best[l], p, &best[p], &total) && total < best[l].k * (best[p].k + 1)) {
+            out[l].has_total = true;
+            out[l].total_loop = p;
+            out[l].total = total;
+            char *h = wc_fmt("%s; in total at most %llu per entry of the enclosing loop (its limit follows the "
+                             "enclosing loop's variable)",
+                             out[l].how, (unsigned long long)total);
+            free(out[l].how);
+            out[l].how = h;
+        }
+    }
+    free(best);
+}
