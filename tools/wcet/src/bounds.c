@@ -401,6 +401,11 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
         mx = w >= 64 ? (i128)INT64_MAX : ((i128)1 << (w - 1)) - 1;
     }
     i128 s = c->s, K = 0;
+    /* D = B - A0: exact when both are the same symbol plus constants */
+    i128 dlo0 = blo - ahi, dhi0 = bhi - alo;
+    if (a0->sym && a0->sym == b->sym) {
+        dlo0 = dhi0 = (i128)b->sc - a0->sc;
+    }
     switch (c->rel) {
     case REL_LT:
         if (s <= 0) {
@@ -411,7 +416,7 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
             snprintf(why, wn, "the variable may wrap around before reaching the limit");
             return false;
         }
-        K = bhi > alo ? (bhi - alo + s - 1) / s : 0;
+        K = dhi0 > 0 ? (dhi0 + s - 1) / s : 0;
         break;
     case REL_LE:
         if (s <= 0) {
@@ -422,7 +427,7 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
             snprintf(why, wn, "the variable may wrap around before passing the limit");
             return false;
         }
-        K = bhi >= alo ? (bhi - alo) / s + 1 : 0;
+        K = dhi0 >= 0 ? dhi0 / s + 1 : 0;
         break;
     case REL_GT:
         if (s >= 0) {
@@ -433,7 +438,7 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
             snprintf(why, wn, "the variable may wrap around before reaching the limit");
             return false;
         }
-        K = ahi > blo ? (ahi - blo + (-s) - 1) / (-s) : 0;
+        K = -dlo0 > 0 ? (-dlo0 + (-s) - 1) / (-s) : 0;
         break;
     case REL_GE:
         if (s >= 0) {
@@ -444,7 +449,7 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
             snprintf(why, wn, "the variable may wrap around before passing the limit");
             return false;
         }
-        K = ahi >= blo ? (ahi - blo) / (-s) + 1 : 0;
+        K = -dlo0 >= 0 ? (-dlo0) / (-s) + 1 : 0;
         break;
     case REL_EQ:
         K = 1;
@@ -454,12 +459,12 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
             snprintf(why, wn, "the variable does not change");
             return false;
         }
-        i128 dlo = blo - ahi, dhi = bhi - alo;
+        i128 dlo = dlo0, dhi = dhi0;
         i128 as = s < 0 ? -s : s;
         /* congruence of D = B - A0 */
         bool cong;
-        if (a0->lo == a0->hi && b->lo == b->hi)
-            cong = ((i128)b->lo - a0->lo) % as == 0;
+        if (dlo == dhi)
+            cong = dlo % as == 0;
         else {
             uint64_t g = a0->lo == a0->hi ? b->m : b->lo == b->hi ? a0->m : 0;
             if (a0->lo != a0->hi && b->lo != b->hi) {
@@ -562,50 +567,8 @@ static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *c
         if (!any) {
             init = e;
             any = true;
-        } else {
-            /* join through a tiny run: reuse the analysis' join by a fake block is heavy; approximate */
-            for (int r = 0; r < WC_NREGS; r++) {
-                wc_val a = init.reg[r], b = e.reg[r];
-                int64_t lo1, hi1, lo2, hi2;
-                if (!a.top && !b.top && a.base == b.base && a.w == b.w) {
-                    wc_val_signed(&a, a.w, &lo1, &hi1);
-                    wc_val_signed(&b, b.w, &lo2, &hi2);
-                    wc_val j = wc_val_range(lo1 < lo2 ? lo1 : lo2, hi1 > hi2 ? hi1 : hi2, a.w);
-                    j.base = a.base;
-                    j.zx = a.zx && b.zx;
-                    if (a.base != WC_B_NONE) {
-                        j.lo = a.lo < b.lo ? a.lo : b.lo;
-                        j.hi = a.hi > b.hi ? a.hi : b.hi;
-                    }
-                    init.reg[r] = j;
-                } else
-                    init.reg[r] = wc_val_top(a.w > b.w ? a.w : b.w);
-            }
-            int kk = 0;
-            for (int i = 0; i < init.nslots; i++) {
-                int j = -1;
-                for (int q2 = 0; q2 < e.nslots; q2++)
-                    if (e.slot[q2].off == init.slot[i].off && e.slot[q2].size == init.slot[i].size)
-                        j = q2;
-                if (j < 0)
-                    continue;
-                wc_val a = init.slot[i].v, b = e.slot[j].v;
-                if (a.top || b.top || a.base != b.base || a.w != b.w)
-                    continue;
-                wc_val jv = a;
-                jv.lo = a.lo < b.lo ? a.lo : b.lo;
-                jv.hi = a.hi > b.hi ? a.hi : b.hi;
-                jv.m = 1;
-                if (jv.lo == jv.hi)
-                    jv.m = 0;
-                init.slot[kk] = init.slot[i];
-                init.slot[kk++].v = jv;
-            }
-            init.nslots = kk;
-            if (e.esc_lo < init.esc_lo)
-                init.esc_lo = e.esc_lo;
-            init.fl.valid = false;
-        }
+        } else
+            wc_state_join(&init, &e);
     }
     if (!any)
         return false;
@@ -684,7 +647,7 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
     } else if (f->id == X86_INS_CMP && f->nops == 2) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
-        if (cont == WC_CC_S || cont == WC_CC_NS)
+        if ((cont == WC_CC_S || cont == WC_CC_NS) && !(f->ops[1].type == WC_OP_IMM && f->ops[1].imm == 0))
             goto unsupported;
         if (f->ops[1].type == WC_OP_IMM) {
             c->b_imm = true;

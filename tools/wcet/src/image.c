@@ -490,14 +490,31 @@ static bool die_is_float(Dwarf_Die *die) {
     return false;
 }
 
+static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max);
+
 int wc_image_params(const wc_image *img, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max) {
     if (!img->dwarf)
         return -1;
-    Dwarf_Die cu;
-    if (!dwarf_addrdie((Dwarf *)img->dwarf, addr, &cu))
-        return -1;
+    Dwarf *dw = (Dwarf *)img->dwarf;
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    /* every CU (clang emits no .debug_aranges for dwarf_addrdie) */
+    while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu;
+        Dwarf_Off cuoff = off + hsize;
+        off = next;
+        if (!dwarf_offdie(dw, cuoff, &cu))
+            continue;
+        int n = params_in_cu(&cu, addr, names, isfloat, sizes, max);
+        if (n >= 0)
+            return n;
+    }
+    return -1;
+}
+
+static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max) {
     Dwarf_Die child;
-    if (dwarf_child(&cu, &child) != 0)
+    if (dwarf_child(cu, &child) != 0)
         return -1;
     do {
         if (dwarf_tag(&child) != DW_TAG_subprogram)

@@ -57,6 +57,8 @@ static wc_val norm(wc_val v) {
                 return wc_val_top(v.w);
             v.lo = nlo;
             v.hi = nhi;
+            if (k)
+                v.sym = 0;
         }
     }
     if (v.lo == v.hi) {
@@ -90,16 +92,25 @@ static wc_val based(int base, int64_t lo, int64_t hi) {
 }
 
 static bool veq(const wc_val *a, const wc_val *b) {
-    if (a->top != b->top || a->w != b->w)
+    if (a->top != b->top || a->w != b->w || a->sym != b->sym || (a->sym && a->sc != b->sc))
         return false;
     if (a->top)
         return true;
     return a->base == b->base && a->lo == b->lo && a->hi == b->hi && a->m == b->m && a->zx == b->zx;
 }
 
+static wc_val keep_sym(wc_val r, const wc_val *a, const wc_val *b) {
+    if (a->sym && a->sym == b->sym && a->sc == b->sc && a->w == b->w && r.w == a->w) {
+        r.sym = a->sym;
+        r.sc = a->sc;
+    } else
+        r.sym = 0;
+    return r;
+}
+
 static wc_val vjoin(wc_val a, wc_val b) {
     if (a.top || b.top || a.base != b.base || a.w != b.w)
-        return wc_val_top(a.w > b.w ? a.w : b.w);
+        return keep_sym(wc_val_top(a.w > b.w ? a.w : b.w), &a, &b);
     wc_val v = a;
     v.zx = a.zx && b.zx;
     v.lo = a.lo < b.lo ? a.lo : b.lo;
@@ -108,7 +119,7 @@ static wc_val vjoin(wc_val a, wc_val b) {
     v.m = gcd64(gcd64(a.m, b.m), d);
     if (v.lo != v.hi && v.m == 0)
         v.m = 1;
-    return norm(v);
+    return keep_sym(norm(v), &a, &b);
 }
 
 static wc_val vwiden(wc_val old, wc_val nw) {
@@ -117,7 +128,7 @@ static wc_val vwiden(wc_val old, wc_val nw) {
         return j;
     if (j.base != WC_B_NONE) {
         if (j.lo < old.lo || j.hi > old.hi)
-            return wc_val_top(64);
+            return keep_sym(wc_val_top(64), &old, &nw);
         return j;
     }
     if (j.lo < old.lo)
@@ -125,8 +136,8 @@ static wc_val vwiden(wc_val old, wc_val nw) {
     if (j.hi > old.hi)
         j.hi = smax(j.w);
     if (j.lo == smin(j.w) && j.hi == smax(j.w) && j.m <= 1)
-        return wc_val_top(j.w);
-    return norm(j);
+        return keep_sym(wc_val_top(j.w), &old, &nw);
+    return keep_sym(norm(j), &old, &nw);
 }
 
 bool wc_val_signed(const wc_val *v, int w, int64_t *lo, int64_t *hi) {
@@ -188,23 +199,50 @@ void wc_val_str(const wc_val *v, char *buf, size_t n) {
         snprintf(buf, n, "%s%s[%lld, %lld]", b, *b ? "+" : "", (long long)v->lo, (long long)v->hi);
 }
 
+/* the symbol of v seen at width w, when the number stays the same */
+static int32_t sym_at(const wc_val *v, int w, bool same_number, int64_t *sc) {
+    *sc = v->sc;
+    if (!v->sym)
+        return 0;
+    if (v->w == w || same_number)
+        return v->sym;
+    /* the low half of a register's entry value: the 32-bit entry symbol */
+    if (w == 32 && v->w == 64 && v->sc == 0 && (v->sym & 1)) {
+        *sc = 0;
+        return v->sym + 1;
+    }
+    return 0;
+}
+
 /* the value of v seen at width w (bits) */
 static wc_val at_width(wc_val v, int w) {
-    if (v.top)
-        return wc_val_top(w);
-    if (v.base != WC_B_NONE)
-        return w == 64 ? v : wc_val_top(w);
-    if (v.w == w)
+    int64_t sc;
+    wc_val r;
+    if (v.top || (v.base != WC_B_NONE && w != 64)) {
+        r = wc_val_top(w);
+        r.sym = sym_at(&v, w, false, &sc);
+        r.sc = sc;
+        return r;
+    }
+    if (v.base != WC_B_NONE || v.w == w)
         return v;
     int64_t lo, hi;
-    if (!wc_val_signed(&v, w, &lo, &hi))
-        return wc_val_top(w);
-    wc_val r = wc_val_range(lo, hi, w);
+    if (!wc_val_signed(&v, w, &lo, &hi)) {
+        r = wc_val_top(w);
+        r.sym = sym_at(&v, w, false, &sc);
+        r.sc = sc;
+        return r;
+    }
+    bool same = !(v.w < w && v.hi < 0);
+    r = wc_val_range(lo, hi, w);
     if (v.m > 1 && v.w > w && (v.m & (v.m - 1)) == 0)
         r.m = v.m;
     else if (v.m > 1 && v.w < w)
         r.m = v.m;
-    return norm(r);
+    r = norm(r);
+    r.sym = sym_at(&v, w, same, &sc);
+    r.sc = sc;
+    return r;
 }
 
 /* arithmetic on values at width w */
@@ -224,7 +262,15 @@ static wc_val vadd(wc_val a, wc_val b, int w) {
     r.w = (uint8_t)w;
     r.zx = false;
     r.m = gcd64(a.m, b.m);
-    return norm(r);
+    r.sym = 0;
+    r = norm(r);
+    if (!r.top && a.w == w && b.w == w) {
+        if (a.sym && b.base == WC_B_NONE && b.lo == b.hi && !__builtin_add_overflow(a.sc, b.lo, &r.sc))
+            r.sym = a.sym;
+        else if (b.sym && a.base == WC_B_NONE && a.lo == a.hi && !__builtin_add_overflow(b.sc, a.lo, &r.sc))
+            r.sym = b.sym;
+    }
+    return r;
 }
 
 static wc_val vneg(wc_val a, int w) {
@@ -232,10 +278,17 @@ static wc_val vneg(wc_val a, int w) {
         return wc_val_top(w);
     wc_val r = wc_val_range(-a.hi, -a.lo, w);
     r.m = a.m;
-    return norm(r);
+    r = norm(r);
+    r.sym = 0;
+    return r;
 }
 
 static wc_val vsub(wc_val a, wc_val b, int w) {
+    if (a.sym && a.sym == b.sym && a.w == w && b.w == w) {
+        int64_t d;
+        if (!__builtin_sub_overflow(a.sc, b.sc, &d) && d >= smin(w) && d <= smax(w))
+            return wc_val_const(d, w);
+    }
     if (a.top || b.top)
         return wc_val_top(w);
     if (a.base != WC_B_NONE && a.base == b.base) {
@@ -326,6 +379,18 @@ static wc_val addr_of(const wc_state *st, const wc_op *op, uint64_t next_ip) {
         a = vadd(a, vmulc(at_width(st->reg[op->index], 64), op->scale, 64), 64);
     else if (op->index != WC_R_NONE)
         return wc_val_top(64);
+    return a;
+}
+
+/* a 32-bit lea: only the low halves of the registers matter */
+static wc_val addr_of32(const wc_state *st, const wc_op *op) {
+    if (op->seg || op->base == WC_RIP || op->base == 99 || op->index == 99)
+        return wc_val_top(32);
+    wc_val a = wc_val_const(op->disp, 32);
+    if (op->base >= 0 && op->base < WC_NREGS)
+        a = vadd(at_width(st->reg[op->base], 32), a, 32);
+    if (op->index >= 0 && op->index < WC_NREGS)
+        a = vadd(a, vmulc(at_width(st->reg[op->index], 32), op->scale, 32), 32);
     return a;
 }
 
@@ -452,9 +517,14 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         {
             uint64_t lo, hi;
             int sw = o1->size * 8;
-            if (wc_val_unsigned(&a, sw, &lo, &hi))
+            if (wc_val_unsigned(&a, sw, &lo, &hi)) {
                 r = wc_val_range((int64_t)lo, (int64_t)hi, 64);
-            else
+                int64_t slo, shi;
+                if (a.sym && wc_val_signed(&a, sw, &slo, &shi) && slo >= 0) {
+                    r.sym = a.sym;
+                    r.sc = a.sc;
+                }
+            } else
                 r = wc_val_range(0, ((int64_t)1 << sw) - 1, 64);
         }
         write_op(st, o0, r, nip);
@@ -467,11 +537,14 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         {
             int64_t lo, hi;
             int sw = o1->size * 8;
-            wc_val_signed(&a, sw, &lo, &hi);
-            r = wc_val_range(lo, hi, 64);
-            if (a.m > 1 && !a.top)
+            bool known = wc_val_signed(&a, sw, &lo, &hi);
+            r = known ? wc_val_range(lo, hi, 64) : wc_val_top(64);
+            if (known && a.m > 1 && !a.top)
                 r.m = a.m;
-            r = norm(r);
+            if (known)
+                r = norm(r);
+            r.sym = a.sym;
+            r.sc = a.sc;
         }
         write_op(st, o0, r, nip);
         return;
@@ -479,14 +552,16 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         a = at_width(st->reg[WC_RAX], 32);
         {
             int64_t lo, hi;
-            wc_val_signed(&a, 32, &lo, &hi);
-            st->reg[WC_RAX] = wc_val_range(lo, hi, 64);
+            bool known = wc_val_signed(&a, 32, &lo, &hi);
+            st->reg[WC_RAX] = known ? wc_val_range(lo, hi, 64) : wc_val_top(64);
+            st->reg[WC_RAX].sym = a.sym;
+            st->reg[WC_RAX].sc = a.sc;
         }
         return;
     case X86_INS_LEA:
         if (in->nops != 2)
             break;
-        r = addr_of(st, o1, nip);
+        r = o0->size == 4 ? addr_of32(st, o1) : addr_of(st, o1, nip);
         if (!r.top && r.base == WC_B_SP && o1->base != WC_RSP && o1->base != WC_RBP) {
             /* an SP-relative address in a general register */
         }
@@ -549,7 +624,14 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         {
             int64_t alo, ahi, blo, bhi;
             bool ka = wc_val_signed(&a, w, &alo, &ahi), kb = wc_val_signed(&b, w, &blo, &bhi);
-            if (kb && blo >= 0)
+            if (kb && blo == bhi && blo < 0 && ((-blo) & (-blo - 1)) == 0 && ka && alo >= 0) {
+                /* x & -2^k: clears the low bits */
+                r = wc_val_range(0, ahi & blo, w);
+                if (r.lo != r.hi) {
+                    r.m = (uint64_t)(-blo);
+                    r.r = 0;
+                }
+            } else if (kb && blo >= 0)
                 r = wc_val_range(0, ka && alo >= 0 && ahi < bhi ? ahi : bhi, w);
             else if (ka && alo >= 0)
                 r = wc_val_range(0, ahi, w);
@@ -774,6 +856,8 @@ static bool refine_loc(wc_state *st, const wc_op *op, int w, int cc, wc_val othe
             return true;
     } else
         return true;
+    nv.sym = cur.sym;
+    nv.sc = cur.sc;
     /* write back only where the location holds exactly this width */
     if (op->type == WC_OP_REG) {
         if (op->reg < 0 || op->reg >= WC_NREGS || op->high8 || w < 32)
@@ -867,6 +951,9 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
 }
 
 /* ---------- join and widen of states ---------- */
+static void st_join(wc_state *acc, const wc_state *s, bool widen);
+void wc_state_join(wc_state *acc, const wc_state *s) { st_join(acc, s, false); }
+
 static void st_join(wc_state *acc, const wc_state *s, bool widen) {
     if (!s->reached)
         return;
@@ -953,10 +1040,14 @@ void wc_value_run(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, int st
     if (start < 0) {
         st_top(&entry);
         for (int r = 0; r < WC_NREGS; r++) {
-            if (ctx && !ctx->args[r].top)
+            if (ctx && !ctx->args[r].top) {
                 entry.reg[r] = ctx->args[r];
-            else
+                entry.reg[r].sym = ctx->args[r].w == 32 ? WC_SYM32(r) : WC_SYM64(r);
+                entry.reg[r].sc = 0;
+            } else {
                 entry.reg[r] = based(WC_B_ARG0 + r, 0, 0);
+                entry.reg[r].sym = WC_SYM64(r);
+            }
         }
         entry.reg[WC_RSP] = based(WC_B_SP, 0, 0);
         /* the return address */

@@ -259,7 +259,12 @@ typedef struct wc_val {
     int16_t base;
     int64_t lo, hi;
     uint64_t m, r;
+    int32_t sym; /* nonzero: the value equals symbol sym + sc exactly (as a w-bit signed number) */
+    int64_t sc;
 } wc_val;
+/* symbols: the entry value of register r read at 64 bits (1 + 2r) or 32 bits (2 + 2r) */
+#define WC_SYM64(r) (1 + 2 * (r))
+#define WC_SYM32(r) (2 + 2 * (r))
 
 #define WC_MAX_SLOTS 48
 typedef struct wc_slot {
@@ -308,6 +313,7 @@ void wc_vres_free(wc_vres *r);
 void wc_value_at(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *r, int b, int i,
                  wc_state *st);
 void wc_value_step(struct wc_analyzer *an, wc_state *st, const wc_insn *in);
+void wc_state_join(wc_state *acc, const wc_state *s);
 void wc_value_edge(const wc_state *src, const wc_block *from, int to_block_start_is_taken,
                    wc_state *dst);
 wc_val wc_val_top(int w);

@@ -1,0 +1,12 @@
+// wcet-function: count_down_ge
+// wcet-assume: n=0..300
+// wcet-args: 300
+// wcet-tight: exact
+#include "corpus.h"
+ANALYSED long count_down_ge(int n) {
+    long s = 7;
+    for (int i = n - 1; i >= 0; i--)
+        s ^= s << 1 ^ i;
+    return s;
+}
+int main(int argc, char **argv) { SINK(count_down_ge((int)arg(argc, argv, 1))); return 0; }

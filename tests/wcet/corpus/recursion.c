@@ -1,0 +1,12 @@
+// wcet-function: fact
+// wcet-args: 12
+// wcet-tight: 1.10
+// wcet-fact: recursion fact depth 13
+// Recursion is bounded by an annotation: fact(12) has 13 activations.
+#include "corpus.h"
+ANALYSED long fact(long n) {
+    if (n <= 1)
+        return 1;
+    return n * fact(n - 1);
+}
+int main(int argc, char **argv) { SINK(fact(arg(argc, argv, 1))); return 0; }
