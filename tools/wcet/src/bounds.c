@@ -330,6 +330,7 @@ typedef struct cand {
     dloc bl;         /* B's location */
     wc_val b;        /* B's value */
     uint64_t k;      /* back edges per entry */
+    dmap init;       /* locations equal to A at p */
     char how[512];
 } cand;
 
@@ -720,6 +721,7 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                 wc_value_step(an, &ws, in);
             }
         }
+        c->init = init;
         dmap res = delta_around(an, cfg, vr, lp->in, c->p, &init, -1, NULL, NULL);
         int ia = dm_find(&res, &c->a);
         char an_[32];
@@ -820,10 +822,8 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
         return false;
     const wc_loop *inner = &cfg->loops[li];
     const wc_loop *outer = &cfg->loops[lo];
-    dmap init;
-    memset(&init, 0, sizeof init);
+    dmap init = co->init;
     init.reached = true;
-    dm_set(&init, &co->a, 0);
     bool *skip = wc_xcalloc((size_t)cfg->nblocks, sizeof *skip);
     for (int k = 0; k < inner->nlatches; k++)
         skip[inner->latches[k]] = true;

@@ -397,114 +397,62 @@ int wc_cfg_block_of_any(const wc_cfg *cfg, uint64_t addr) {
     return -1;
 }
 
-/* Resolve `jmp reg` / `jmp [table + idx*8]` from the value analysis. */
+/* Resolve an indirect jump as a switch table: some location at the block's
+ * entry has a small range (the table index, bounded by the switch's guard);
+ * run the block once for each of its values, with loads from read-only data
+ * evaluated, and collect the jump targets, which must all be constants. */
 static bool resolve_switch(wc_analyzer *an, wc_cfg *cfg, const wc_vres *vr, int bi) {
     wc_block *b = &cfg->blocks[bi];
     const wc_insn *j = b->insns[b->n - 1];
-    const wc_op *o = &j->ops[0];
-    uint64_t table = 0;
-    int esize = 8, idxreg = -1, at = b->n - 1;
-    bool relative = false;
-    uint64_t relbase = 0;
-    wc_state st;
-    if (o->type == WC_OP_MEM && o->base == WC_R_NONE && o->index >= 0 && o->index < WC_NREGS && o->scale == 8) {
-        table = (uint64_t)o->disp;
-        idxreg = o->index;
-    } else if (o->type == WC_OP_REG && o->reg >= 0) {
-        /* walk back: add R, X ; movsxd R, dword [Y + idx*4] */
-        int r = o->reg, i = b->n - 2, other = -1;
-        for (; i >= 0; i--) {
-            const wc_insn *in = b->insns[i];
-            if (!(in->regs_written & (1u << r)))
-                continue;
-            if (in->nops == 2 && in->ops[0].type == WC_OP_REG && in->ops[0].reg == r && in->ops[1].type == WC_OP_REG &&
-                strncmp(in->text, "add", 3) == 0) {
-                other = in->ops[1].reg;
-                wc_value_at(an, cfg, vr, bi, i, &st);
-                int64_t lo, hi;
-                if (!st.reached || !wc_val_signed(&st.reg[other], 64, &lo, &hi) || lo != hi)
-                    return false;
-                relbase = (uint64_t)lo;
-                relative = true;
-                i--;
+    const wc_state *entry = &vr->in[bi];
+    if (!entry->reached)
+        return false;
+    char why[160] = "no bounded table index found";
+    for (int cand = 0; cand < WC_NREGS + entry->nslots; cand++) {
+        const wc_val *v = cand < WC_NREGS ? &entry->reg[cand] : &entry->slot[cand - WC_NREGS].v;
+        if (v->top || v->base != WC_B_NONE || v->lo == v->hi || v->hi - v->lo > 4096)
+            continue;
+        uint64_t *tg = wc_xcalloc((size_t)(v->hi - v->lo + 1), sizeof *tg);
+        int nt = 0;
+        bool ok = true;
+        uint64_t step = v->m > 1 ? v->m : 1;
+        for (int64_t x = v->lo; x <= v->hi && ok; x += (int64_t)step) {
+            wc_state st = *entry;
+            wc_val c = wc_val_const(x, v->w);
+            c.zx = v->zx;
+            if (cand < WC_NREGS)
+                st.reg[cand] = c;
+            else
+                st.slot[cand - WC_NREGS].v = c;
+            for (int i = 0; i < b->n - 1; i++)
+                wc_value_step(an, &st, b->insns[i]);
+            wc_val t = wc_read_op(&st, &j->ops[0], j->addr + j->size);
+            int64_t lo, hi;
+            if (!ok || !wc_val_signed(&t, 64, &lo, &hi) || lo != hi || !wc_image_is_exec(an->img, (uint64_t)lo)) {
+                ok = false;
                 break;
             }
-            return false;
+            int dup = 0;
+            for (int q = 0; q < nt; q++)
+                dup |= tg[q] == (uint64_t)lo;
+            if (!dup)
+                tg[nt++] = (uint64_t)lo;
         }
-        if (!relative)
-            return false;
-        for (; i >= 0; i--) {
-            const wc_insn *in = b->insns[i];
-            if (!(in->regs_written & (1u << r)))
-                continue;
-            if (in->nops == 2 && in->ops[0].type == WC_OP_REG && in->ops[0].reg == r && in->ops[1].type == WC_OP_MEM &&
-                in->ops[1].size == 4 && in->ops[1].scale == 4 && in->ops[1].index >= 0 &&
-                in->ops[1].index < WC_NREGS && strncmp(in->text, "movsxd", 6) == 0) {
-                wc_value_at(an, cfg, vr, bi, i, &st);
-                int64_t lo = 0, hi = 0;
-                if (in->ops[1].base >= 0 && in->ops[1].base < WC_NREGS) {
-                    if (!st.reached || !wc_val_signed(&st.reg[in->ops[1].base], 64, &lo, &hi) || lo != hi)
-                        return false;
-                } else if (in->ops[1].base != WC_R_NONE)
-                    return false;
-                table = (uint64_t)lo + (uint64_t)in->ops[1].disp;
-                idxreg = in->ops[1].index;
-                esize = 4;
-                at = i;
-                break;
-            }
-            return false;
-        }
-        if (idxreg < 0)
-            return false;
-    } else
-        return false;
-    wc_value_at(an, cfg, vr, bi, at, &st);
-    if (!st.reached)
-        return false;
-    uint64_t ilo, ihi;
-    if (!wc_val_unsigned(&st.reg[idxreg], 64, &ilo, &ihi) || ihi - ilo > 4096) {
-        char vb[96];
-        wc_val_str(&st.reg[idxreg], vb, sizeof vb);
-        wc_strs_addf(&cfg->problems, "indirect jump at 0x%llx: the table index %s is %s, not bounded",
-                     (unsigned long long)j->addr, wc_reg_name(idxreg, 8), vb);
-        return false;
-    }
-    uint64_t *tg = wc_xcalloc((size_t)(ihi - ilo + 1), sizeof *tg);
-    int nt = 0;
-    for (uint64_t k = ilo; k <= ihi; k++) {
-        size_t avail;
-        const unsigned char *p = wc_image_bytes(an->img, table + k * (uint64_t)esize, &avail);
-        if (!p || avail < (size_t)esize || !wc_image_is_readonly(an->img, table)) {
+        if (!ok) {
             free(tg);
-            return false;
+            continue;
         }
-        uint64_t t;
-        if (esize == 8)
-            memcpy(&t, p, 8);
-        else {
-            int32_t e;
-            memcpy(&e, p, 4);
-            t = relbase + (uint64_t)(int64_t)e;
-        }
-        if (!wc_image_is_exec(an->img, t)) {
-            free(tg);
-            return false;
-        }
-        int dup = 0;
-        for (int q = 0; q < nt; q++)
-            dup |= tg[q] == t;
-        if (!dup)
-            tg[nt++] = t;
+        WC_GROW(cfg->switch_resolved, cfg->nswitch, cfg->capswitch);
+        cfg->switch_targets = wc_xrealloc(cfg->switch_targets, (size_t)cfg->capswitch, sizeof *cfg->switch_targets);
+        cfg->switch_ntargets = wc_xrealloc(cfg->switch_ntargets, (size_t)cfg->capswitch, sizeof *cfg->switch_ntargets);
+        cfg->switch_resolved[cfg->nswitch] = j->addr;
+        cfg->switch_targets[cfg->nswitch] = tg;
+        cfg->switch_ntargets[cfg->nswitch] = nt;
+        cfg->nswitch++;
+        return true;
     }
-    WC_GROW(cfg->switch_resolved, cfg->nswitch, cfg->capswitch);
-    cfg->switch_targets = wc_xrealloc(cfg->switch_targets, (size_t)cfg->capswitch, sizeof *cfg->switch_targets);
-    cfg->switch_ntargets = wc_xrealloc(cfg->switch_ntargets, (size_t)cfg->capswitch, sizeof *cfg->switch_ntargets);
-    cfg->switch_resolved[cfg->nswitch] = j->addr;
-    cfg->switch_targets[cfg->nswitch] = tg;
-    cfg->switch_ntargets[cfg->nswitch] = nt;
-    cfg->nswitch++;
-    return true;
+    (void)why;
+    return false;
 }
 
 int wc_cfg_build(wc_analyzer *an, uint64_t entry, wc_cfg *cfg) {

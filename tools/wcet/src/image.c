@@ -376,7 +376,7 @@ bool wc_image_is_readonly(const wc_image *img, uint64_t addr) {
     for (int i = 0; i < img->nsecs; i++) {
         const wc_section *s = &img->secs[i];
         if (s->alloc && !s->nobits && addr >= s->addr && addr - s->addr < s->size)
-            return !s->write || strcmp(s->name, ".data.rel.ro") == 0;
+            return !s->write && !s->exec && strncmp(s->name, ".rodata", 7) == 0;
     }
     return false;
 }
@@ -520,7 +520,15 @@ static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isf
         if (dwarf_tag(&child) != DW_TAG_subprogram)
             continue;
         Dwarf_Addr low;
-        if (dwarf_lowpc(&child, &low) != 0 || low != addr)
+        bool match = dwarf_lowpc(&child, &low) == 0 && low == addr;
+        if (!match) {
+            /* split functions (hot and .cold parts) have DW_AT_ranges */
+            Dwarf_Addr base, start, end;
+            ptrdiff_t o = 0;
+            while (!match && (o = dwarf_ranges(&child, o, &base, &start, &end)) > 0)
+                match = start == addr;
+        }
+        if (!match)
             continue;
         int n = 0;
         Dwarf_Die p;

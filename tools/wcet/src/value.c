@@ -351,7 +351,7 @@ static void slot_kill_escaped(wc_state *st) {
 
 static void slot_set(wc_state *st, int64_t off, int size, wc_val v) {
     slot_kill_range(st, off, off + size);
-    if (v.top)
+    if (v.top && !v.sym)
         return;
     if (st->nslots >= WC_MAX_SLOTS) {
         /* forget the oldest */
@@ -404,6 +404,25 @@ bool wc_op_slot(const wc_state *st, const wc_op *op, int64_t *off) {
     return true;
 }
 
+/* the image, for loads from read-only data (set by wc_value_step) */
+static const wc_image *g_img;
+
+static bool rodata_load(uint64_t addr, int size, int64_t *v) {
+    if (!g_img || !wc_image_is_readonly(g_img, addr))
+        return false;
+    size_t avail;
+    const unsigned char *p = wc_image_bytes(g_img, addr, &avail);
+    if (!p || avail < (size_t)size)
+        return false;
+    switch (size) {
+    case 1: *v = (int8_t)p[0]; return true;
+    case 2: { int16_t x; memcpy(&x, p, 2); *v = x; return true; }
+    case 4: { int32_t x; memcpy(&x, p, 4); *v = x; return true; }
+    case 8: { int64_t x; memcpy(&x, p, 8); *v = x; return true; }
+    default: return false;
+    }
+}
+
 wc_val wc_read_op(const wc_state *st, const wc_op *op, uint64_t next_ip) {
     int w = op->size * 8;
     if (w == 0)
@@ -422,6 +441,9 @@ wc_val wc_read_op(const wc_state *st, const wc_op *op, uint64_t next_ip) {
             if (i >= 0)
                 return at_width(st->slot[i].v, w);
         }
+        int64_t c;
+        if (!a.top && a.base == WC_B_NONE && a.lo == a.hi && rodata_load((uint64_t)a.lo, op->size, &c))
+            return wc_val_const(c, w);
         return wc_val_top(w);
     }
     default:
@@ -491,7 +513,7 @@ static void set_flags(wc_state *st, int kind, const wc_insn *in, wc_val va, wc_v
 }
 
 void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
-    (void)an;
+    g_img = an->img;
     uint64_t nip = in->addr + in->size;
     const wc_op *o0 = &in->ops[0], *o1 = &in->ops[1];
     int w = o0->size * 8;
@@ -508,7 +530,20 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
     case X86_INS_MOVABS:
         if (in->nops != 2)
             break;
-        write_op(st, o0, wc_read_op(st, o1, nip), nip);
+        a = wc_read_op(st, o1, nip);
+        if (!a.sym && o1->type != WC_OP_IMM && w >= 32 && (a.top || a.lo != a.hi)) {
+            /* a fresh symbol: source and destination hold the same number */
+            a.sym = (int32_t)(0x40000000u | (uint32_t)(in->addr & 0x3fffffff));
+            a.sc = 0;
+            if (o1->type == WC_OP_REG)
+                write_op(st, o1, a, nip);
+            else {
+                int64_t off;
+                if (wc_op_slot(st, o1, &off))
+                    slot_set(st, off, o1->size, a);
+            }
+        }
+        write_op(st, o0, a, nip);
         return;
     case X86_INS_MOVZX:
         if (in->nops != 2)
@@ -814,8 +849,62 @@ static int cc_swap(int cc) {
 
 /* Apply `loc cc other` to location op (register or slot), value v at width w.
  * Returns false when the edge is infeasible. */
-static bool refine_loc(wc_state *st, const wc_op *op, int w, int cc, wc_val other) {
-    wc_val cur = wc_read_op(st, op, 0);
+/* every location holding the same symbol as cur gets the refinement nv too */
+static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
+    if (!cur->sym || v->sym != cur->sym || nv->top)
+        return;
+    int64_t shift, lo, hi;
+    if (__builtin_sub_overflow(v->sc, cur->sc, &shift) || __builtin_add_overflow(nv->lo, shift, &lo) ||
+        __builtin_add_overflow(nv->hi, shift, &hi))
+        return;
+    int w = v->base != WC_B_NONE ? 64 : v->w;
+    if (lo < smin(w) || hi > smax(w))
+        return;
+    if (v->top || v->base != WC_B_NONE) {
+        wc_val r = wc_val_range(lo, hi, w);
+        r.zx = v->top ? false : v->zx;
+        if (v->base != WC_B_NONE)
+            r.zx = false;
+        r.sym = v->sym;
+        r.sc = v->sc;
+        *v = r;
+        return;
+    }
+    int64_t nlo = v->lo > lo ? v->lo : lo, nhi = v->hi < hi ? v->hi : hi;
+    if (nlo > nhi)
+        return;
+    if (nlo != v->lo || nhi != v->hi) {
+        v->lo = nlo;
+        v->hi = nhi;
+        int32_t sym = v->sym;
+        int64_t sc = v->sc;
+        bool zx = v->zx;
+        if (v->m > 1) {
+            int64_t m = (int64_t)v->m, rr = (int64_t)v->r;
+            int64_t l2 = nlo + (((rr - nlo) % m) + m) % m, h2 = nhi - (((nhi - rr) % m) + m) % m;
+            if (l2 <= h2) {
+                v->lo = l2;
+                v->hi = h2;
+            }
+        }
+        *v = norm(*v);
+        v->sym = sym;
+        v->sc = sc;
+        v->zx = zx;
+    }
+}
+
+static void propagate_sym(wc_state *st, const wc_val *cur, const wc_val *nv) {
+    if (!cur->sym)
+        return;
+    for (int r = 0; r < WC_NREGS; r++)
+        if (r != WC_RSP)
+            narrow_one(&st->reg[r], cur, nv);
+    for (int i = 0; i < st->nslots; i++)
+        narrow_one(&st->slot[i].v, cur, nv);
+}
+
+static bool refine_loc2(wc_state *st, const wc_op *op, wc_val cur, int w, int cc, wc_val other) {
     wc_val nv;
     int64_t olo, ohi;
     if (cc == WC_CC_L || cc == WC_CC_LE || cc == WC_CC_G || cc == WC_CC_GE || cc == WC_CC_E) {
@@ -858,6 +947,9 @@ static bool refine_loc(wc_state *st, const wc_op *op, int w, int cc, wc_val othe
         return true;
     nv.sym = cur.sym;
     nv.sc = cur.sc;
+    propagate_sym(st, &cur, &nv);
+    if (!op)
+        return true;
     /* write back only where the location holds exactly this width */
     if (op->type == WC_OP_REG) {
         if (op->reg < 0 || op->reg >= WC_NREGS || op->high8 || w < 32)
@@ -890,6 +982,10 @@ static bool refine_loc(wc_state *st, const wc_op *op, int w, int cc, wc_val othe
     return true;
 }
 
+static bool refine_loc(wc_state *st, const wc_op *op, int w, int cc, wc_val other) {
+    return refine_loc2(st, op, wc_read_op(st, op, 0), w, cc, other);
+}
+
 /* dst = src refined for the edge from block `from` (taken or fallthrough). */
 void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_state *dst) {
     *dst = *src;
@@ -904,6 +1000,29 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
     const wc_flags *f = &src->fl;
     int w = f->w;
     bool ok = true;
+    if ((f->kind == 3 || f->kind == 4) && (cc == WC_CC_S || cc == WC_CC_NS || cc == WC_CC_E || cc == WC_CC_NE) &&
+        f->a.type != WC_OP_IMM) {
+        /* the flags describe the result, which a now holds */
+        wc_val res = wc_read_op(dst, &f->a, 0);
+        int64_t lo, hi;
+        if (cc == WC_CC_S)
+            ok = refine_loc(dst, &f->a, w, WC_CC_L, wc_val_const(0, w));
+        else if (cc == WC_CC_NS)
+            ok = refine_loc(dst, &f->a, w, WC_CC_GE, wc_val_const(0, w));
+        else if (cc == WC_CC_E)
+            ok = refine_loc(dst, &f->a, w, WC_CC_E, wc_val_const(0, w));
+        else if (wc_val_signed(&res, w, &lo, &hi)) {
+            if (lo == 0 && hi == 0)
+                ok = false;
+            else if (lo == 0)
+                ok = refine_loc(dst, &f->a, w, WC_CC_GE, wc_val_const(1, w));
+            else if (hi == 0)
+                ok = refine_loc(dst, &f->a, w, WC_CC_LE, wc_val_const(-1, w));
+        }
+        if (!ok)
+            dst->reached = false;
+        return;
+    }
     if (f->kind == 1 || f->kind == 4) { /* cmp a, b */
         if (cc == WC_CC_NE) {
             /* a != b with b constant: trim an end of a */
@@ -916,11 +1035,14 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
                 else if (f->kind == 1 && ahi == blo)
                     ok = refine_loc(dst, &f->a, w, WC_CC_LE, wc_val_const(blo - 1, w));
             }
-        } else if (f->kind == 1 || (f->a.type == WC_OP_REG && f->b.type == WC_OP_IMM)) {
+        } else if (f->kind == 1 || f->b.type == WC_OP_IMM) {
             if (f->kind == 1) {
                 ok = refine_loc(dst, &f->a, w, cc, f->vb);
                 if (ok && f->b.type != WC_OP_IMM)
                     ok = refine_loc(dst, &f->b, w, cc_swap(cc), f->va);
+            } else if (f->b.type == WC_OP_IMM) {
+                /* sub a, imm: the flags compare the old a; its value lives on in a's symbol */
+                ok = refine_loc2(dst, NULL, f->va, w, cc, f->vb);
             }
         }
     } else if (f->kind == 2) { /* test a, a: compare a with 0 */
@@ -970,7 +1092,7 @@ static void st_join(wc_state *acc, const wc_state *s, bool widen) {
             continue;
         wc_val v = widen ? vwiden(acc->slot[i].v, vjoin(acc->slot[i].v, s->slot[j].v))
                          : vjoin(acc->slot[i].v, s->slot[j].v);
-        if (v.top)
+        if (v.top && !v.sym)
             continue;
         acc->slot[k] = acc->slot[i];
         acc->slot[k].v = v;
