@@ -283,7 +283,7 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
         if (!lb->bounded && !an->opt.no_smt) {
             uint64_t mx;
             char *how = NULL;
-            if (wc_smt_loop_bound(an, cfg, &vr, l, an->opt.smt_loop_limit ? an->opt.smt_loop_limit : 4096, &mx,
+            if (wc_smt_loop_bound(an, cfg, &vr, l, an->opt.smt_loop_limit ? an->opt.smt_loop_limit : 256, &mx,
                                   &how)) {
                 lb->bounded = true;
                 lb->max = mx;

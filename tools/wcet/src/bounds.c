@@ -203,8 +203,7 @@ static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
         if (!sp.top && sp.base == WC_B_SP)
             dm_kill_slots(m, INT64_MIN / 2, sp.lo);
     }
-    if (in->rep || in->id == X86_INS_STOSB || in->id == X86_INS_STOSQ || in->id == X86_INS_STOSD ||
-        in->id == X86_INS_MOVSB || in->id == X86_INS_MOVSQ || in->id == X86_INS_MOVSD)
+    if (in->string_op)
         dm_kill_slots(m, INT64_MIN / 2, INT64_MAX);
     if (in->id == X86_INS_PUSH) {
         wc_val sp = vs->reg[WC_RSP];
@@ -287,6 +286,17 @@ static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
     dmap res = in[p.b];
     if (res.reached)
         run_dm_block(an, cfg, vr, p.b, 0, stop, &res);
+    if (getenv("WCET_DEBUG")) {
+        for (int b = 0; b < n; b++) {
+            if (!region[b])
+                continue;
+            fprintf(stderr, "delta: block 0x%llx in(%d):", (unsigned long long)cfg->blocks[b].start, in[b].reached);
+            for (int i = 0; i < in[b].n; i++)
+                fprintf(stderr, " %d/%d/%lld=%lld", in[b].loc[i].kind, in[b].loc[i].reg, (long long)in[b].loc[i].off,
+                        (long long)in[b].d[i]);
+            fprintf(stderr, "\n");
+        }
+    }
     if (want >= 0 && want_in) {
         memset(want_in, 0, sizeof *want_in);
         const wc_block *wb = &cfg->blocks[want];
@@ -534,7 +544,8 @@ static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, c
             m.reached = true;
             dm_set(&m, l, 0);
             dm_step(&vs, bb->insns[i], &m);
-            if (dm_find(&m, l) < 0 || m.d[0] != 0)
+            int at = dm_find(&m, l);
+            if (at < 0 || m.d[at] != 0)
                 return true;
             wc_value_step(an, &vs, bb->insns[i]);
         }
@@ -582,6 +593,182 @@ static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *c
     wc_vres_free(&r);
     free(skip);
     return at->reached;
+}
+
+/* does insn in write location l (as dm_step sees it)? */
+static bool writes_loc(const wc_state *vs, const wc_insn *in, const dloc *l) {
+    dmap m;
+    memset(&m, 0, sizeof m);
+    m.reached = true;
+    dm_set(&m, l, 0);
+    dm_step(vs, in, &m);
+    int i = dm_find(&m, l);
+    return i < 0 || m.d[i] != 0;
+}
+
+/* the previous write of register y before instruction i of block b (-1: none
+ * in the block, -2: X changes first) */
+static int prev_write(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y, const dloc *X) {
+    const wc_block *bb = &cfg->blocks[b];
+    for (int k = i - 1; k >= 0; k--) {
+        wc_state ds;
+        wc_value_at(an, cfg, vr, b, k, &ds);
+        if (!ds.reached)
+            return -1;
+        if (bb->insns[k]->regs_written & (1u << y))
+            return k;
+        if (writes_loc(&ds, bb->insns[k], X))
+            return -2;
+    }
+    return -1;
+}
+
+/* register y holds X just before instruction i */
+static bool reg_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y, const dloc *X) {
+    if (X->kind == 0 && X->reg == y)
+        return true;
+    int k = prev_write(an, cfg, vr, b, i, y, X);
+    if (k < 0)
+        return false;
+    const wc_insn *d = cfg->blocks[b].insns[k];
+    wc_state ds;
+    wc_value_at(an, cfg, vr, b, k, &ds);
+    dloc src;
+    return d->id == X86_INS_MOV && d->ops[0].type == WC_OP_REG && d->ops[0].reg == y &&
+           op_loc(&ds, &d->ops[1], &src) && loc_eq(&src, X);
+}
+
+/* register y holds X - 1 just before instruction i */
+static bool reg_is_xm1(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y, const dloc *X) {
+    int k = prev_write(an, cfg, vr, b, i, y, X);
+    if (k < 0)
+        return false;
+    const wc_insn *d = cfg->blocks[b].insns[k];
+    if (d->id == X86_INS_LEA && d->ops[1].type == WC_OP_MEM && d->ops[1].index == WC_R_NONE && d->ops[1].disp == -1 &&
+        d->ops[1].base >= 0 && d->ops[1].base < WC_NREGS)
+        return reg_is_x(an, cfg, vr, b, k, d->ops[1].base, X);
+    bool dec = (d->id == X86_INS_SUB && d->ops[1].type == WC_OP_IMM && d->ops[1].imm == 1) ||
+               (d->id == X86_INS_ADD && d->ops[1].type == WC_OP_IMM && d->ops[1].imm == -1) || d->id == X86_INS_DEC;
+    return dec && d->ops[0].type == WC_OP_REG && d->ops[0].reg == y && reg_is_x(an, cfg, vr, b, k, y, X);
+}
+
+/* operand o of instruction i is X (the location itself or a register copy) */
+static bool op_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, const wc_op *o,
+                    const dloc *X) {
+    wc_state ds;
+    wc_value_at(an, cfg, vr, b, i, &ds);
+    dloc l;
+    if (ds.reached && op_loc(&ds, o, &l) && loc_eq(&l, X))
+        return true;
+    return o->type == WC_OP_REG && o->reg >= 0 && o->reg < WC_NREGS && reg_is_x(an, cfg, vr, b, i, o->reg, X);
+}
+
+/* `and R, S` at k computes X & (X - 1) into R */
+static bool and_clears(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int k, const dloc *X) {
+    const wc_insn *d = cfg->blocks[b].insns[k];
+    if (d->id != X86_INS_AND || d->nops != 2)
+        return false;
+    const wc_op *r = &d->ops[0], *sop = &d->ops[1];
+    bool r_x = op_is_x(an, cfg, vr, b, k, r, X);
+    bool r_xm1 = r->type == WC_OP_REG && r->reg >= 0 && r->reg < WC_NREGS && reg_is_xm1(an, cfg, vr, b, k, r->reg, X);
+    bool s_x = op_is_x(an, cfg, vr, b, k, sop, X);
+    bool s_xm1 = sop->type == WC_OP_REG && sop->reg >= 0 && sop->reg < WC_NREGS &&
+                 reg_is_xm1(an, cfg, vr, b, k, sop->reg, X);
+    return (r_x && s_xm1) || (r_xm1 && s_x);
+}
+
+/* Is instruction i of block b a bit-clearing update of X: X = X & (X - 1)
+ * (directly, or through a register copied into X), or shr/shl X by a
+ * constant? Returns 0 if not, else the bits removed per update at least. */
+static int bit_update(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, const dloc *X) {
+    const wc_insn *in = cfg->blocks[b].insns[i];
+    wc_state vs;
+    wc_value_at(an, cfg, vr, b, i, &vs);
+    if (!vs.reached)
+        return 0;
+    dloc d0;
+    if (in->nops != 2 || !op_loc(&vs, &in->ops[0], &d0) || !loc_eq(&d0, X))
+        return 0;
+    if ((in->id == X86_INS_SHR || in->id == X86_INS_SHL) && in->ops[1].type == WC_OP_IMM && (in->ops[1].imm & 63) > 0)
+        return (int)(in->ops[1].imm & 63);
+    if (in->id == X86_INS_AND)
+        return and_clears(an, cfg, vr, b, i, X) ? 1 : 0;
+    if (in->id == X86_INS_MOV && in->ops[1].type == WC_OP_REG && in->ops[1].reg >= 0 && in->ops[1].reg < WC_NREGS &&
+        in->ops[0].size == in->ops[1].size) {
+        int k = prev_write(an, cfg, vr, b, i, in->ops[1].reg, X);
+        const wc_insn *d = k >= 0 ? cfg->blocks[b].insns[k] : NULL;
+        if (d && d->ops[0].type == WC_OP_REG && d->ops[0].reg == in->ops[1].reg && and_clears(an, cfg, vr, b, k, X))
+            return 1;
+    }
+    return 0;
+}
+
+/* Bit loops: X is only changed by bit-clearing updates, at least one on every
+ * path around the loop, and the loop continues while X != 0: at most w
+ * iterations (w bits; w / k for shifts by k). */
+static bool bitloop(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, point p, const dloc *X, int w,
+                    uint64_t *k) {
+    const wc_loop *lp = &cfg->loops[l];
+    int n = cfg->nblocks;
+    signed char *in = wc_xcalloc((size_t)n, 1); /* 0 unreached, 1 not updated on some path, 2 updated */
+    int minbits = 64;
+    bool fail = false;
+    int stop = p.post ? p.i + 1 : p.i;
+    signed char final = 0;
+    bool changed = true;
+    for (int round = 0; changed && round < 100 && !fail; round++) {
+        changed = false;
+        for (int b = -1; b < n && !fail; b++) {
+            int blk = b < 0 ? p.b : b;
+            if (!lp->in[blk])
+                continue;
+            const wc_block *bb = &cfg->blocks[blk];
+            int from = 0, to = bb->n;
+            signed char st;
+            if (b < 0) {
+                st = 1;
+                from = stop;
+            } else {
+                st = in[blk];
+                if (!st)
+                    continue;
+                if (blk == p.b)
+                    to = stop;
+            }
+            for (int i = from; i < to && !fail; i++) {
+                int bits = bit_update(an, cfg, vr, blk, i, X);
+                if (bits) {
+                    st = 2;
+                    if (bits < minbits)
+                        minbits = bits;
+                    continue;
+                }
+                wc_state vs;
+                wc_value_at(an, cfg, vr, blk, i, &vs);
+                if (vs.reached && writes_loc(&vs, bb->insns[i], X))
+                    fail = true;
+            }
+            if (b >= 0 && blk == p.b) {
+                final = st;
+                continue;
+            }
+            for (int q = 0; q < bb->nsucc; q++) {
+                int s2 = bb->succ[q];
+                if (!lp->in[s2])
+                    continue;
+                signed char nv = in[s2] == 0 ? st : (in[s2] < st ? in[s2] : st);
+                if (nv != in[s2]) {
+                    in[s2] = nv;
+                    changed = true;
+                }
+            }
+        }
+    }
+    free(in);
+    if (fail || final != 2)
+        return false;
+    *k = (uint64_t)((w + minbits - 1) / minbits);
+    return true;
 }
 
 static int rel_swap(int r) {
@@ -660,6 +847,12 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
         zero_b = true;
+    } else if ((f->id == X86_INS_AND || f->id == X86_INS_SHR || f->id == X86_INS_SHL) && f->nops == 2 &&
+               (cont == WC_CC_E || cont == WC_CC_NE)) {
+        if (!op_loc(&vs, &f->ops[0], &c->a))
+            goto unsupported;
+        c->p.post = true;
+        zero_b = true;
     } else if ((f->id == X86_INS_ADD || f->id == X86_INS_SUB || f->id == X86_INS_INC || f->id == X86_INS_DEC) &&
                (cont == WC_CC_E || cont == WC_CC_NE || cont == WC_CC_S || cont == WC_CC_NS)) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
@@ -732,6 +925,18 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             return;
         }
         if (ia < 0 || res.d[ia] == 0) {
+            uint64_t kb;
+            int64_t bz, bz2;
+            if (c->rel == REL_NE && c->b_imm && wc_val_signed(&c->b, c->w, &bz, &bz2) && bz == 0 && bz2 == 0 &&
+                bitloop(an, cfg, vr, l, c->p, &c->a, c->w, &kb)) {
+                c->ok = true;
+                c->k = kb;
+                snprintf(c->how, sizeof c->how,
+                         "bit loop: %s loses at least one bit per iteration and the loop runs while it is "
+                         "not 0: at most %llu",
+                         an_, (unsigned long long)kb);
+                return;
+            }
             snprintf(c->how, sizeof c->how, "exit at 0x%llx: %s is not an induction variable of the loop",
                      (unsigned long long)j->addr, an_);
             return;

@@ -241,6 +241,15 @@ const wc_insn *wc_decode(wc_decoder *d, uint64_t addr) {
         in->regs_written = 0xffff;
         in->regs_read = 0xffff;
     }
+    /* compares write only the flags (capstone 4 reports some operands as written) */
+    if (ci->id == X86_INS_CMP || ci->id == X86_INS_TEST || ci->id == X86_INS_BT || ci->id == X86_INS_UCOMISD ||
+        ci->id == X86_INS_UCOMISS || ci->id == X86_INS_COMISD || ci->id == X86_INS_COMISS || ci->id == X86_INS_PTEST)
+        in->regs_written = 0;
+    in->string_op = is_string_op(ci->id);
+    for (int i = 0; i < in->nops; i++)
+        if (in->ops[i].type == WC_OP_REG && in->ops[i].reg == WC_R_NONE)
+            in->string_op = false; /* SSE movsd/cmpsd share the ids of the string instructions */
+    in->rep = in->rep && in->string_op;
     /* kind */
     in->kind = WC_I_NORMAL;
     bool is_jump = false, is_call = false, is_ret = false;

@@ -793,7 +793,7 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
     for (int i = 0; i < in->nops; i++)
         if (in->ops[i].type == WC_OP_MEM && i == 0 && in->id != X86_INS_CMP)
             write_op(st, &in->ops[i], wc_val_top(in->ops[i].size * 8), nip);
-    if (in->rep || (in->id >= X86_INS_STOSB && in->id <= X86_INS_STOSW)) {
+    if (in->string_op) {
         /* string stores go through rdi */
         slot_kill_escaped(st);
         wc_val sp = st->reg[WC_RSP];

@@ -149,6 +149,7 @@ typedef struct wc_insn {
     int8_t cc;    /* for JCC, CMOVcc, SETcc */
     uint8_t nops;
     bool rep;         /* rep-prefixed string instruction */
+    bool string_op;   /* movs, stos, lods, cmps, scas */
     bool writes_flags;
     unsigned id;      /* capstone instruction id */
     uint64_t target;  /* direct branch/call target */
