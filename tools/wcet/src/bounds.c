@@ -341,6 +341,8 @@ typedef struct cand {
     wc_val b;        /* B's value */
     uint64_t k;      /* back edges per entry */
     dmap init;       /* locations equal to A at p */
+    const wc_insn *f; /* the flag setter */
+    int ai;          /* A's operand index in f */
     char how[512];
 } cand;
 
@@ -370,6 +372,20 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
     int w = c->w;
     i128 alo, ahi, blo, bhi, mn, mx;
     bool based = false;
+    /* the same symbol on both sides: B - A0 is known modulo 2^w */
+    bool same = a0->sym && a0->sym == b->sym && a0->symw >= w && b->symw >= w;
+    uint64_t mask = w >= 64 ? UINT64_MAX : ((uint64_t)1 << w) - 1;
+    uint64_t dsym = same ? ((uint64_t)b->sc - (uint64_t)a0->sc) & mask : 0;
+    if (same && c->rel == REL_NE && c->s != 0) {
+        /* A meets B after exactly D / s steps, counted modulo 2^w */
+        uint64_t as = (uint64_t)(c->s < 0 ? -c->s : c->s) & mask;
+        uint64_t d = c->s > 0 ? dsym : (uint64_t)(-(int64_t)dsym) & mask;
+        if (as && d % as == 0 && d / as < ((uint64_t)1 << 40)) {
+            *k = d / as;
+            snprintf(why, wn, "the limit is the initial value %+lld", (long long)wc_sext(dsym, w));
+            return true;
+        }
+    }
     if (a0->top || b->top) {
         snprintf(why, wn, "%s is not bounded", a0->top ? "the initial value" : "the limit");
         return false;
@@ -414,8 +430,11 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
     i128 s = c->s, K = 0;
     /* D = B - A0: exact when both are the same symbol plus constants */
     i128 dlo0 = blo - ahi, dhi0 = bhi - alo;
-    if (a0->sym && a0->sym == b->sym) {
-        dlo0 = dhi0 = (i128)b->sc - a0->sc;
+    if (same && dhi0 - dlo0 < ((i128)1 << w)) {
+        i128 m = (i128)1 << w;
+        i128 dd = dlo0 + ((((i128)dsym - dlo0) % m) + m) % m;
+        if (dd <= dhi0)
+            dlo0 = dhi0 = dd;
     }
     switch (c->rel) {
     case REL_LT:
@@ -781,6 +800,32 @@ static int rel_swap(int r) {
     }
 }
 
+/* A and B of candidate c read from a state at its test point */
+static void cand_values(const cand *c, const wc_state *fs, wc_val *a0, wc_val *b) {
+    if (c->a.kind == 0) {
+        wc_op aop = c->f->ops[c->ai];
+        *a0 = wc_read_op(fs, &aop, 0);
+    } else {
+        *a0 = wc_val_top(c->w);
+        for (int i = 0; i < fs->nslots; i++)
+            if (fs->slot[i].off == c->a.off && fs->slot[i].size == c->a.size)
+                *a0 = fs->slot[i].v;
+    }
+    if (c->b_imm) {
+        *b = c->b;
+        return;
+    }
+    if (c->bl.kind == 0) {
+        wc_op bop = c->f->ops[1 - c->ai];
+        *b = wc_read_op(fs, &bop, 0);
+    } else {
+        *b = wc_val_top(c->w);
+        for (int i = 0; i < fs->nslots; i++)
+            if (fs->slot[i].off == c->bl.off && fs->slot[i].size == c->bl.size)
+                *b = fs->slot[i].v;
+    }
+}
+
 static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l, int cb,
                           cand *c, bool swap) {
     const wc_loop *lp = &cfg->loops[l];
@@ -868,6 +913,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         c->b = wc_val_const(f->ops[1].imm, c->w);
     } else
         goto unsupported;
+    c->f = f;
+    c->ai = ai;
     if (zero_b) {
         c->b_imm = true;
         c->b = wc_val_const(0, c->w);
@@ -880,38 +927,162 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         memset(&init, 0, sizeof init);
         init.reached = true;
         dm_set(&init, &c->a, 0);
-        if (!c->p.post && c->a.kind == 0) {
-            /* A loaded from a slot or register just before (as at -O0) */
+        {
+            /* locations related to A at p through copies and constant steps in
+             * p's block: each location's value as (its origin at the block's
+             * start) + offset */
+            typedef struct orig {
+                dloc loc, from;
+                int64_t d;
+                bool known;
+            } orig;
+            orig o[DMAX];
+            int no = 0;
             wc_state ws;
             wc_value_at(an, cfg, vr, cb, 0, &ws);
-            for (int i = 0; i < fi; i++) {
+            int upto = c->p.post ? fi + 1 : fi;
+            for (int i = 0; i < upto && ws.reached; i++) {
                 const wc_insn *in = bb->insns[i];
-                if (in->id == X86_INS_MOV && in->nops == 2 && in->ops[0].type == WC_OP_REG &&
-                    in->ops[0].reg == c->a.reg && in->ops[0].size == in->ops[1].size) {
-                    dloc src;
-                    if (op_loc(&ws, &in->ops[1], &src)) {
-                        /* valid if src and A are not written between i+1 and fi */
-                        bool clean = true;
-                        wc_state ws2 = ws;
-                        wc_value_step(an, &ws2, in);
-                        for (int q = i + 1; q < fi && clean; q++) {
-                            dmap t;
-                            memset(&t, 0, sizeof t);
-                            t.reached = true;
-                            dm_set(&t, &src, 0);
-                            dm_set(&t, &c->a, 0);
-                            dm_step(&ws2, bb->insns[q], &t);
-                            clean = t.n == 2 && t.d[0] == 0 && t.d[1] == 0;
-                            wc_value_step(an, &ws2, bb->insns[q]);
-                        }
-                        if (clean) {
-                            init.n = 0;
-                            dm_set(&init, &c->a, 0);
-                            dm_set(&init, &src, 0);
-                        }
+                dloc d0, s1;
+                memset(&d0, 0, sizeof d0);
+                bool l0 = in->nops >= 1 && op_loc(&ws, &in->ops[0], &d0);
+                int idx = -1;
+                for (int q = 0; l0 && q < no; q++)
+                    if (loc_eq(&o[q].loc, &d0))
+                        idx = q;
+                /* the origin of a source location */
+                orig src = {{0}, {0}, 0, false};
+                bool handled = false;
+                if (l0 && in->nops == 2 && (in->id == X86_INS_MOV || in->id == X86_INS_LEA)) {
+                    const wc_op *so = &in->ops[1];
+                    int64_t add = 0;
+                    bool okk = false;
+                    if (in->id == X86_INS_MOV && op_loc(&ws, so, &s1) && so->size == in->ops[0].size)
+                        okk = true;
+                    else if (in->id == X86_INS_LEA && so->type == WC_OP_MEM && so->index == WC_R_NONE && so->base >= 0 &&
+                             so->base < WC_NREGS && so->base != WC_RSP) {
+                        s1.kind = 0;
+                        s1.reg = so->base;
+                        s1.size = 8;
+                        s1.off = 0;
+                        add = so->disp;
+                        okk = true;
+                    }
+                    if (okk) {
+                        src.known = true;
+                        src.from = s1;
+                        src.d = add;
+                        for (int q = 0; q < no; q++)
+                            if (loc_eq(&o[q].loc, &s1)) {
+                                src = o[q];
+                                src.d += add;
+                            }
+                        handled = true;
+                    }
+                } else if (l0 && in->nops == 2 && (in->id == X86_INS_ADD || in->id == X86_INS_SUB) &&
+                           in->ops[1].type == WC_OP_IMM) {
+                    src.known = true;
+                    src.from = d0;
+                    src.d = 0;
+                    if (idx >= 0)
+                        src = o[idx];
+                    src.d += in->id == X86_INS_ADD ? in->ops[1].imm : -in->ops[1].imm;
+                    handled = true;
+                } else if (l0 && (in->id == X86_INS_INC || in->id == X86_INS_DEC)) {
+                    src.known = true;
+                    src.from = d0;
+                    src.d = 0;
+                    if (idx >= 0)
+                        src = o[idx];
+                    src.d += in->id == X86_INS_INC ? 1 : -1;
+                    handled = true;
+                }
+                /* anything else written loses its origin: record as unknown */
+                for (int q = no - 1; q >= 0; q--) {
+                    dmap t;
+                    memset(&t, 0, sizeof t);
+                    t.reached = true;
+                    dm_set(&t, &o[q].loc, 0);
+                    dm_step(&ws, in, &t);
+                    int at = dm_find(&t, &o[q].loc);
+                    if (at < 0 || t.d[at] != 0)
+                        o[q].known = false;
+                }
+                if (handled) {
+                    if (idx < 0 && no < DMAX)
+                        idx = no++;
+                    if (idx >= 0) {
+                        o[idx] = src;
+                        o[idx].loc = d0;
                     }
                 }
+                /* every other register or slot written: no known origin */
+                for (int r = 0; r < WC_NREGS; r++) {
+                    if (!(in->regs_written & (1u << r)) || (handled && d0.kind == 0 && d0.reg == r))
+                        continue;
+                    dloc rl = {0, (int8_t)r, 8, 0};
+                    int q = -1;
+                    for (int z = 0; z < no; z++)
+                        if (loc_eq(&o[z].loc, &rl))
+                            q = z;
+                    if (q < 0 && no < DMAX)
+                        q = no++;
+                    if (q >= 0) {
+                        o[q].loc = rl;
+                        o[q].known = false;
+                    }
+                }
+                if (l0 && !handled && d0.kind == 1 && no < DMAX && idx < 0) {
+                    o[no].loc = d0;
+                    o[no].known = false;
+                    no++;
+                }
                 wc_value_step(an, &ws, in);
+            }
+            /* A's origin, and every location with the same origin */
+            orig ao = {{0}, {0}, 0, false};
+            ao.from = c->a;
+            ao.known = true;
+            for (int q = 0; q < no; q++)
+                if (loc_eq(&o[q].loc, &c->a))
+                    ao = o[q];
+            if (ao.known) {
+                /* the origin itself, if unchanged in the block */
+                bool origin_written = false;
+                for (int q = 0; q < no; q++)
+                    if (loc_eq(&o[q].loc, &ao.from))
+                        origin_written = true;
+                if (!origin_written && !loc_eq(&ao.from, &c->a))
+                    dm_set(&init, &ao.from, -ao.d);
+                for (int q = 0; q < no; q++)
+                    if (o[q].known && loc_eq(&o[q].from, &ao.from) && !loc_eq(&o[q].loc, &c->a))
+                        dm_set(&init, &o[q].loc, o[q].d - ao.d);
+            }
+        }
+        {
+            /* every location sharing A's symbol at p (value analysis) */
+            wc_state ps;
+            wc_value_at(an, cfg, vr, cb, c->p.post ? fi + 1 : fi, &ps);
+            wc_val av = wc_val_top(c->w);
+            if (ps.reached && c->a.kind == 0)
+                av = ps.reg[c->a.reg];
+            else if (ps.reached)
+                for (int i = 0; i < ps.nslots; i++)
+                    if (ps.slot[i].off == c->a.off && ps.slot[i].size == c->a.size)
+                        av = ps.slot[i].v;
+            if (av.sym) {
+                for (int r = 0; r < WC_NREGS; r++)
+                    if (r != WC_RSP && ps.reg[r].sym == av.sym) {
+                        dloc eq = {0, (int8_t)r, (uint8_t)(ps.reg[r].w == 32 ? 4 : 8), 0};
+                        if (dm_find(&init, &eq) < 0)
+                            dm_set(&init, &eq, wc_sext((uint64_t)ps.reg[r].sc - (uint64_t)av.sc, c->w));
+                    }
+                for (int i = 0; i < ps.nslots; i++)
+                    if (ps.slot[i].v.sym == av.sym) {
+                        dloc eq = {1, 0, ps.slot[i].size, ps.slot[i].off};
+                        if (dm_find(&init, &eq) < 0)
+                            dm_set(&init, &eq, wc_sext((uint64_t)ps.slot[i].v.sc - (uint64_t)av.sc, c->w));
+                    }
             }
         }
         c->init = init;
@@ -960,39 +1131,7 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             snprintf(c->how, sizeof c->how, "the loop test at 0x%llx is unreachable", (unsigned long long)j->addr);
             return;
         }
-        /* A's value at the first test (after the instruction if post) */
-        wc_op aop = f->ops[ai];
-        if (c->a.kind == 0) {
-            c->a0 = wc_read_op(&fs, &aop, 0);
-        } else {
-            wc_state pre;
-            /* slots: read through the address */
-            pre = fs;
-            bool found = false;
-            for (int i = 0; i < pre.nslots; i++)
-                if (pre.slot[i].off == c->a.off && pre.slot[i].size == c->a.size) {
-                    c->a0 = pre.slot[i].v;
-                    found = true;
-                }
-            if (!found)
-                c->a0 = wc_val_top(c->w);
-        }
-        if (!c->b_imm) {
-            bool found = false;
-            if (c->bl.kind == 0) {
-                wc_op bop = f->ops[1 - ai];
-                c->b = wc_read_op(&fs, &bop, 0);
-                found = true;
-            } else
-                for (int i = 0; i < fs.nslots; i++)
-                    if (fs.slot[i].off == c->bl.off && fs.slot[i].size == c->bl.size) {
-                        c->b = fs.slot[i].v;
-                        found = true;
-                    }
-            if (!found)
-                c->b = wc_val_top(c->w);
-            /* B is invariant: its range over all iterations is the main analysis' too */
-        }
+        cand_values(c, &fs, &c->a0, &c->b);
         if (c->a.kind == 0 && c->w < 64)
             c->a0 = c->a0;
     }
@@ -1018,39 +1157,90 @@ unsupported:
     snprintf(c->how, sizeof c->how, "exit at 0x%llx: unsupported test `%s`", (unsigned long long)j->addr, f->text);
 }
 
-/* Triangular: inner candidate ci whose limit is the outer induction variable. */
-static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int li, const cand *ci, int lo,
-                       const cand *co, uint64_t *total) {
-    if (ci->b_imm || !co->ok || co->a0.top || co->a0.base != WC_B_NONE || co->a0.lo != co->a0.hi)
+/* Nested loops: the inner loop's total over one entry of the outer loop, by
+ * running the outer body once per value of the outer induction variable
+ * (A0 + k s at the outer test, k < its bound) and bounding the inner loop
+ * there. Exact for triangular loops (j < i, j from i + 1, n - 1 - i, ...). */
+static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int li,
+                       const cand *ci, int lo, const cand *co, uint64_t *total) {
+    if (!co->ok || co->a0.top || co->a0.base != WC_B_NONE || co->a0.lo != co->a0.hi || co->k > 1024)
         return false;
-    if (co->k > 10000000)
-        return false;
-    const wc_loop *inner = &cfg->loops[li];
     const wc_loop *outer = &cfg->loops[lo];
-    dmap init = co->init;
-    init.reached = true;
-    bool *skip = wc_xcalloc((size_t)cfg->nblocks, sizeof *skip);
-    for (int k = 0; k < inner->nlatches; k++)
-        skip[inner->latches[k]] = true;
-    dmap at_inner;
-    delta_around(an, cfg, vr, outer->in, co->p, &init, inner->header, skip, &at_inner);
-    free(skip);
-    int ib = dm_find(&at_inner, &ci->bl);
-    if (!at_inner.reached || ib < 0)
+    const wc_block *pb = &cfg->blocks[co->p.b];
+    int stop = co->p.post ? co->p.i + 1 : co->p.i;
+    wc_state atp;
+    wc_value_at(an, cfg, vr, co->p.b, stop, &atp);
+    if (!atp.reached)
         return false;
-    int64_t d = at_inner.d[ib];
-    i128 sum = 0;
-    for (uint64_t k = 0; k < co->k; k++) {
-        i128 v = (i128)co->a0.lo + (i128)k * co->s + d;
-        if (v < INT64_MIN || v > INT64_MAX)
-            return false;
-        wc_val b = wc_val_const((int64_t)v, ci->w);
-        uint64_t kk;
-        char why[64];
-        if (!count_k(ci, &ci->a0, &b, &kk, why, sizeof why))
-            return false;
-        sum += kk;
+    const wc_insn *j = pb->insns[pb->n - 1];
+    int tb = wc_cfg_block_of(cfg, j->target), fb = wc_cfg_block_of(cfg, j->addr + j->size);
+    if (tb < 0 || fb < 0)
+        return false;
+    int cont = outer->in[tb] ? tb : fb;
+    int taken = cont == tb;
+    bool *skip = wc_xcalloc((size_t)cfg->nblocks, sizeof *skip);
+    for (int k = 0; k < outer->nlatches; k++)
+        skip[outer->latches[k]] = true;
+    /* the outer variable's value at its test, and the locations sharing its symbol */
+    wc_val cur;
+    {
+        wc_val a0, b0;
+        cand_values(co, &atp, &a0, &b0);
+        cur = a0;
     }
+    i128 sum = 0;
+    bool ok = true;
+    for (uint64_t k = 0; k < co->k && ok; k++) {
+        i128 v = (i128)co->a0.lo + (i128)k * co->s;
+        if (v < INT32_MIN && co->w <= 32)
+            break;
+        wc_state st = atp;
+        wc_val c = wc_val_const((int64_t)v, co->w);
+        /* pin A (and every location holding A's symbol) */
+        if (co->a.kind == 0) {
+            c.zx = co->w == 32;
+            st.reg[co->a.reg] = c;
+        } else {
+            for (int i = 0; i < st.nslots; i++)
+                if (st.slot[i].off == co->a.off && st.slot[i].size == co->a.size)
+                    st.slot[i].v = c;
+        }
+        if (cur.sym) {
+            for (int r = 0; r < WC_NREGS; r++)
+                if (st.reg[r].sym == cur.sym && r != WC_RSP) {
+                    int ww = st.reg[r].base != WC_B_NONE ? 64 : st.reg[r].w;
+                    wc_val nv = wc_val_const((int64_t)(v + st.reg[r].sc - cur.sc), ww);
+                    nv.zx = st.reg[r].zx;
+                    st.reg[r] = nv;
+                }
+            for (int i = 0; i < st.nslots; i++)
+                if (st.slot[i].v.sym == cur.sym)
+                    st.slot[i].v = wc_val_const((int64_t)(v + st.slot[i].v.sc - cur.sc), st.slot[i].size * 8);
+        }
+        for (int i = stop; i < pb->n; i++)
+            wc_value_step(an, &st, pb->insns[i]);
+        wc_state e;
+        wc_value_edge(&st, pb, taken, &e);
+        if (!e.reached)
+            continue;
+        wc_vres r;
+        wc_value_run(an, cfg, ctx, cont, &e, outer->in, outer->header, skip, &r);
+        wc_state fs;
+        if (first_iteration(an, cfg, ctx, &r, li, ci->p, &fs)) {
+            wc_val a0, b;
+            cand_values(ci, &fs, &a0, &b);
+            uint64_t kk;
+            char why[160];
+            if (count_k(ci, &a0, &b, &kk, why, sizeof why))
+                sum += kk;
+            else
+                ok = false;
+        }
+        wc_vres_free(&r);
+    }
+    free(skip);
+    if (!ok)
+        return false;
     if (co->p.b != outer->header)
         sum += ci->k; /* the first, partial outer iteration */
     if (sum > (i128)UINT64_MAX / 4)
@@ -1114,7 +1304,7 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
         if (p < 0 || !best[l].ok || !best[p].ok)
             continue;
         uint64_t total;
-        if (triangular(an, cfg, vr, l, &best[l], p, &best[p], &total) && total < best[l].k * (best[p].k + 1)) {
+        if (triangular(an, cfg, ctx, vr, l, &best[l], p, &best[p], &total) && total < best[l].k * (best[p].k + 1)) {
             out[l].has_total = true;
             out[l].total_loop = p;
             out[l].total = total;

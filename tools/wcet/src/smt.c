@@ -477,7 +477,7 @@ static void state_from(sctx *x, sstate *st, const wc_state *vs) {
         for (int j = i + 1; j < WC_NREGS + vs->nslots; j++) {
             const wc_val *b = j < WC_NREGS ? &vs->reg[j] : &vs->slot[j - WC_NREGS].v;
             int wb = j < WC_NREGS ? (b->base != WC_B_NONE ? 64 : b->w) : vs->slot[j - WC_NREGS].size * 8;
-            if (b->sym != a->sym || wa != wb)
+            if (b->sym != a->sym || wa != wb || a->symw < wa || b->symw < wb)
                 continue;
             Z3_ast ta = i < WC_NREGS ? lowbits(x, st->reg[i], wa) : st->slot[slot_idx(st, vs->slot[i - WC_NREGS].off, vs->slot[i - WC_NREGS].size)].v;
             Z3_ast tb = j < WC_NREGS ? lowbits(x, st->reg[j], wb) : st->slot[slot_idx(st, vs->slot[j - WC_NREGS].off, vs->slot[j - WC_NREGS].size)].v;

@@ -57,8 +57,6 @@ static wc_val norm(wc_val v) {
                 return wc_val_top(v.w);
             v.lo = nlo;
             v.hi = nhi;
-            if (k)
-                v.sym = 0;
         }
     }
     if (v.lo == v.hi) {
@@ -92,7 +90,7 @@ static wc_val based(int base, int64_t lo, int64_t hi) {
 }
 
 static bool veq(const wc_val *a, const wc_val *b) {
-    if (a->top != b->top || a->w != b->w || a->sym != b->sym || (a->sym && a->sc != b->sc))
+    if (a->top != b->top || a->w != b->w || a->sym != b->sym || (a->sym && (a->sc != b->sc || a->symw != b->symw)))
         return false;
     if (a->top)
         return true;
@@ -100,11 +98,22 @@ static bool veq(const wc_val *a, const wc_val *b) {
 }
 
 static wc_val keep_sym(wc_val r, const wc_val *a, const wc_val *b) {
-    if (a->sym && a->sym == b->sym && a->sc == b->sc && a->w == b->w && r.w == a->w) {
+    if (a->sym && a->sym == b->sym && a->symw == b->symw &&
+        wc_sext((uint64_t)a->sc - (uint64_t)b->sc, a->symw) == 0) {
         r.sym = a->sym;
         r.sc = a->sc;
+        r.symw = a->symw;
     } else
         r.sym = 0;
+    return r;
+}
+
+static wc_val with_sym(wc_val r, const wc_val *from, int w, int64_t add) {
+    if (!from->sym)
+        return r;
+    r.sym = from->sym;
+    r.sc = (int64_t)((uint64_t)from->sc + (uint64_t)add);
+    r.symw = (uint8_t)(from->symw < w ? from->symw : w);
     return r;
 }
 
@@ -199,54 +208,27 @@ void wc_val_str(const wc_val *v, char *buf, size_t n) {
         snprintf(buf, n, "%s%s[%lld, %lld]", b, *b ? "+" : "", (long long)v->lo, (long long)v->hi);
 }
 
-/* the symbol of v seen at width w, when the number stays the same */
-static int32_t sym_at(const wc_val *v, int w, bool same_number, int64_t *sc) {
-    *sc = v->sc;
-    if (!v->sym)
-        return 0;
-    if (v->w == w || same_number)
-        return v->sym;
-    /* the low half of a register's entry value: the 32-bit entry symbol */
-    if (w == 32 && v->w == 64 && v->sc == 0 && (v->sym & 1)) {
-        *sc = 0;
-        return v->sym + 1;
-    }
-    return 0;
-}
-
 /* the value of v seen at width w (bits) */
 static wc_val at_width(wc_val v, int w) {
-    int64_t sc;
     wc_val r;
-    if (v.top || (v.base != WC_B_NONE && w != 64)) {
-        r = wc_val_top(w);
-        r.sym = sym_at(&v, w, false, &sc);
-        r.sc = sc;
-        return r;
-    }
+    if (v.top || (v.base != WC_B_NONE && w != 64))
+        return with_sym(wc_val_top(w), &v, w, 0);
     if (v.base != WC_B_NONE || v.w == w)
         return v;
     int64_t lo, hi;
-    if (!wc_val_signed(&v, w, &lo, &hi)) {
-        r = wc_val_top(w);
-        r.sym = sym_at(&v, w, false, &sc);
-        r.sc = sc;
-        return r;
-    }
-    bool same = !(v.w < w && v.hi < 0);
+    if (!wc_val_signed(&v, w, &lo, &hi))
+        return with_sym(wc_val_top(w), &v, w, 0);
     r = wc_val_range(lo, hi, w);
     if (v.m > 1 && v.w > w && (v.m & (v.m - 1)) == 0)
         r.m = v.m;
     else if (v.m > 1 && v.w < w)
         r.m = v.m;
     r = norm(r);
-    r.sym = sym_at(&v, w, same, &sc);
-    r.sc = sc;
-    return r;
+    return with_sym(r, &v, w, 0);
 }
 
 /* arithmetic on values at width w */
-static wc_val vadd(wc_val a, wc_val b, int w) {
+static wc_val vadd_iv(wc_val a, wc_val b, int w) {
     if (a.top || b.top)
         return wc_val_top(w);
     if (a.base != WC_B_NONE && b.base != WC_B_NONE)
@@ -263,13 +245,16 @@ static wc_val vadd(wc_val a, wc_val b, int w) {
     r.zx = false;
     r.m = gcd64(a.m, b.m);
     r.sym = 0;
-    r = norm(r);
-    if (!r.top && a.w == w && b.w == w) {
-        if (a.sym && b.base == WC_B_NONE && b.lo == b.hi && !__builtin_add_overflow(a.sc, b.lo, &r.sc))
-            r.sym = a.sym;
-        else if (b.sym && a.base == WC_B_NONE && a.lo == a.hi && !__builtin_add_overflow(b.sc, a.lo, &r.sc))
-            r.sym = b.sym;
-    }
+    return norm(r);
+}
+
+static wc_val vadd(wc_val a, wc_val b, int w) {
+    wc_val r = vadd_iv(a, b, w);
+    r.sym = 0;
+    if (a.sym && !b.top && b.base == WC_B_NONE && b.lo == b.hi)
+        r = with_sym(r, &a, w, b.lo);
+    else if (b.sym && !a.top && a.base == WC_B_NONE && a.lo == a.hi)
+        r = with_sym(r, &b, w, a.lo);
     return r;
 }
 
@@ -284,11 +269,8 @@ static wc_val vneg(wc_val a, int w) {
 }
 
 static wc_val vsub(wc_val a, wc_val b, int w) {
-    if (a.sym && a.sym == b.sym && a.w == w && b.w == w) {
-        int64_t d;
-        if (!__builtin_sub_overflow(a.sc, b.sc, &d) && d >= smin(w) && d <= smax(w))
-            return wc_val_const(d, w);
-    }
+    if (a.sym && a.sym == b.sym && a.symw >= w && b.symw >= w)
+        return wc_val_const(wc_sext((uint64_t)a.sc - (uint64_t)b.sc, w), w);
     if (a.top || b.top)
         return wc_val_top(w);
     if (a.base != WC_B_NONE && a.base == b.base) {
@@ -512,8 +494,41 @@ static void set_flags(wc_state *st, int kind, const wc_insn *in, wc_val va, wc_v
     st->fl.res = res;
 }
 
+/* Name the values an instruction reads: a register without a symbol gets a
+ * fresh one (unique to this instruction and register), so that what is
+ * computed from it here stays related (see the MOV case for why this is sound). */
+static void name_reads(wc_state *st, const wc_insn *in) {
+    if (in->id != X86_INS_LEA && in->id != X86_INS_ADD && in->id != X86_INS_SUB && in->id != X86_INS_MOV &&
+        in->id != X86_INS_CMP && in->id != X86_INS_MOVSXD && in->id != X86_INS_INC && in->id != X86_INS_DEC)
+        return;
+    for (int k = 0; k < in->nops; k++) {
+        const wc_op *o = &in->ops[k];
+        int regs[2] = {-1, -1};
+        if (o->type == WC_OP_REG && !o->high8 && o->size >= 4)
+            regs[0] = o->reg;
+        else if (o->type == WC_OP_MEM) {
+            regs[0] = o->base;
+            regs[1] = o->index;
+        }
+        for (int q = 0; q < 2; q++) {
+            int r = regs[q];
+            if (r < 0 || r >= WC_NREGS || r == WC_RSP)
+                continue;
+            wc_val *v = &st->reg[r];
+            if (v->sym || (!v->top && v->lo == v->hi))
+                continue;
+            v->sym = (int32_t)(0x40000000u | ((uint32_t)((in->addr << 4) | (uint64_t)r) & 0x3fffffffu));
+            v->sc = 0;
+            v->symw = 64;
+            if (v->top)
+                v->w = 64; /* the full register's number */
+        }
+    }
+}
+
 void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
     g_img = an->img;
+    name_reads(st, in);
     uint64_t nip = in->addr + in->size;
     const wc_op *o0 = &in->ops[0], *o1 = &in->ops[1];
     int w = o0->size * 8;
@@ -535,6 +550,7 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
             /* a fresh symbol: source and destination hold the same number */
             a.sym = (int32_t)(0x40000000u | (uint32_t)(in->addr & 0x3fffffff));
             a.sc = 0;
+            a.symw = (uint8_t)w;
             if (o1->type == WC_OP_REG)
                 write_op(st, o1, a, nip);
             else {
@@ -555,12 +571,11 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
             if (wc_val_unsigned(&a, sw, &lo, &hi)) {
                 r = wc_val_range((int64_t)lo, (int64_t)hi, 64);
                 int64_t slo, shi;
-                if (a.sym && wc_val_signed(&a, sw, &slo, &shi) && slo >= 0) {
-                    r.sym = a.sym;
-                    r.sc = a.sc;
-                }
+                (void)slo;
+                (void)shi;
+                r = with_sym(r, &a, sw, 0);
             } else
-                r = wc_val_range(0, ((int64_t)1 << sw) - 1, 64);
+                r = with_sym(wc_val_range(0, ((int64_t)1 << sw) - 1, 64), &a, sw, 0);
         }
         write_op(st, o0, r, nip);
         return;
@@ -578,8 +593,7 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
                 r.m = a.m;
             if (known)
                 r = norm(r);
-            r.sym = a.sym;
-            r.sc = a.sc;
+            r = with_sym(r, &a, o1->size * 8, 0);
         }
         write_op(st, o0, r, nip);
         return;
@@ -589,8 +603,7 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
             int64_t lo, hi;
             bool known = wc_val_signed(&a, 32, &lo, &hi);
             st->reg[WC_RAX] = known ? wc_val_range(lo, hi, 64) : wc_val_top(64);
-            st->reg[WC_RAX].sym = a.sym;
-            st->reg[WC_RAX].sc = a.sc;
+            st->reg[WC_RAX] = with_sym(st->reg[WC_RAX], &a, 32, 0);
         }
         return;
     case X86_INS_LEA:
@@ -851,13 +864,15 @@ static int cc_swap(int cc) {
  * Returns false when the edge is infeasible. */
 /* every location holding the same symbol as cur gets the refinement nv too */
 static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
-    if (!cur->sym || v->sym != cur->sym || nv->top)
+    if (!cur->sym || v->sym != cur->sym || nv->top || nv->base != WC_B_NONE)
         return;
-    int64_t shift, lo, hi;
-    if (__builtin_sub_overflow(v->sc, cur->sc, &shift) || __builtin_add_overflow(nv->lo, shift, &lo) ||
-        __builtin_add_overflow(nv->hi, shift, &hi))
+    int w = nv->w;
+    int vw = v->base != WC_B_NONE ? 64 : v->w;
+    if (vw != w || v->symw < w || cur->symw < w)
         return;
-    int w = v->base != WC_B_NONE ? 64 : v->w;
+    int64_t shift = wc_sext((uint64_t)v->sc - (uint64_t)cur->sc, w), lo, hi;
+    if (__builtin_add_overflow(nv->lo, shift, &lo) || __builtin_add_overflow(nv->hi, shift, &hi))
+        return;
     if (lo < smin(w) || hi > smax(w))
         return;
     if (v->top || v->base != WC_B_NONE) {
@@ -867,6 +882,7 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
             r.zx = false;
         r.sym = v->sym;
         r.sc = v->sc;
+        r.symw = v->symw;
         *v = r;
         return;
     }
@@ -874,11 +890,9 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
     if (nlo > nhi)
         return;
     if (nlo != v->lo || nhi != v->hi) {
+        wc_val keep = *v;
         v->lo = nlo;
         v->hi = nhi;
-        int32_t sym = v->sym;
-        int64_t sc = v->sc;
-        bool zx = v->zx;
         if (v->m > 1) {
             int64_t m = (int64_t)v->m, rr = (int64_t)v->r;
             int64_t l2 = nlo + (((rr - nlo) % m) + m) % m, h2 = nhi - (((nhi - rr) % m) + m) % m;
@@ -888,9 +902,10 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
             }
         }
         *v = norm(*v);
-        v->sym = sym;
-        v->sc = sc;
-        v->zx = zx;
+        v->sym = keep.sym;
+        v->sc = keep.sc;
+        v->symw = keep.symw;
+        v->zx = keep.zx;
     }
 }
 
@@ -947,6 +962,7 @@ static bool refine_loc2(wc_state *st, const wc_op *op, wc_val cur, int w, int cc
         return true;
     nv.sym = cur.sym;
     nv.sc = cur.sc;
+    nv.symw = cur.symw;
     propagate_sym(st, &cur, &nv);
     if (!op)
         return true;
@@ -1164,11 +1180,13 @@ void wc_value_run(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, int st
         for (int r = 0; r < WC_NREGS; r++) {
             if (ctx && !ctx->args[r].top) {
                 entry.reg[r] = ctx->args[r];
-                entry.reg[r].sym = ctx->args[r].w == 32 ? WC_SYM32(r) : WC_SYM64(r);
+                entry.reg[r].sym = WC_SYM64(r);
                 entry.reg[r].sc = 0;
+                entry.reg[r].symw = ctx->args[r].w;
             } else {
                 entry.reg[r] = based(WC_B_ARG0 + r, 0, 0);
                 entry.reg[r].sym = WC_SYM64(r);
+                entry.reg[r].symw = 64;
             }
         }
         entry.reg[WC_RSP] = based(WC_B_SP, 0, 0);

@@ -260,9 +260,14 @@ typedef struct wc_val {
     int16_t base;
     int64_t lo, hi;
     uint64_t m, r;
-    int32_t sym; /* nonzero: the value equals symbol sym + sc exactly (as a w-bit signed number) */
+    int32_t sym;  /* nonzero: value = symbol sym + sc, modulo 2^symw (the low symw bits) */
     int64_t sc;
+    uint8_t symw;
 } wc_val;
+/* sign-extend the low w bits */
+static inline int64_t wc_sext(uint64_t x, int w) {
+    return w >= 64 ? (int64_t)x : (int64_t)(x << (64 - w)) >> (64 - w);
+}
 /* symbols: the entry value of register r read at 64 bits (1 + 2r) or 32 bits (2 + 2r) */
 #define WC_SYM64(r) (1 + 2 * (r))
 #define WC_SYM32(r) (2 + 2 * (r))
