@@ -428,6 +428,12 @@ static bool resolve_switch(wc_analyzer *an, wc_cfg *cfg, const wc_vres *vr, int 
                 wc_value_step(an, &st, b->insns[i]);
             wc_val t = wc_read_op(&st, &j->ops[0], j->addr + j->size);
             int64_t lo, hi;
+            if (getenv("WCET_DEBUG")) {
+                char vb[96];
+                wc_val_str(&t, vb, sizeof vb);
+                fprintf(stderr, "switch 0x%llx: candidate %d = %lld: target %s\n", (unsigned long long)j->addr, cand,
+                        (long long)x, vb);
+            }
             if (!ok || !wc_val_signed(&t, 64, &lo, &hi) || lo != hi || !wc_image_is_exec(an->img, (uint64_t)lo)) {
                 ok = false;
                 break;

@@ -211,6 +211,8 @@ void wc_val_str(const wc_val *v, char *buf, size_t n) {
 /* the value of v seen at width w (bits) */
 static wc_val at_width(wc_val v, int w) {
     wc_val r;
+    if (v.top && v.zx && v.w < w) /* an unknown zero-extended value */
+        return with_sym(wc_val_range(0, ((int64_t)1 << v.w) - 1, w), &v, w, 0);
     if (v.top || (v.base != WC_B_NONE && w != 64))
         return with_sym(wc_val_top(w), &v, w, 0);
     if (v.base != WC_B_NONE || v.w == w)
@@ -268,9 +270,32 @@ static wc_val vneg(wc_val a, int w) {
     return r;
 }
 
+/* the only number in [lo, hi] congruent to x modulo 2^sw, if there is one */
+static bool unique_rep(int64_t x, int sw, int64_t lo, int64_t hi, int64_t *out) {
+    if (sw >= 64) {
+        *out = x;
+        return x >= lo && x <= hi;
+    }
+    __int128 m = (__int128)1 << sw;
+    __int128 r = (__int128)lo + ((((__int128)x - lo) % m) + m) % m;
+    if (r > hi || r + m <= hi)
+        return false;
+    *out = (int64_t)r;
+    return true;
+}
+
 static wc_val vsub(wc_val a, wc_val b, int w) {
-    if (a.sym && a.sym == b.sym && a.symw >= w && b.symw >= w)
-        return wc_val_const(wc_sext((uint64_t)a.sc - (uint64_t)b.sc, w), w);
+    if (a.sym && a.sym == b.sym) {
+        int sw = a.symw < b.symw ? a.symw : b.symw;
+        uint64_t d = (uint64_t)a.sc - (uint64_t)b.sc;
+        if (sw >= w)
+            return wc_val_const(wc_sext(d, w), w);
+        /* known modulo 2^sw only: exact when the ranges leave one candidate */
+        wc_val iv = vadd_iv(a, vneg(b, w), w);
+        int64_t r;
+        if (!iv.top && iv.base == WC_B_NONE && unique_rep(wc_sext(d, sw), sw, iv.lo, iv.hi, &r))
+            return wc_val_const(r, w);
+    }
     if (a.top || b.top)
         return wc_val_top(w);
     if (a.base != WC_B_NONE && a.base == b.base) {
@@ -868,9 +893,23 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
         return;
     int w = nv->w;
     int vw = v->base != WC_B_NONE ? 64 : v->w;
-    if (vw != w || v->symw < w || cur->symw < w)
+    if (vw != w)
         return;
-    int64_t shift = wc_sext((uint64_t)v->sc - (uint64_t)cur->sc, w), lo, hi;
+    int sw = v->symw < cur->symw ? v->symw : cur->symw;
+    if (sw > w)
+        sw = w;
+    int64_t shift = wc_sext((uint64_t)v->sc - (uint64_t)cur->sc, sw), lo, hi;
+    if (sw < w) {
+        /* known modulo 2^sw: exact if the ranges leave one candidate for v - cur */
+        int64_t vlo, vhi, clo, chi, r;
+        if (v->top || v->base != WC_B_NONE || cur->top || cur->base != WC_B_NONE ||
+            !wc_val_signed(v, w, &vlo, &vhi) || !wc_val_signed(cur, w, &clo, &chi))
+            return;
+        __int128 dlo = (__int128)vlo - chi, dhi = (__int128)vhi - clo;
+        if (dlo < INT64_MIN || dhi > INT64_MAX || !unique_rep(shift, sw, (int64_t)dlo, (int64_t)dhi, &r))
+            return;
+        shift = r;
+    }
     if (__builtin_add_overflow(nv->lo, shift, &lo) || __builtin_add_overflow(nv->hi, shift, &hi))
         return;
     if (lo < smin(w) || hi > smax(w))
