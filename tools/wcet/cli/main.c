@@ -21,6 +21,7 @@ static void usage(FILE *out) {
           "  --all                every function symbol of the binary\n"
           "  --assume NAME=LO..HI the range of an input: a parameter name, argN or a register (repeatable)\n"
           "  --facts FILE         flow facts (loop bounds, recursion depth, external costs; docs/wcet.md)\n"
+          "  --facts-optional FILE  flow facts that may match nothing (one file for several builds)\n"
           "  --format FMT         text (default), json, dot, or bound (one line: name status bound stack)\n"
           "  -o FILE              write the report to FILE\n"
           "  --fail-above N       exit 3 if a bound exceeds N instructions or a function is not bounded\n"
@@ -69,6 +70,7 @@ int main(int argc, char **argv) {
     static const struct option longopts[] = {
         {"all", no_argument, 0, 'a'},        {"assume", required_argument, 0, 'A'},
         {"facts", required_argument, 0, 'F'}, {"format", required_argument, 0, 'f'},
+        {"facts-optional", required_argument, 0, 'O'},
         {"fail-above", required_argument, 0, 'x'}, {"no-smt", no_argument, 0, 'n'},
         {"progress", no_argument, 0, 'p'},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -93,6 +95,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'F': opt.facts_path = optarg; break;
+        case 'O': opt.optional_facts_path = optarg; break;
         case 'f': format = optarg; break;
         case 'o': outpath = optarg; break;
         case 'x': {
@@ -163,8 +166,8 @@ int main(int argc, char **argv) {
                 char b[32], sbuf[32];
                 snprintf(b, sizeof b, "%llu", (unsigned long long)keel_wcet_result_bound(rs.v[i]));
                 snprintf(sbuf, sizeof sbuf, "%llu", (unsigned long long)st);
-                fprintf(out, "%s %s %s %s\n", argv[optind + 1 + i - (all ? 0 : 0)] && !all ? argv[optind + 1 + i] : "-",
-                        keel_wcet_status_name(s), s == KEEL_WCET_BOUNDED ? b : "-", sb ? sbuf : "-");
+                fprintf(out, "%s %s %s %s\n", keel_wcet_result_name(rs.v[i]), keel_wcet_status_name(s),
+                        s == KEEL_WCET_BOUNDED ? b : "-", sb ? sbuf : "-");
             }
         }
     if (out != stdout)
@@ -175,7 +178,7 @@ int main(int argc, char **argv) {
     if (fail_set && rc == 0)
         for (int i = 0; i < rs.n; i++)
             if (keel_wcet_result_status(rs.v[i]) != KEEL_WCET_BOUNDED || keel_wcet_result_bound(rs.v[i]) > fail_above) {
-                fprintf(stderr, "keel-wcet: --fail-above %llu: function %d is %s\n", fail_above, i,
+                fprintf(stderr, "keel-wcet: --fail-above %llu: %s is %s\n", fail_above, keel_wcet_result_name(rs.v[i]),
                         keel_wcet_result_status(rs.v[i]) == KEEL_WCET_BOUNDED ? "above the limit" : "not bounded");
                 rc = 3;
             }

@@ -40,6 +40,7 @@ typedef struct keel_wcet_assume {
 
 typedef struct keel_wcet_options {
     const char *facts_path;   /* flow-facts file or NULL */
+    const char *optional_facts_path; /* facts that may match nothing (one file for several builds) */
     keel_wcet_assume assume[KEEL_WCET_MAX_ASSUME];
     int nassume;
     bool no_smt;              /* skip the Z3 checks */
@@ -69,6 +70,7 @@ int keel_wcet_analyze_all(keel_wcet *w, void (*each)(keel_wcet *, keel_wcet_resu
 int keel_wcet_unused_facts(keel_wcet *w, FILE *out);
 
 keel_wcet_status keel_wcet_result_status(const keel_wcet_result *r);
+const char *keel_wcet_result_name(const keel_wcet_result *r);
 uint64_t keel_wcet_result_bound(const keel_wcet_result *r);
 bool keel_wcet_result_stack(const keel_wcet_result *r, uint64_t *stack);
 const char *keel_wcet_status_name(keel_wcet_status s);

@@ -707,6 +707,20 @@ static keel_wcet *open_common(keel_wcet *w, const keel_wcet_options *options, ch
         keel_wcet_close(w);
         return NULL;
     }
+    if (w->an.opt.optional_facts_path) {
+        wc_facts extra;
+        if (wc_facts_load(&extra, w->an.opt.optional_facts_path, err, errlen) != 0) {
+            keel_wcet_close(w);
+            return NULL;
+        }
+        for (int i = 0; i < extra.n; i++) {
+            extra.v[i].optional = true;
+            WC_GROW(w->an.facts.v, w->an.facts.n, w->an.facts.cap);
+            w->an.facts.v[w->an.facts.n++] = extra.v[i];
+        }
+        free(extra.v);
+        free(extra.path);
+    }
     return w;
 }
 
@@ -865,7 +879,7 @@ int keel_wcet_analyze_all(keel_wcet *w, void (*each)(keel_wcet *, keel_wcet_resu
 int keel_wcet_unused_facts(keel_wcet *w, FILE *out) {
     int n = 0;
     for (int i = 0; i < w->an.facts.n; i++)
-        if (!w->an.facts.v[i].used) {
+        if (!w->an.facts.v[i].used && !w->an.facts.v[i].optional) {
             if (out)
                 fprintf(out, "keel-wcet: error: flow fact matches nothing: %s\n", w->an.facts.v[i].text);
             n++;
@@ -874,6 +888,7 @@ int keel_wcet_unused_facts(keel_wcet *w, FILE *out) {
 }
 
 keel_wcet_status keel_wcet_result_status(const keel_wcet_result *r) { return (keel_wcet_status)r->status; }
+const char *keel_wcet_result_name(const keel_wcet_result *r) { return r->name; }
 uint64_t keel_wcet_result_bound(const keel_wcet_result *r) { return r->bound; }
 bool keel_wcet_result_stack(const keel_wcet_result *r, uint64_t *stack) {
     *stack = r->stack;

@@ -826,6 +826,34 @@ static void cand_values(const cand *c, const wc_state *fs, wc_val *a0, wc_val *b
     }
 }
 
+/* the largest distance from A0 to B in the direction of the step */
+static bool d_max(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *dmax) {
+    if (a0->top || b->top)
+        return false;
+    i128 alo, ahi, blo, bhi;
+    if (a0->base != WC_B_NONE || b->base != WC_B_NONE) {
+        if (a0->base != b->base)
+            return false;
+        alo = a0->lo, ahi = a0->hi, blo = b->lo, bhi = b->hi;
+    } else {
+        int64_t x, y, u, v;
+        uint64_t ux, uy, uu, uv;
+        if (wc_val_signed(a0, c->w, &x, &y) && wc_val_signed(b, c->w, &u, &v))
+            alo = x, ahi = y, blo = u, bhi = v;
+        else if (wc_val_unsigned(a0, c->w, &ux, &uy) && wc_val_unsigned(b, c->w, &uu, &uv))
+            alo = ux, ahi = uy, blo = uu, bhi = uv;
+        else
+            return false;
+    }
+    i128 d = c->s > 0 ? bhi - alo : ahi - blo;
+    if (d < 0)
+        d = 0;
+    if (d > ((i128)1 << 40))
+        return false;
+    *dmax = (uint64_t)d;
+    return true;
+}
+
 static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l, int cb,
                           cand *c, bool swap) {
     const wc_loop *lp = &cfg->loops[l];
@@ -1114,13 +1142,18 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         }
         c->s = res.d[ia];
     }
-    /* the limit must not change in the loop */
+    /* a limit that changes in the loop: for <, <=, >, >= its range over all
+     * iterations (the value analysis at the test) still bounds the loop */
+    bool b_varies = false;
     if (!c->b_imm && loop_writes(an, cfg, vr, lp, &c->bl)) {
         char bn[32];
         loc_str(&c->bl, bn, sizeof bn);
-        snprintf(c->how, sizeof c->how, "exit at 0x%llx: the limit %s changes in the loop", (unsigned long long)j->addr,
-                 bn);
-        return;
+        if (c->rel == REL_EQ || c->rel == REL_NE) {
+            snprintf(c->how, sizeof c->how, "exit at 0x%llx: the limit %s changes in the loop",
+                     (unsigned long long)j->addr, bn);
+            return;
+        }
+        b_varies = true;
     }
     {
         wc_state fs;
@@ -1132,6 +1165,13 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             return;
         }
         cand_values(c, &fs, &c->a0, &c->b);
+        if (b_varies) {
+            wc_state all;
+            wc_val dummy;
+            wc_value_at(an, cfg, vr, cb, c->p.post ? fi + 1 : fi, &all);
+            cand_values(c, &all, &dummy, &c->b);
+            c->b.sym = 0; /* not the same value in every iteration */
+        }
         if (c->a.kind == 0 && c->w < 64)
             c->a0 = c->a0;
     }
@@ -1142,7 +1182,28 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         loc_str(&c->a, an_, sizeof an_);
         wc_val_str(&c->a0, a0s, sizeof a0s);
         wc_val_str(&c->b, bs, sizeof bs);
-        if (!count_k(c, &c->a0, &c->b, &k, why, sizeof why) ) {
+        bool counted = count_k(c, &c->a0, &c->b, &k, why, sizeof why);
+        if ((!counted || strstr(why, "wrap")) && c->rel == REL_NE && !an->opt.no_smt) {
+            /* Z3: on every path to the loop, the limit lies ahead of the variable by a multiple of the step */
+            uint64_t dmax;
+            if (d_max(c, &c->a0, &c->b, &dmax)) {
+                int64_t bconst = 0;
+                if (c->b_imm) {
+                    int64_t x1, x2;
+                    wc_val_signed(&c->b, c->w, &x1, &x2);
+                    bconst = x1;
+                }
+                uint64_t as = (uint64_t)(c->s < 0 ? -c->s : c->s);
+                if (wc_smt_distance(an, cfg, vr, l, c->p.b, c->p.post ? fi + 1 : fi, &f->ops[c->ai],
+                                    c->b_imm ? NULL : &f->ops[1 - c->ai], bconst, c->w, c->s, dmax)) {
+                    counted = true;
+                    k = dmax / as;
+                    snprintf(why, sizeof why, "Z3: the limit is at most %llu ahead, by a multiple of the step",
+                             (unsigned long long)dmax);
+                }
+            }
+        }
+        if (!counted) {
             snprintf(c->how, sizeof c->how, "exit at 0x%llx: %s from %s step %lld while %s %s %s: %s",
                      (unsigned long long)j->addr, an_, a0s, (long long)c->s, an_, rel_names[c->rel], bs, why);
             return;

@@ -653,3 +653,133 @@ int wc_smt_path_feasible(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
 
 void wc_smt_free(wc_analyzer *an);
 void wc_smt_free(wc_analyzer *an) { (void)an; }
+
+/* ---------- distance proofs at a loop's first test ---------- */
+typedef struct pathsearch {
+    sctx *x;
+    const wc_cfg *cfg;
+    const wc_vres *vr;
+    int l, pblock, pstop;
+    const wc_op *aop, *bop;
+    int64_t bconst;
+    int w;
+    int64_t s;
+    uint64_t dmax;
+    int paths;
+    bool refuted_all;
+    bool *reach; /* blocks from which pblock can be reached */
+    int path[256];
+} pathsearch;
+
+static bool allowed_block(const pathsearch *ps, int b) {
+    const wc_cfg *cfg = ps->cfg;
+    if (cfg->blocks[b].loop < 0)
+        return true;
+    return cfg->blocks[b].loop == ps->l;
+}
+
+static bool check_path(pathsearch *ps, int n) {
+    sctx *x = ps->x;
+    Z3_solver_push(x->c, x->s);
+    sstate st;
+    state_from(x, &st, &ps->vr->in[0]);
+    for (int i = 0; i < n; i++) {
+        int b = ps->path[i];
+        const wc_block *bb = &ps->cfg->blocks[b];
+        wc_state vs = ps->vr->in[b];
+        int upto = i + 1 == n ? ps->pstop : bb->n;
+        for (int k = 0; k < upto; k++) {
+            step(x, &st, vs.reached ? &vs : NULL, bb->insns[k]);
+            if (vs.reached)
+                wc_value_step(x->an, &vs, bb->insns[k]);
+        }
+        if (i + 1 < n)
+            Z3_solver_assert(x->c, x->s, edge_cond(x, &st, ps->cfg, b, ps->path[i + 1]));
+        else {
+            /* at the test: refute D mod 2^w > dmax or D not a multiple of s */
+            wc_state at = vs;
+            Z3_ast a = rd(x, &st, at.reached ? &at : NULL, ps->aop, 0);
+            Z3_ast bb2 = ps->bop ? rd(x, &st, at.reached ? &at : NULL, ps->bop, 0) : cst(x, ps->bconst, ps->w);
+            Z3_ast d = ps->s > 0 ? Z3_mk_bvsub(x->c, bb2, a) : Z3_mk_bvsub(x->c, a, bb2);
+            uint64_t as = (uint64_t)(ps->s < 0 ? -ps->s : ps->s);
+            Z3_ast bad = Z3_mk_bvugt(x->c, d, Z3_mk_unsigned_int64(x->c, ps->dmax, bv(x, ps->w)));
+            if (as > 1)
+                bad = Z3_mk_or(x->c, 2,
+                               (Z3_ast[]){bad, Z3_mk_not(x->c, Z3_mk_eq(x->c, Z3_mk_bvurem(x->c, d, cst(x, (int64_t)as, ps->w)),
+                                                                        cst(x, 0, ps->w)))});
+            Z3_solver_assert(x->c, x->s, bad);
+        }
+    }
+    bool sat = may_be_sat(x);
+    if (getenv("WCET_DEBUG")) {
+        fprintf(stderr, "distance path of %d blocks to 0x%llx: %s\n", n,
+                (unsigned long long)ps->cfg->blocks[ps->path[n - 1]].start, sat ? "sat" : "unsat");
+        if (sat && Z3_solver_check(x->c, x->s) == Z3_L_TRUE)
+            fprintf(stderr, "%s\n", Z3_model_to_string(x->c, Z3_solver_get_model(x->c, x->s)));
+    }
+    Z3_solver_pop(x->c, x->s, 1);
+    return !sat;
+}
+
+static void dfs(pathsearch *ps, int b, int n, bool in_loop) {
+    if (!ps->refuted_all)
+        return;
+    if (ps->paths > 64 || n >= 256) {
+        ps->refuted_all = false;
+        return;
+    }
+    ps->path[n] = b;
+    if (b == ps->pblock) {
+        ps->paths++;
+        if (!check_path(ps, n + 1))
+            ps->refuted_all = false;
+        return;
+    }
+    const wc_block *bb = &ps->cfg->blocks[b];
+    const wc_loop *lp = &ps->cfg->loops[ps->l];
+    for (int k = 0; k < bb->nsucc; k++) {
+        int s = bb->succ[k];
+        if (!ps->vr->in[s].reached || !ps->reach[s])
+            continue;
+        if (!allowed_block(ps, s)) {
+            /* through another loop: not enumerable, so not proven */
+            ps->refuted_all = false;
+            return;
+        }
+        if (in_loop && s == lp->header)
+            continue; /* no back edge: the first arrival at the test */
+        if (!in_loop && lp->in[s] && s != lp->header)
+            continue;
+        dfs(ps, s, n + 1, in_loop || lp->in[s]);
+        if (!ps->refuted_all)
+            return;
+    }
+}
+
+bool wc_smt_distance(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock, int pstop,
+                     const wc_op *aop, const wc_op *bop, int64_t bconst, int w, int64_t s, uint64_t dmax) {
+    if (!vr->in[0].reached || cfg->blocks[0].loop >= 0)
+        return false;
+    sctx x;
+    sctx_open(&x, an);
+    pathsearch ps = {&x, cfg, vr, l, pblock, pstop, aop, bop, bconst, w, s, dmax, 0, true, NULL, {0}};
+    ps.reach = wc_xcalloc((size_t)cfg->nblocks, sizeof *ps.reach);
+    int *stack = wc_xcalloc((size_t)cfg->nblocks + 1, sizeof *stack), top = 0;
+    ps.reach[pblock] = true;
+    stack[top++] = pblock;
+    while (top) {
+        int b = stack[--top];
+        for (int k = 0; k < cfg->blocks[b].npred; k++) {
+            int q = cfg->blocks[b].pred[k];
+            if (!ps.reach[q]) {
+                ps.reach[q] = true;
+                stack[top++] = q;
+            }
+        }
+    }
+    free(stack);
+    dfs(&ps, 0, 0, false);
+    free(ps.reach);
+    sctx_close(&x);
+    return ps.refuted_all && ps.paths > 0;
+}

@@ -312,6 +312,8 @@ static wc_val vsub(wc_val a, wc_val b, int w) {
 }
 
 static wc_val vmulc(wc_val a, int64_t c, int w) {
+    if (c == 1)
+        return at_width(a, w);
     if (a.top || a.base != WC_B_NONE)
         return wc_val_top(w);
     int64_t x, y;

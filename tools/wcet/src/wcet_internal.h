@@ -353,6 +353,11 @@ void wc_loop_bounds(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ct
  * (bounded search up to limit); false when it cannot decide. */
 bool wc_smt_loop_bound(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
                        uint64_t limit, uint64_t *max, char **how);
+/* Prove at the first arrival at (pblock, instruction pstop) of loop l, on
+ * every path from the function's entry, that D = B - A (A - B if s < 0),
+ * modulo 2^w, is at most dmax and a multiple of |s|. */
+bool wc_smt_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock, int pstop,
+                     const wc_op *aop, const wc_op *bop, int64_t bconst, int w, int64_t s, uint64_t dmax);
 /* Is the path (sequence of blocks, all outside loops) feasible? 1 yes, 0 no,
  * -1 unknown. */
 int wc_smt_path_feasible(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr,
@@ -369,6 +374,7 @@ typedef struct wc_fact {
     bool has_stack;
     int srcline;     /* line in the facts file */
     int used;
+    bool optional; /* from --facts-optional: matching nothing is not an error */
     char *text;
 } wc_fact;
 typedef struct wc_facts {
