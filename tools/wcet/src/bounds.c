@@ -1169,6 +1169,18 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             wc_state all;
             wc_val dummy;
             wc_value_at(an, cfg, vr, cb, c->p.post ? fi + 1 : fi, &all);
+            if (getenv("WCET_DEBUG")) {
+                for (int r = 0; r < WC_NREGS; r++) {
+                    char vb[96];
+                    wc_val_str(&all.reg[r], vb, sizeof vb);
+                    fprintf(stderr, "  at test: %s = %s\n", wc_reg_name(r, 8), vb);
+                }
+                for (int i = 0; i < all.nslots; i++) {
+                    char vb[96];
+                    wc_val_str(&all.slot[i].v, vb, sizeof vb);
+                    fprintf(stderr, "  at test: [sp%+lld]/%d = %s\n", (long long)all.slot[i].off, all.slot[i].size, vb);
+                }
+            }
             cand_values(c, &all, &dummy, &c->b);
             c->b.sym = 0; /* not the same value in every iteration */
         }

@@ -140,10 +140,13 @@ static wc_val vwiden(wc_val old, wc_val nw) {
             return keep_sym(wc_val_top(64), &old, &nw);
         return j;
     }
+    /* widen in two steps: first to a quarter of the range, so that a counter
+     * incremented after the widening does not overflow before its loop's test
+     * bounds it again; then to the whole range */
     if (j.lo < old.lo)
-        j.lo = smin(j.w);
+        j.lo = old.lo > (smin(j.w) >> 2) ? (smin(j.w) >> 2) : smin(j.w);
     if (j.hi > old.hi)
-        j.hi = smax(j.w);
+        j.hi = old.hi < (smax(j.w) >> 2) ? (smax(j.w) >> 2) : smax(j.w);
     if (j.lo == smin(j.w) && j.hi == smax(j.w) && j.m <= 1)
         return keep_sym(wc_val_top(j.w), &old, &nw);
     return keep_sym(norm(j), &old, &nw);
@@ -1317,6 +1320,17 @@ void wc_value_run(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, int st
         }
         if (phase == 0 && changed)
             out->ok = false;
+    }
+    if (getenv("WCET_DEBUG_VALUES") && start == 0) {
+        for (int b = 0; b < n; b++) {
+            fprintf(stderr, "block 0x%llx:", (unsigned long long)cfg->blocks[b].start);
+            for (int i = 0; i < out->in[b].nslots; i++) {
+                char vb[96];
+                wc_val_str(&out->in[b].slot[i].v, vb, sizeof vb);
+                fprintf(stderr, " [%lld]=%s", (long long)out->in[b].slot[i].off, vb);
+            }
+            fprintf(stderr, "\n");
+        }
     }
     free(order);
     free(outst);
