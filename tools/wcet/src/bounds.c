@@ -341,6 +341,7 @@ typedef struct cand {
     wc_val b;        /* B's value */
     uint64_t k;      /* back edges per entry */
     dmap init;       /* locations equal to A at p */
+    bool structural; /* A is an induction variable and B fits: only the count failed */
     const wc_insn *f; /* the flag setter */
     int ai;          /* A's operand index in f */
     char how[512];
@@ -573,8 +574,7 @@ static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, c
 }
 
 /* the state at the first arrival at point p of loop l (first iteration) */
-static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l,
-                            point p, wc_state *at) {
+static bool entry_state(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, wc_state *out) {
     const wc_loop *lp = &cfg->loops[l];
     int h = lp->header;
     wc_state init;
@@ -601,7 +601,16 @@ static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *c
         } else
             wc_state_join(&init, &e);
     }
-    if (!any)
+    *out = init;
+    return any;
+}
+
+static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l,
+                            point p, wc_state *at) {
+    const wc_loop *lp = &cfg->loops[l];
+    int h = lp->header;
+    wc_state init;
+    if (!entry_state(an, cfg, vr, l, &init))
         return false;
     bool *skip = wc_xcalloc((size_t)cfg->nblocks, sizeof *skip);
     for (int k = 0; k < lp->nlatches; k++)
@@ -1194,6 +1203,7 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         loc_str(&c->a, an_, sizeof an_);
         wc_val_str(&c->a0, a0s, sizeof a0s);
         wc_val_str(&c->b, bs, sizeof bs);
+        c->structural = true;
         bool counted = count_k(c, &c->a0, &c->b, &k, why, sizeof why);
         if ((!counted || strstr(why, "wrap")) && c->rel == REL_NE && !an->opt.no_smt) {
             /* Z3: on every path to the loop, the limit lies ahead of the variable by a multiple of the step */
@@ -1235,7 +1245,7 @@ unsupported:
  * (A0 + k s at the outer test, k < its bound) and bounding the inner loop
  * there. Exact for triangular loops (j < i, j from i + 1, n - 1 - i, ...). */
 static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int li,
-                       const cand *ci, int lo, const cand *co, uint64_t *total) {
+                       const cand *ci, int lo, const cand *co, uint64_t *total, uint64_t *permax) {
     if (!co->ok || co->a0.top || co->a0.base != WC_B_NONE || co->a0.lo != co->a0.hi || co->k > 1024)
         return false;
     const wc_loop *outer = &cfg->loops[lo];
@@ -1262,6 +1272,7 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
         cur = a0;
     }
     i128 sum = 0;
+    uint64_t mx = 0;
     bool ok = true;
     for (uint64_t k = 0; k < co->k && ok; k++) {
         i128 v = (i128)co->a0.lo + (i128)k * co->s;
@@ -1304,18 +1315,41 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
             cand_values(ci, &fs, &a0, &b);
             uint64_t kk;
             char why[160];
-            if (count_k(ci, &a0, &b, &kk, why, sizeof why))
+            if (count_k(ci, &a0, &b, &kk, why, sizeof why)) {
                 sum += kk;
-            else
+                if (kk > mx)
+                    mx = kk;
+            } else
                 ok = false;
         }
         wc_vres_free(&r);
     }
+    if (ok && co->p.b != outer->header) {
+        /* the first, partial outer iteration: from the outer loop's entry */
+        wc_state init;
+        if (entry_state(an, cfg, vr, lo, &init)) {
+            wc_vres r;
+            wc_value_run(an, cfg, ctx, outer->header, &init, outer->in, outer->header, skip, &r);
+            wc_state fs;
+            if (first_iteration(an, cfg, ctx, &r, li, ci->p, &fs)) {
+                wc_val a0, b;
+                cand_values(ci, &fs, &a0, &b);
+                uint64_t kk;
+                char why[160];
+                if (count_k(ci, &a0, &b, &kk, why, sizeof why)) {
+                    sum += kk;
+                    if (kk > mx)
+                        mx = kk;
+                } else
+                    ok = false;
+            }
+            wc_vres_free(&r);
+        }
+    }
     free(skip);
     if (!ok)
         return false;
-    if (co->p.b != outer->header)
-        sum += ci->k; /* the first, partial outer iteration */
+    *permax = mx;
     if (sum > (i128)UINT64_MAX / 4)
         return false;
     *total = (uint64_t)sum;
@@ -1327,6 +1361,7 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
     (void)fr;
     int nl = cfg->nloops;
     cand *best = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *best);
+    cand *structural = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *structural);
     for (int l = 0; l < nl; l++) {
         const wc_loop *lp = &cfg->loops[l];
         wc_lbound *lb = &out[l];
@@ -1348,6 +1383,8 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
             for (int sw = 0; sw < 2; sw++) {
                 cand c;
                 try_candidate(an, cfg, ctx, vr, l, b, &c, sw == 1);
+                if (!c.ok && c.structural && !structural[l].structural)
+                    structural[l] = c;
                 if (c.ok) {
                     if (!best[l].ok || c.k < best[l].k)
                         best[l] = c;
@@ -1371,13 +1408,37 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 lb->how = wc_xstrdup(*whynot ? whynot : "no exit test found that runs on every iteration");
         }
     }
-    /* triangular totals */
+    /* nested loops: totals per entry of the enclosing loop, and bounds for
+     * inner loops whose limit varies with the enclosing loop */
     for (int l = 0; l < nl; l++) {
         int p = cfg->loops[l].parent;
-        if (p < 0 || !best[l].ok || !best[p].ok)
+        if (p < 0 || !best[p].ok)
             continue;
-        uint64_t total;
-        if (triangular(an, cfg, ctx, vr, l, &best[l], p, &best[p], &total) && total < best[l].k * (best[p].k + 1)) {
+        uint64_t total, permax;
+        if (!best[l].ok && structural[l].structural &&
+            triangular(an, cfg, ctx, vr, l, &structural[l], p, &best[p], &total, &permax)) {
+            best[l] = structural[l];
+            best[l].ok = true;
+            best[l].k = permax;
+            out[l].bounded = true;
+            out[l].max = permax;
+            out[l].has_total = true;
+            out[l].total_loop = p;
+            out[l].total = total;
+            char an_[32];
+            loc_str(&best[l].a, an_, sizeof an_);
+            free(out[l].how);
+            out[l].how = wc_fmt("counted per iteration of the enclosing loop: %s step %+lld %s its limit, which "
+                                "follows the enclosing loop; at most %llu per entry, %llu in total per entry of "
+                                "the enclosing loop",
+                                an_, (long long)best[l].s, rel_names[best[l].rel], (unsigned long long)permax,
+                                (unsigned long long)total);
+            continue;
+        }
+        if (!best[l].ok)
+            continue;
+        if (triangular(an, cfg, ctx, vr, l, &best[l], p, &best[p], &total, &permax) &&
+            total < best[l].k * (best[p].k + 1)) {
             out[l].has_total = true;
             out[l].total_loop = p;
             out[l].total = total;
@@ -1389,4 +1450,5 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
         }
     }
     free(best);
+    free(structural);
 }
