@@ -3,6 +3,11 @@
 // wcet-args: 64
 // wcet-tight: 1.10
 // Worst case: the array in reverse order, every comparison swaps.
+// At -O1 and above the inner loop runs a pointer up to an end pointer that
+// moves down by one element per outer iteration: a relation between the
+// outer counter and that pointer (end = a + 4 * counter) that the value
+// analysis does not keep: no bound there.
+// wcet-unbounded: gcc-O1 gcc-O2 clang-O1 clang-O2 clang-Os
 #include "corpus.h"
 static int arr[64];
 ANALYSED void bubble_sort(int *a, int n) {

@@ -2,6 +2,9 @@
 // wcet-assume: n=0..500
 // wcet-args: 500
 // wcet-tight: exact
+// clang -O2 unrolls and tests a counter derived from n by strength reduction:
+// no bound without a relational domain.
+// wcet-unbounded: clang-O2
 #include "corpus.h"
 ANALYSED long count_up_le(int n) {
     long s = 0;

@@ -1,6 +1,10 @@
 // wcet-function: matmul
 // wcet-args:
 // wcet-tight: exact
+// gcc -O1/-O2 run the inner loop between two pointers that both move by a
+// row per outer iteration: their difference is constant, which needs a
+// relational domain (pointer - pointer across loops): no bound.
+// wcet-unbounded: gcc-O1 gcc-O2
 #include "corpus.h"
 #define N 8
 static long A[N][N], B[N][N], C[N][N];

@@ -144,13 +144,23 @@ static wc_fact *find_fact(wc_analyzer *an, int kind, const char *func) {
     return NULL;
 }
 
-/* addresses of the header and latch blocks' instructions of loop l */
+/* addresses of the instructions that control loop l: its header, its latches
+ * and its exit tests (blocks of the loop itself with an edge out of it) */
 static int loop_addrs(const wc_cfg *cfg, int l, uint64_t **out) {
     const wc_loop *lp = &cfg->loops[l];
     int n = 0, cap = 0;
     uint64_t *v = NULL;
-    for (int k = -1; k < lp->nlatches; k++) {
-        const wc_block *b = &cfg->blocks[k < 0 ? lp->header : lp->latches[k]];
+    for (int k = 0; k < lp->nblocks; k++) {
+        int bi = lp->blocks[k];
+        const wc_block *b = &cfg->blocks[bi];
+        bool control = bi == lp->header;
+        for (int q = 0; q < lp->nlatches; q++)
+            control |= lp->latches[q] == bi;
+        if (b->loop == l)
+            for (int q = 0; q < b->nsucc; q++)
+                control |= !lp->in[b->succ[q]];
+        if (!control)
+            continue;
         for (int i = 0; i < b->n; i++) {
             WC_GROW(v, n, cap);
             v[n++] = b->insns[i]->addr;

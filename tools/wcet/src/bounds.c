@@ -342,6 +342,7 @@ typedef struct cand {
     uint64_t k;      /* back edges per entry */
     dmap init;       /* locations equal to A at p */
     bool structural; /* A is an induction variable and B fits: only the count failed */
+    bool sign_test;  /* js/jns after cmp: valid as < / >= while A - B cannot overflow */
     const wc_insn *f; /* the flag setter */
     int ai;          /* A's operand index in f */
     char how[512];
@@ -911,14 +912,14 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         if (!op_loc(&vs, &f->ops[1], &c->a) || !op_loc(&vs, &f->ops[0], &c->bl))
             goto unsupported;
         if (cont == WC_CC_S || cont == WC_CC_NS)
-            goto unsupported;
+            c->sign_test = true;
         c->rel = rel_swap(c->rel);
         ai = 1;
     } else if (f->id == X86_INS_CMP && f->nops == 2) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
         if ((cont == WC_CC_S || cont == WC_CC_NS) && !(f->ops[1].type == WC_OP_IMM && f->ops[1].imm == 0))
-            goto unsupported;
+            c->sign_test = true; /* the sign of A - B: A < B when the subtraction cannot overflow (checked below) */
         if (f->ops[1].type == WC_OP_IMM) {
             c->b_imm = true;
             c->b = wc_val_const(f->ops[1].imm, c->w);
@@ -1204,6 +1205,19 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         wc_val_str(&c->a0, a0s, sizeof a0s);
         wc_val_str(&c->b, bs, sizeof bs);
         c->structural = true;
+        if (c->sign_test) {
+            /* A moves towards B by s and the test fails once A passes B: the
+             * difference stays between A0 - B and s, so no overflow when both
+             * ranges lie well inside the width */
+            int64_t x1, x2, y1, y2, q = c->w >= 64 ? ((int64_t)1 << 60) : ((int64_t)1 << (c->w - 2));
+            if (!wc_val_signed(&c->a0, c->w, &x1, &x2) || !wc_val_signed(&c->b, c->w, &y1, &y2) || x1 < -q ||
+                x2 > q || y1 < -q || y2 > q || c->s <= -q || c->s >= q) {
+                snprintf(c->how, sizeof c->how, "exit at 0x%llx: a sign test whose subtraction may overflow",
+                         (unsigned long long)j->addr);
+                c->structural = false;
+                return;
+            }
+        }
         bool counted = count_k(c, &c->a0, &c->b, &k, why, sizeof why);
         if ((!counted || strstr(why, "wrap")) && c->rel == REL_NE && !an->opt.no_smt) {
             /* Z3: on every path to the loop, the limit lies ahead of the variable by a multiple of the step */
