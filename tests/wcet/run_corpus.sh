@@ -8,7 +8,8 @@
 #   // wcet-assume: N=LO..HI      input ranges (any number, space separated)
 #   // wcet-args: ARGS            the worst-case input (by construction)
 #   // wcet-tight: F | exact      bound <= F x measured (exact: bound == measured)
-#   // wcet-fact: LINE            a flow-facts line (repeatable)
+#   // wcet-fact: LINE            a flow-facts line (repeatable); {line:TEXT} is replaced
+#                                 by the number of the first code line containing TEXT
 #   // wcet-fact-optional: LINE   a flow fact that some builds need and others not (--facts-optional)
 #   // wcet-loose: VARIANT...     variants where only soundness is asserted (each with a reason in the source)
 #   // wcet-unbounded: VARIANT... variants where keel-wcet gives no bound (each with a reason in the source);
@@ -27,6 +28,20 @@ pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 header() { sed -n "s|^// wcet-$1: *||p" "$2"; }
+# Flow facts name source lines; {line:TEXT} stands for the line of the first
+# code line (not a // comment) containing TEXT, so that facts survive edits.
+resolve_lines() {
+    local src=$1 line out text n
+    while IFS= read -r line; do
+        out=$line
+        while [[ "$out" =~ \{line:([^}]*)\} ]]; do
+            text=${BASH_REMATCH[1]}
+            n=$(grep -nF -- "$text" "$src" | grep -v '^[0-9]*:[[:space:]]*//' | head -1 | cut -d: -f1)
+            out=${out/"{line:$text}"/${n:-0}}
+        done
+        printf '%s\n' "$out"
+    done
+}
 for prog in "$@"; do
     src=$srcdir/$prog.c
     fn=$(header function "$src")
@@ -38,11 +53,11 @@ for prog in "$@"; do
     for a in $(header assume "$src"); do assume+=(--assume "$a"); done
     facts=()
     if grep -q '^// wcet-fact:' "$src"; then
-        header fact "$src" >"$tmp/$prog.facts"
+        header fact "$src" | resolve_lines "$src" >"$tmp/$prog.facts"
         facts=(--facts "$tmp/$prog.facts")
     fi
     if grep -q '^// wcet-fact-optional:' "$src"; then
-        header fact-optional "$src" >"$tmp/$prog.ofacts"
+        header fact-optional "$src" | resolve_lines "$src" >"$tmp/$prog.ofacts"
         facts+=(--facts-optional "$tmp/$prog.ofacts")
     fi
     for v in $variants; do

@@ -2,7 +2,7 @@
 // wcet-assume: n=0..1024
 // wcet-args: 1024
 // wcet-tight: 1.30
-// wcet-fact: loop binary_search 11 max 11
+// wcet-fact: loop binary_search {line:while (lo < hi)} max 11
 // The halving loop is annotated: at most 11 iterations for n <= 1024.
 #include "corpus.h"
 static int arr[1024];

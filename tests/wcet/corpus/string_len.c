@@ -1,7 +1,7 @@
 // wcet-function: string_len
 // wcet-args: abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456789012345
 // wcet-tight: 1.10
-// wcet-fact: loop string_len 9 max 100
+// wcet-fact: loop string_len {line:while (*p)} max 100
 // A string loop: its length is not in the binary, so it is annotated.
 #include "corpus.h"
 ANALYSED long string_len(const char *s) {

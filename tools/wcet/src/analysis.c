@@ -318,8 +318,7 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             if (!lb->bounded || f->value < lb->max) {
                 lb->bounded = true;
                 lb->max = f->value;
-                lb->annotated = true;
-                lb->has_total = false;
+                lb->annotated = true; /* a total from the analysis, if any, still holds */
                 char *h = wc_fmt("annotated: %s", f->text);
                 free(lb->how);
                 lb->how = h;

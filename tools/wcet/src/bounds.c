@@ -930,6 +930,15 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
         zero_b = true;
+    } else if (f->id == X86_INS_ADD && f->nops == 2 && f->ops[1].type == WC_OP_IMM && f->ops[1].imm < 0 &&
+               (cont == WC_CC_B || cont == WC_CC_AE)) {
+        /* add x, -c sets the carry exactly when x >= c (unsigned): a count-down test */
+        if (!op_loc(&vs, &f->ops[0], &c->a))
+            goto unsupported;
+        c->uns = true;
+        c->rel = cont == WC_CC_B ? REL_GE : REL_LT;
+        c->b_imm = true;
+        c->b = wc_val_const(-f->ops[1].imm, c->w);
     } else if ((f->id == X86_INS_AND || f->id == X86_INS_SHR || f->id == X86_INS_SHL) && f->nops == 2 &&
                (cont == WC_CC_E || cont == WC_CC_NE)) {
         if (!op_loc(&vs, &f->ops[0], &c->a))

@@ -533,8 +533,8 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
             *how = wc_xstrdup(ins == 0 ? "no way back to the header" : "the body has more than one path");
             return false;
         }
-        if (bb->term != WC_T_JCC && bb->term != WC_T_JMP && bb->term != WC_T_FALL && bb->term != WC_T_CALL) {
-            *how = wc_xstrdup("unsupported block end in the body");
+        if (bb->term != WC_T_JCC && bb->term != WC_T_JMP && bb->term != WC_T_FALL) {
+            *how = wc_xstrdup(bb->term == WC_T_CALL ? "the body calls a function" : "unsupported block end in the body");
             return false;
         }
         if (next == lp->header)

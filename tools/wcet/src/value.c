@@ -898,6 +898,19 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
         return;
     int w = nv->w;
     int vw = v->base != WC_B_NONE ? 64 : v->w;
+    if (vw > w && w == 32 && !v->top && v->base == WC_B_NONE && v->lo >= 0 && v->hi <= smax(32) && nv->lo >= 0) {
+        /* a 64-bit copy of a non-negative 32-bit value: the same number */
+        wc_val v32 = *v;
+        v32.w = 32;
+        narrow_one(&v32, cur, nv);
+        if (v32.lo >= 0) {
+            v->lo = v32.lo;
+            v->hi = v32.hi;
+            v->m = v32.m;
+            v->r = v32.r;
+        }
+        return;
+    }
     if (vw != w)
         return;
     int sw = v->symw < cur->symw ? v->symw : cur->symw;
@@ -1012,9 +1025,26 @@ static bool refine_loc2(wc_state *st, const wc_op *op, wc_val cur, int w, int cc
         return true;
     /* write back only where the location holds exactly this width */
     if (op->type == WC_OP_REG) {
-        if (op->reg < 0 || op->reg >= WC_NREGS || op->high8 || w < 32)
+        if (op->reg < 0 || op->reg >= WC_NREGS || op->high8)
             return true;
         wc_val old = st->reg[op->reg];
+        if (w < 32) {
+            /* a byte or word compare: the whole register when it holds a small non-negative value */
+            if (!old.top && old.base == WC_B_NONE && old.lo >= 0 && old.hi <= smax(w) && nv.lo >= 0) {
+                int64_t lo2 = nv.lo > old.lo ? nv.lo : old.lo, hi2 = nv.hi < old.hi ? nv.hi : old.hi;
+                if (lo2 > hi2)
+                    return false;
+                wc_val r = old;
+                r.lo = lo2;
+                r.hi = hi2;
+                st->reg[op->reg] = norm(r);
+                st->reg[op->reg].sym = old.sym;
+                st->reg[op->reg].sc = old.sc;
+                st->reg[op->reg].symw = old.symw;
+                st->reg[op->reg].zx = old.zx;
+            }
+            return true;
+        }
         if (w == 32) {
             nv.zx = old.top ? false : old.zx;
             if (!old.top && old.w == 64 && old.base == WC_B_NONE) {
