@@ -330,10 +330,14 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
         }
         free(addrs);
         if (!lb->bounded) {
-            char w[96];
+            char w[96], where[32];
+            if (lb->line)
+                snprintf(where, sizeof where, "%d", lb->line);
+            else
+                snprintf(where, sizeof where, "0x%llx", (unsigned long long)cfg->blocks[cfg->loops[l].header].start);
             wc_strs_addf(&fr->reasons, "loop at %s: no bound (%s); annotate `loop %s %s max N`",
                          wc_block_where(an, &cfg->blocks[cfg->loops[l].header], w, sizeof w), lb->how, cfg->name,
-                         lb->line ? wc_fmt("%d", lb->line) : "0xADDR");
+                         where);
             set_status(fr, KEEL_WCET_UNBOUNDED);
         }
     }
@@ -474,6 +478,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             if (tr->counts)
                 memcpy(fr->counts, tr->counts, sizeof *fr->counts * (size_t)nb);
             memcpy(fr->bcost, tr->bcost, sizeof *fr->bcost * (size_t)nb);
+            for (int l = 0; l < cfg->nloops; l++)
+                free(fr->lb[l].how);
             free(fr->lb);
             fr->lb = wc_xcalloc((size_t)(cfg->nloops ? cfg->nloops : 1), sizeof *fr->lb);
             for (int l = 0; l < cfg->nloops; l++) {

@@ -51,8 +51,10 @@ static int u64cmp(const void *a, const void *b) {
 }
 
 static void aset_sort(aset *s) {
-    if (s->sorted)
+    if (s->sorted || s->n == 0) {
+        s->sorted = true;
         return;
+    }
     qsort(s->v, (size_t)s->n, sizeof *s->v, u64cmp);
     int k = 0;
     for (int i = 0; i < s->n; i++)

@@ -124,7 +124,7 @@ static wc_val vjoin(wc_val a, wc_val b) {
     v.zx = a.zx && b.zx;
     v.lo = a.lo < b.lo ? a.lo : b.lo;
     v.hi = a.hi > b.hi ? a.hi : b.hi;
-    uint64_t d = (uint64_t)(a.lo > b.lo ? a.lo - b.lo : b.lo - a.lo);
+    uint64_t d = a.lo > b.lo ? (uint64_t)a.lo - (uint64_t)b.lo : (uint64_t)b.lo - (uint64_t)a.lo;
     v.m = gcd64(gcd64(a.m, b.m), d);
     if (v.lo != v.hi && v.m == 0)
         v.m = 1;
