@@ -7,8 +7,9 @@ set -euo pipefail
 # Every package the project uses, grouped by what needs it.
 base=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind)
 bench=(libjemalloc-dev libmimalloc-dev gnuplot-nox)
-# keel-wcet (tools/wcet): decoding, ELF and DWARF, the IPET solver, the SMT solver
-tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev)
+# keel-wcet (tools/wcet): decoding, ELF and DWARF, the IPET solver, the SMT solver;
+# jq reads its JSON in the tests
+tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev jq)
 
 case "${1:-all}" in
 test) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;

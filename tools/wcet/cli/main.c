@@ -123,6 +123,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     const char *bin = argv[optind];
+    opt.assume_lenient = all || argc - optind > 2;
     char err[512];
     keel_wcet *w = keel_wcet_open(bin, &opt, err, sizeof err);
     if (!w) {
@@ -175,6 +176,8 @@ int main(int argc, char **argv) {
     int rc = 0;
     if (keel_wcet_unused_facts(w, stderr))
         rc = 2;
+    if (opt.assume_lenient && keel_wcet_unused_assumptions(w, stderr))
+        rc = 1;
     if (fail_set && rc == 0)
         for (int i = 0; i < rs.n; i++)
             if (keel_wcet_result_status(rs.v[i]) != KEEL_WCET_BOUNDED || keel_wcet_result_bound(rs.v[i]) > fail_above) {

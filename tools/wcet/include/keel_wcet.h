@@ -43,6 +43,7 @@ typedef struct keel_wcet_options {
     const char *optional_facts_path; /* facts that may match nothing (one file for several builds) */
     keel_wcet_assume assume[KEEL_WCET_MAX_ASSUME];
     int nassume;
+    bool assume_lenient;      /* an --assume that names no parameter of a function is skipped for it */
     bool no_smt;              /* skip the Z3 checks */
     int infeasible_rounds;    /* limit of the infeasible-path loop (default 16) */
     uint64_t smt_loop_limit;  /* largest loop bound searched by Z3 (default 4096) */
@@ -65,6 +66,9 @@ keel_wcet_result *keel_wcet_analyze(keel_wcet *w, const char *function, char *er
 /* Every function symbol of the binary (for benchmarks); returns how many. */
 int keel_wcet_analyze_all(keel_wcet *w, void (*each)(keel_wcet *, keel_wcet_result *, void *),
                           void *arg);
+/* After the analyses: --assume ranges that matched no analysed function
+ * (each is an error with assume_lenient); returns their count. */
+int keel_wcet_unused_assumptions(keel_wcet *w, FILE *out);
 /* After the analyses: annotations of the facts file that matched nothing
  * (each is an error); returns their count and prints them to `out`. */
 int keel_wcet_unused_facts(keel_wcet *w, FILE *out);

@@ -853,8 +853,12 @@ keel_wcet_result *keel_wcet_analyze(keel_wcet *w, const char *function, char *er
     for (int i = 0; i < w->an.opt.nassume; i++) {
         const keel_wcet_assume *a = &w->an.opt.assume[i];
         int reg, width;
-        if (!parse_assume_reg(w, entry, a->name, &reg, &width, err, errlen))
+        if (!parse_assume_reg(w, entry, a->name, &reg, &width, err, errlen)) {
+            if (w->an.opt.assume_lenient)
+                continue;
             return NULL;
+        }
+        w->an.assume_used[i]++;
         if (a->lo > a->hi) {
             snprintf(err, errlen, "--assume %s: empty range", a->name);
             return NULL;
@@ -888,6 +892,18 @@ int keel_wcet_analyze_all(keel_wcet *w, void (*each)(keel_wcet *, keel_wcet_resu
             each(w, r, arg);
         n++;
     }
+    return n;
+}
+
+int keel_wcet_unused_assumptions(keel_wcet *w, FILE *out) {
+    int n = 0;
+    for (int i = 0; i < w->an.opt.nassume; i++)
+        if (!w->an.assume_used[i]) {
+            if (out)
+                fprintf(out, "keel-wcet: error: --assume %s matches no parameter of the analysed functions\n",
+                        w->an.opt.assume[i].name);
+            n++;
+        }
     return n;
 }
 

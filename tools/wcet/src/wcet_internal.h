@@ -454,6 +454,7 @@ typedef struct wc_analyzer {
     int depth;
     void *z3ctx;
     FILE *progress;
+    int assume_used[KEEL_WCET_MAX_ASSUME];
 } wc_analyzer;
 
 wc_cfg *wc_get_cfg(wc_analyzer *an, uint64_t entry);
