@@ -25,14 +25,53 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* ---------- an index by entry address ---------- */
+static size_t hslot(const wc_analyzer *an, uint64_t key) {
+    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (an->hcap - 1);
+    while (an->hkeys[h] && an->hkeys[h] != key + 1)
+        h = (h + 1) & (an->hcap - 1);
+    return h;
+}
+
+/* the slot of key, created if missing */
+static size_t hget(wc_analyzer *an, uint64_t key) {
+    if ((an->hcount + 1) * 2 > an->hcap) {
+        size_t oc = an->hcap;
+        uint64_t *ok = an->hkeys;
+        int *oc1 = an->hcfg, *om = an->hmemo;
+        an->hcap = oc ? oc * 2 : 1024;
+        an->hkeys = wc_xcalloc(an->hcap, sizeof *an->hkeys);
+        an->hcfg = wc_xcalloc(an->hcap, sizeof *an->hcfg);
+        an->hmemo = wc_xcalloc(an->hcap, sizeof *an->hmemo);
+        for (size_t i = 0; i < oc; i++)
+            if (ok[i]) {
+                size_t h = hslot(an, ok[i] - 1);
+                an->hkeys[h] = ok[i];
+                an->hcfg[h] = oc1[i];
+                an->hmemo[h] = om[i];
+            }
+        free(ok);
+        free(oc1);
+        free(om);
+    }
+    size_t h = hslot(an, key);
+    if (!an->hkeys[h]) {
+        an->hkeys[h] = key + 1;
+        an->hcfg[h] = -1;
+        an->hmemo[h] = -1;
+        an->hcount++;
+    }
+    return h;
+}
+
 /* ---------- CFG cache and no-return functions ---------- */
 static uint64_t building[256];
 static int nbuilding;
 
 wc_cfg *wc_get_cfg(wc_analyzer *an, uint64_t entry) {
-    for (int i = 0; i < an->ncfgs; i++)
-        if (an->cfgs[i]->entry == entry)
-            return an->cfgs[i];
+    size_t h = hget(an, entry);
+    if (an->hcfg[h] >= 0)
+        return an->cfgs[an->hcfg[h]];
     for (int i = 0; i < nbuilding; i++)
         if (building[i] == entry)
             return NULL;
@@ -48,7 +87,8 @@ wc_cfg *wc_get_cfg(wc_analyzer *an, uint64_t entry) {
         return NULL;
     }
     WC_GROW(an->cfgs, an->ncfgs, an->capcfgs);
-    an->cfgs[an->ncfgs++] = cfg;
+    an->cfgs[an->ncfgs] = cfg;
+    an->hcfg[hget(an, entry)] = an->ncfgs++;
     return cfg;
 }
 
@@ -225,13 +265,16 @@ static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, w
 static void analyze_into(wc_analyzer *an, wc_fres *fr);
 
 wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx) {
-    for (int i = 0; i < an->nmemo; i++)
-        if (an->memo[i]->addr == entry && ctx_eq(&an->memo[i]->ctx, ctx))
+    size_t h = hget(an, entry);
+    for (int i = an->hmemo[h]; i >= 0; i = an->memo[i]->next_same_entry)
+        if (ctx_eq(&an->memo[i]->ctx, ctx))
             return an->memo[i];
     wc_fres *fr = wc_xcalloc(1, sizeof *fr);
     fr->addr = entry;
     fr->ctx = *ctx;
+    fr->next_same_entry = an->hmemo[h];
     WC_GROW(an->memo, an->nmemo, an->capmemo);
+    an->hmemo[h] = an->nmemo;
     an->memo[an->nmemo++] = fr;
     fr->in_progress = true;
     double t0 = now();
@@ -244,8 +287,8 @@ wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx) {
 }
 
 static wc_fres *in_progress(wc_analyzer *an, uint64_t entry) {
-    for (int i = 0; i < an->nmemo; i++)
-        if (an->memo[i]->addr == entry && an->memo[i]->in_progress)
+    for (int i = an->hmemo[hget(an, entry)]; i >= 0; i = an->memo[i]->next_same_entry)
+        if (an->memo[i]->in_progress)
             return an->memo[i];
     return NULL;
 }
@@ -571,7 +614,7 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             if (!out.ok)
                 break;
             prev = out.value;
-            if (d == depth && !an->opt.no_smt && !has_rec) {
+            if (d == depth && !an->opt.no_smt && !has_rec && !getenv("WCET_NO_INFEASIBLE")) {
                 /* infeasible paths: exclude contradicting branch combinations, solve again */
                 int rounds = an->opt.infeasible_rounds ? an->opt.infeasible_rounds : 16;
                 double first = out.value;
@@ -784,6 +827,9 @@ void keel_wcet_close(keel_wcet *w) {
         free(an->cfgs[i]);
     }
     free(an->cfgs);
+    free(an->hkeys);
+    free(an->hcfg);
+    free(an->hmemo);
     wc_smt_free(an);
     if (an->dec.cs)
         wc_decoder_free(&an->dec);

@@ -153,8 +153,30 @@ static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
             done = true;
         }
         break;
+    case X86_INS_MOVZX:
+    case X86_INS_MOVSX:
+        /* a narrow counter loaded from its stack slot */
+        if (in->nops == 2 && o0->type == WC_OP_REG && o0->reg >= 0 && o0->reg < WC_NREGS && !o0->high8 && l1 &&
+            i1 >= 0) {
+            int64_t dd = m->d[i1];
+            dm_kill_reg(m, o0->reg);
+            dloc r = {0, o0->reg, 4, 0};
+            dm_set(m, &r, dd);
+            return;
+        }
+        break;
     case X86_INS_MOV:
     case X86_INS_MOVSXD:
+        if (in->nops == 2 && l0 && d0.kind == 1 && d0.size < 4 && o1->type == WC_OP_REG && o1->reg >= 0 &&
+            o1->reg < WC_NREGS && !o1->high8) {
+            /* a narrow counter stored back from the low part of a register */
+            dloc r = {0, o1->reg, 4, 0};
+            int ir = dm_find(m, &r);
+            dm_kill_slots(m, d0.off, d0.off + d0.size);
+            if (ir >= 0)
+                dm_set(m, &d0, m->d[ir]);
+            return;
+        }
         if (l0 && in->nops == 2) {
             if (l1 && i1 >= 0 && (o0->size == o1->size || in->id == X86_INS_MOVSXD)) {
                 int64_t dd = m->d[i1];

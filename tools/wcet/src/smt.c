@@ -20,9 +20,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <z3.h>
 
 #include "wcet_internal.h"
+
+/* Each question to Z3 has a budget of wall time: past it, the answer is
+ * "unknown", which is always the safe answer. */
+#define SMT_BUDGET_SECONDS 0.5
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 typedef struct sslot {
     int64_t off;
@@ -487,25 +498,52 @@ static void state_from(sctx *x, sstate *st, const wc_state *vs) {
     }
 }
 
+/* One Z3 context per analyzer, renewed now and then (its terms are freed only
+ * with it); one solver per question. */
+typedef struct zshared {
+    Z3_context c;
+    Z3_solver s;
+    int uses;
+} zshared;
+
+static void shared_open(wc_analyzer *an, Z3_context *c, Z3_solver *s) {
+    zshared *z = an->z3ctx;
+    if (!z) {
+        z = wc_xcalloc(1, sizeof *z);
+        an->z3ctx = z;
+    }
+    if (z->c && z->uses >= 400) {
+        Z3_solver_dec_ref(z->c, z->s);
+        Z3_del_context(z->c);
+        z->c = NULL;
+    }
+    if (!z->c) {
+        Z3_config cfg = Z3_mk_config();
+        z->c = Z3_mk_context(cfg);
+        Z3_del_config(cfg);
+        z->s = Z3_mk_simple_solver(z->c);
+        Z3_solver_inc_ref(z->c, z->s);
+        Z3_params p = Z3_mk_params(z->c);
+        Z3_params_inc_ref(z->c, p);
+        Z3_params_set_uint(z->c, p, Z3_mk_string_symbol(z->c, "timeout"), 500);
+        Z3_solver_set_params(z->c, z->s, p);
+        Z3_params_dec_ref(z->c, p);
+        z->uses = 0;
+    }
+    z->uses++;
+    *c = z->c;
+    *s = z->s;
+}
+
+/* a question: a scope on the shared solver */
 static void sctx_open(sctx *x, wc_analyzer *an) {
     memset(x, 0, sizeof *x);
     x->an = an;
-    Z3_config cfg = Z3_mk_config();
-    x->c = Z3_mk_context(cfg);
-    Z3_del_config(cfg);
-    x->s = Z3_mk_solver(x->c);
-    Z3_solver_inc_ref(x->c, x->s);
-    Z3_params p = Z3_mk_params(x->c);
-    Z3_params_inc_ref(x->c, p);
-    Z3_params_set_uint(x->c, p, Z3_mk_string_symbol(x->c, "timeout"), 1000);
-    Z3_solver_set_params(x->c, x->s, p);
-    Z3_params_dec_ref(x->c, p);
+    shared_open(an, &x->c, &x->s);
+    Z3_solver_push(x->c, x->s);
 }
 
-static void sctx_close(sctx *x) {
-    Z3_solver_dec_ref(x->c, x->s);
-    Z3_del_context(x->c);
-}
+static void sctx_close(sctx *x) { Z3_solver_pop(x->c, x->s, 1); }
 
 /* true: satisfiable or unknown */
 static bool may_be_sat(sctx *x) { return Z3_solver_check(x->c, x->s) != Z3_L_FALSE; }
@@ -541,6 +579,50 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
             break;
         b = next;
     }
+    /* an exit that tests memory other than the stack (a string, a list) cannot
+     * be bounded from the registers: do not spend Z3's time on it */
+    for (int i = 0; i < np; i++) {
+        const wc_block *bb = &cfg->blocks[path[i]];
+        if (bb->term != WC_T_JCC)
+            continue;
+        wc_state vs = vr->in[path[i]];
+        const wc_insn *setter = NULL;
+        int si = -1;
+        for (int k = bb->n - 2; k >= 0; k--)
+            if (bb->insns[k]->writes_flags) {
+                setter = bb->insns[k];
+                si = k;
+                break;
+            }
+        if (!setter)
+            continue;
+        for (int k = 0; k < si && vs.reached; k++)
+            wc_value_step(an, &vs, bb->insns[k]);
+        for (int o = 0; o < setter->nops; o++) {
+            const wc_op *op = &setter->ops[o];
+            int64_t off;
+            bool memory = op->type == WC_OP_MEM && !(vs.reached && wc_op_slot(&vs, op, &off));
+            if (op->type == WC_OP_REG && op->reg >= 0 && op->reg < WC_NREGS) {
+                /* any load into that register in the loop (a conservative reaching definition) */
+                for (int b2 = 0; b2 < lp->nblocks && !memory; b2++) {
+                    const wc_block *db = &cfg->blocks[lp->blocks[b2]];
+                    for (int k = 0; k < db->n && !memory; k++) {
+                        const wc_insn *d = db->insns[k];
+                        if (!(d->regs_written & (1u << op->reg)) || d->id == X86_INS_LEA)
+                            continue;
+                        for (int q = 0; q < d->nops; q++)
+                            if (d->ops[q].type == WC_OP_MEM && d->ops[q].base != WC_RSP && d->ops[q].base != WC_RBP &&
+                                d->ops[q].base != WC_RIP)
+                                memory = true;
+                    }
+                }
+            }
+            if (memory) {
+                *how = wc_xstrdup("the exit depends on memory the analysis does not track");
+                return false;
+            }
+        }
+    }
     /* the entry state: join of the edges into the header from outside */
     wc_state init;
     memset(&init, 0, sizeof init);
@@ -572,7 +654,10 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
     bool found_unsat = false;
     uint64_t next_check = 1;
     sstate saved = st;
+    double t0 = now_s();
     while (n < limit) {
+        if (now_s() - t0 > SMT_BUDGET_SECONDS)
+            break;
         /* one more iteration */
         for (int i = 0; i < np; i++) {
             run_block(&x, &st, cfg, vr, path[i]);
@@ -581,7 +666,10 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
         }
         n++;
         if (n == next_check) {
-            if (!may_be_sat(&x)) {
+            Z3_lbool q = Z3_solver_check(x.c, x.s);
+            if (q == Z3_L_UNDEF)
+                break; /* too hard: no bound from Z3 */
+            if (q == Z3_L_FALSE) {
                 found_unsat = true;
                 hi = n;
                 break;
@@ -593,7 +681,7 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
     }
     if (!found_unsat) {
         sctx_close(&x);
-        *how = wc_fmt("Z3 could not refute %llu iterations (the search limit)", (unsigned long long)limit);
+        *how = wc_fmt("Z3 could not refute %llu iterations within its limits", (unsigned long long)n);
         return false;
     }
     /* bisect between lo (reachable) and hi (unreachable): rebuild up to lo */
@@ -646,13 +734,27 @@ int wc_smt_path_feasible(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
         if (i + 1 < n)
             Z3_solver_assert(x.c, x.s, edge_cond(&x, &st, cfg, path[i], path[i + 1]));
     }
+    double t0 = now_s();
     Z3_lbool r = Z3_solver_check(x.c, x.s);
+    if (getenv("WCET_SMT_STATS"))
+        fprintf(stderr, "path query %s: %d blocks, %.3fs, %s\n", cfg->name, n, now_s() - t0,
+                r == Z3_L_FALSE ? "unsat" : r == Z3_L_TRUE ? "sat" : "unknown");
     sctx_close(&x);
     return r == Z3_L_FALSE ? 0 : r == Z3_L_TRUE ? 1 : -1;
 }
 
 void wc_smt_free(wc_analyzer *an);
-void wc_smt_free(wc_analyzer *an) { (void)an; }
+void wc_smt_free(wc_analyzer *an) {
+    zshared *z = an->z3ctx;
+    if (!z)
+        return;
+    if (z->c) {
+        Z3_solver_dec_ref(z->c, z->s);
+        Z3_del_context(z->c);
+    }
+    free(z);
+    an->z3ctx = NULL;
+}
 
 /* ---------- distance proofs at a loop's first test ---------- */
 typedef struct pathsearch {
@@ -668,6 +770,7 @@ typedef struct pathsearch {
     int paths;
     bool refuted_all;
     bool *reach; /* blocks from which pblock can be reached */
+    double t0;
     int path[256];
 } pathsearch;
 
@@ -724,6 +827,10 @@ static bool check_path(pathsearch *ps, int n) {
 static void dfs(pathsearch *ps, int b, int n, bool in_loop) {
     if (!ps->refuted_all)
         return;
+    if (now_s() - ps->t0 > SMT_BUDGET_SECONDS) {
+        ps->refuted_all = false;
+        return;
+    }
     if (ps->paths > 64 || n >= 256) {
         ps->refuted_all = false;
         return;
@@ -762,8 +869,9 @@ bool wc_smt_distance(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int 
         return false;
     sctx x;
     sctx_open(&x, an);
-    pathsearch ps = {&x, cfg, vr, l, pblock, pstop, aop, bop, bconst, w, s, dmax, 0, true, NULL, {0}};
+    pathsearch ps = {&x, cfg, vr, l, pblock, pstop, aop, bop, bconst, w, s, dmax, 0, true, NULL, 0.0, {0}};
     ps.reach = wc_xcalloc((size_t)cfg->nblocks, sizeof *ps.reach);
+    ps.t0 = now_s();
     int *stack = wc_xcalloc((size_t)cfg->nblocks + 1, sizeof *stack), top = 0;
     ps.reach[pblock] = true;
     stack[top++] = pblock;

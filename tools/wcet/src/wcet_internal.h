@@ -438,6 +438,7 @@ typedef struct wc_fres {
     uint64_t infeasible_drop;
     int infeasible_excluded;
     bool in_progress;
+    int next_same_entry; /* memo index of the next result for this entry, -1 */
     int recursion_depth_left;
     double seconds;
 } wc_fres;
@@ -451,6 +452,10 @@ typedef struct wc_analyzer {
     int nmemo, capmemo;
     wc_cfg **cfgs;
     int ncfgs, capcfgs;
+    /* entry address -> first cfg / memo index (open addressing) */
+    uint64_t *hkeys;
+    int *hcfg, *hmemo;
+    size_t hcap, hcount;
     int depth;
     void *z3ctx;
     FILE *progress;
