@@ -52,6 +52,7 @@ bench: deps-bench
 	@mkdir -p $(OUT)
 	$(RELEASE)/bench/alloc/bench_alloc --csv $(OUT)/alloc.csv --png $(OUT)/alloc.png
 	$(RELEASE)/bench/domain/bench_domain --csv $(OUT)/domain.csv --png $(OUT)/domain.png
+	bench/wcet/bench_wcet.sh $(RELEASE)/tools/wcet/keel-wcet $(RELEASE)/tests/wcet/corpus tests/wcet/corpus $(OUT)
 
 install: release
 	cmake --install $(RELEASE) --prefix $(PREFIX)
