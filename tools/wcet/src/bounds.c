@@ -1487,9 +1487,11 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
             out[l].has_total = true;
             out[l].total_loop = p;
             out[l].total = total;
-            char *h = wc_fmt("%s; in total at most %llu per entry of the enclosing loop (its limit follows the "
-                             "enclosing loop's variable)",
-                             out[l].how, (unsigned long long)total);
+            if (permax < out[l].max)
+                out[l].max = permax;
+            char *h = wc_fmt("%s; per iteration of the enclosing loop at most %llu, in total at most %llu per "
+                             "entry of the enclosing loop (its limit follows the enclosing loop's variable)",
+                             out[l].how, (unsigned long long)permax, (unsigned long long)total);
             free(out[l].how);
             out[l].how = h;
         }
