@@ -106,6 +106,22 @@ echo "stack dynamic_frame 0x0 max 4096" >"$tmp/stack.facts"
 expect alloca-annotated 0 "dynamic_frame bounded [0-9]+ [0-9]+" -- "$wcet" --facts "$tmp/stack.facts" --format bound "$p" dynamic_frame
 expect irreducible 0 "irreducible loop" -- "$wcet" "$p" irreducible
 expect shared-object 0 "so_sum bounded [0-9]+ 8" -- "$wcet" --format bound "$cases/libshared.so" so_sum
+expect lib-unknown 0 "sum_twice unknown" -- "$wcet" --format bound "$cases/uses_shared" sum_twice
+expect lib-bounded 0 "sum_twice bounded [0-9]+ [0-9]+" -- "$wcet" --lib "$cases/libshared.so" --format bound \
+    "$cases/uses_shared" sum_twice
+expect lib-assumption 0 "cost of external so_sum from the analysis of .*libshared.so" -- \
+    "$wcet" --lib "$cases/libshared.so" "$cases/uses_shared" sum_twice
+# the library's bound through the PLT, against valgrind (-z now: no lazy binding)
+got=$("$wcet" --lib "$cases/libshared.so" --format bound "$cases/uses_shared_now" sum_twice | awk '{print $3}')
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=sum_twice \
+    "$cases/uses_shared_now" >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$got" ] && [ -n "$measured" ] && [ "$got" -ge "$measured" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL lib-valgrind: bound '$got', measured '$measured'"
+fi
 expect all-functions 0 "^main " -- "$wcet" --all --format bound "$cases/stack_chain-O0"
 
 # ---- stack bounds against gcc -fstack-usage ----

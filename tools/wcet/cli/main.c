@@ -22,6 +22,7 @@ static void usage(FILE *out) {
           "  --assume NAME=LO..HI the range of an input: a parameter name, argN or a register (repeatable)\n"
           "  --facts FILE         flow facts (loop bounds, recursion depth, external costs; docs/wcet.md)\n"
           "  --facts-optional FILE  flow facts that may match nothing (one file for several builds)\n"
+          "  --lib SO             a shared object whose code bounds the external calls into it (up to 4)\n"
           "  --format FMT         text (default), json, dot, or bound (one line: name status bound stack)\n"
           "  -o FILE              write the report to FILE\n"
           "  --fail-above N       exit 3 if a bound exceeds N instructions or a function is not bounded\n"
@@ -70,7 +71,7 @@ int main(int argc, char **argv) {
     static const struct option longopts[] = {
         {"all", no_argument, 0, 'a'},        {"assume", required_argument, 0, 'A'},
         {"facts", required_argument, 0, 'F'}, {"format", required_argument, 0, 'f'},
-        {"facts-optional", required_argument, 0, 'O'},
+        {"facts-optional", required_argument, 0, 'O'}, {"lib", required_argument, 0, 'L'},
         {"fail-above", required_argument, 0, 'x'}, {"no-smt", no_argument, 0, 'n'},
         {"progress", no_argument, 0, 'p'},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -96,6 +97,13 @@ int main(int argc, char **argv) {
         }
         case 'F': opt.facts_path = optarg; break;
         case 'O': opt.optional_facts_path = optarg; break;
+        case 'L':
+            if (opt.nlibs >= 4) {
+                fprintf(stderr, "keel-wcet: at most 4 --lib\n");
+                return 1;
+            }
+            opt.libs[opt.nlibs++] = optarg;
+            break;
         case 'f': format = optarg; break;
         case 'o': outpath = optarg; break;
         case 'x': {

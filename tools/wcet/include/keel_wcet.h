@@ -44,6 +44,8 @@ typedef struct keel_wcet_options {
     keel_wcet_assume assume[KEEL_WCET_MAX_ASSUME];
     int nassume;
     bool assume_lenient;      /* an --assume that names no parameter of a function is skipped for it */
+    const char *libs[4];      /* shared objects whose code gives the cost of external calls */
+    int nlibs;
     bool no_smt;              /* skip the Z3 checks */
     int infeasible_rounds;    /* limit of the infeasible-path loop (default 16) */
     uint64_t smt_loop_limit;  /* largest loop bound searched by Z3 (default 4096) */

@@ -218,6 +218,23 @@ static int block_addrs(const wc_block *b, uint64_t **out) {
     return b->n;
 }
 
+/* ---------- the cost model: executed instructions, as valgrind counts them ---------- */
+static bool instruction_cost(const wc_insn *in, const wc_state *before, double *cost, char *why, size_t whylen) {
+    *cost = 1;
+    if (!in->rep)
+        return true;
+    /* a rep-prefixed string instruction: once per iteration plus the final test */
+    uint64_t lo, hi;
+    if (before->reached && wc_val_unsigned(&before->reg[WC_RCX], 64, &lo, &hi) && hi < (1ull << 40)) {
+        *cost = (double)hi + 1;
+        return true;
+    }
+    snprintf(why, whylen, "its count (rcx) is not bounded");
+    return false;
+}
+
+const wc_cost_model wc_cost_instructions = {"instructions", instruction_cost};
+
 /* ---------- stack ---------- */
 static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, wc_fres *fr, uint64_t *frame,
                         bool *bounded, int64_t *depth_at) {
@@ -259,6 +276,39 @@ static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, w
         }
     }
     *frame = (uint64_t)maxd;
+}
+
+/* The cost of an external function from the --lib shared objects. */
+static bool lib_cost(wc_analyzer *an, const char *name, uint64_t *cost, uint64_t *stack, bool *stack_ok,
+                     const char **path) {
+    char base[128];
+    snprintf(base, sizeof base, "%s", name);
+    char *at = strchr(base, '@');
+    if (at)
+        *at = 0;
+    for (int i = 0; i < an->opt.nlibs && i < 4; i++) {
+        if (!an->libw[i] && !an->libtried[i]) {
+            an->libtried[i] = true;
+            keel_wcet_options o;
+            memset(&o, 0, sizeof o);
+            o.no_smt = an->opt.no_smt;
+            char err[256];
+            an->libw[i] = keel_wcet_open(an->opt.libs[i], &o, err, sizeof err);
+            if (!an->libw[i] && an->progress)
+                fprintf(an->progress, "keel-wcet: --lib %s: %s\n", an->opt.libs[i], err);
+        }
+        if (!an->libw[i])
+            continue;
+        char err[256];
+        keel_wcet_result *r = keel_wcet_analyze(an->libw[i], base, err, sizeof err);
+        if (!r || keel_wcet_result_status(r) != KEEL_WCET_BOUNDED)
+            continue;
+        *cost = keel_wcet_result_bound(r);
+        *stack_ok = keel_wcet_result_stack(r, stack);
+        *path = an->opt.libs[i];
+        return true;
+    }
+    return false;
 }
 
 /* ---------- the analysis of one function in one context ---------- */
@@ -397,21 +447,18 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             forbid[b] = true; /* unreachable in this context */
             continue;
         }
-        double c = bb->n;
-        /* rep-prefixed string instructions: one per iteration plus the final test */
+        double c = 0;
         wc_state st = vr.in[b];
         for (int i = 0; i < bb->n; i++) {
-            if (bb->insns[i]->rep) {
-                uint64_t lo, hi;
+            double ic;
+            char why[160];
+            if (an->cost->insn_cost(bb->insns[i], &st, &ic, why, sizeof why))
+                c += ic;
+            else {
                 char w[96];
-                if (st.reached && wc_val_unsigned(&st.reg[WC_RCX], 64, &lo, &hi) && hi < (1ull << 40)) {
-                    c += (double)hi;
-                } else {
-                    wc_strs_addf(&fr->reasons, "`%s` at 0x%llx in %s: its count (rcx) is not bounded",
-                                 bb->insns[i]->text, (unsigned long long)bb->insns[i]->addr,
-                                 wc_block_where(an, bb, w, sizeof w));
-                    set_status(fr, KEEL_WCET_UNBOUNDED);
-                }
+                wc_strs_addf(&fr->reasons, "`%s` at 0x%llx in %s: %s", bb->insns[i]->text,
+                             (unsigned long long)bb->insns[i]->addr, wc_block_where(an, bb, w, sizeof w), why);
+                set_status(fr, KEEL_WCET_UNBOUNDED);
             }
             wc_value_step(an, &st, bb->insns[i]);
         }
@@ -465,7 +512,31 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                         *at = 0;
                     f = find_fact(an, WC_F_EXTERN, base);
                 }
-                if (f) {
+                uint64_t lcost = 0, lstack = 0;
+                const char *lpath = NULL;
+                bool lstack_ok = false;
+                if (!f && lib_cost(an, bb->extname, &lcost, &lstack, &lstack_ok, &lpath)) {
+                    /* the PLT stub's own instructions (endbr64, jmp [GOT]) */
+                    int stub = 0;
+                    for (uint64_t a = bb->callee; stub < 4 && bb->callkind == WC_CALL_EXTERNAL && a;) {
+                        const wc_insn *si = wc_decode(&an->dec, a);
+                        if (!si)
+                            break;
+                        stub++;
+                        if (si->kind != WC_I_NORMAL)
+                            break;
+                        a += si->size;
+                    }
+                    c += (double)lcost + stub;
+                    wc_strs_addf(&fr->assumptions, "cost of external %s from the analysis of %s: %llu instructions",
+                                 bb->extname, lpath, (unsigned long long)lcost);
+                    if (lstack_ok)
+                        callee_stack[b] = lstack;
+                    else {
+                        stack_ok = false;
+                        wc_strs_addf(&fr->reasons, "stack: %s in %s has no stack bound", bb->extname, lpath);
+                    }
+                } else if (f) {
                     f->used++;
                     c += (double)f->value;
                     wc_strs_addf(&fr->assumptions, "cost of external %s from the flow facts: %s", bb->extname, f->text);
@@ -482,7 +553,7 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     stack_ok = false;
                     wc_strs_addf(&fr->reasons,
                                  "call to external function %s through the PLT at %s: its cost is unknown "
-                                 "(give `extern %s cost N` in a flow-facts file)",
+                                 "(give `extern %s cost N` in a flow-facts file, or the library with --lib)",
                                  bb->extname, w, bb->extname);
                 }
             } else {
@@ -653,6 +724,19 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     e.rhs = e.nedges - 1;
                     extra = wc_xrealloc(extra, (size_t)nextra + 1, sizeof *extra);
                     extra[nextra++] = e;
+                    {
+                        char desc[512] = "";
+                        for (int k = 0; k < e.nedges; k++) {
+                            char a1[96], a2[96];
+                            size_t l = strlen(desc);
+                            snprintf(desc + l, sizeof desc - l, "%s%s -> %s", k ? ", " : "",
+                                     wc_block_where(an, &cfg->blocks[e.from[k]], a1, sizeof a1),
+                                     wc_block_where(an, &cfg->blocks[e.to[k]], a2, sizeof a2));
+                        }
+                        wc_strs_addf(&fr->notes, "infeasible: Z3 shows that these branch edges cannot all be "
+                                                 "taken in one execution: %s",
+                                     desc);
+                    }
                     bool *fb2 = wc_xcalloc((size_t)nb, sizeof *fb2);
                     for (int b = 0; b < nb; b++)
                         fb2[b] = forbid[b];
@@ -756,6 +840,7 @@ static keel_wcet *open_common(keel_wcet *w, const keel_wcet_options *options, ch
     if (options)
         w->an.opt = *options;
     w->an.img = &w->img;
+    w->an.cost = &wc_cost_instructions;
     w->an.progress = w->an.opt.progress;
     if (wc_decoder_init(&w->an.dec, &w->img, err, errlen) != 0) {
         keel_wcet_close(w);
@@ -830,6 +915,8 @@ void keel_wcet_close(keel_wcet *w) {
     free(an->hkeys);
     free(an->hcfg);
     free(an->hmemo);
+    for (int i = 0; i < 4; i++)
+        keel_wcet_close(an->libw[i]);
     wc_smt_free(an);
     if (an->dec.cs)
         wc_decoder_free(&an->dec);

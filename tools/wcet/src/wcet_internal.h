@@ -418,6 +418,16 @@ typedef struct wc_ipet_out {
 int wc_ipet_solve(const wc_ipet_in *in, wc_ipet_out *out);
 void wc_ipet_free(wc_ipet_out *o);
 
+/* ---------- cost model ---------- */
+/* The cost of one instruction, given the value-analysis state before it: a
+ * bound, or false when none exists (why in `why`). The instruction model is
+ * the only one today; a cycle model for an in-order core plugs in here. */
+typedef struct wc_cost_model {
+    const char *name;
+    bool (*insn_cost)(const wc_insn *in, const wc_state *before, double *cost, char *why, size_t whylen);
+} wc_cost_model;
+extern const wc_cost_model wc_cost_instructions;
+
 /* ---------- analysis driver ---------- */
 typedef struct wc_fres {
     char *name;
@@ -443,8 +453,10 @@ typedef struct wc_fres {
     double seconds;
 } wc_fres;
 
+struct wc_cost_model;
 typedef struct wc_analyzer {
     wc_image *img;
+    const struct wc_cost_model *cost;
     wc_decoder dec;
     keel_wcet_options opt;
     wc_facts facts;
@@ -460,6 +472,8 @@ typedef struct wc_analyzer {
     void *z3ctx;
     FILE *progress;
     int assume_used[KEEL_WCET_MAX_ASSUME];
+    struct keel_wcet *libw[4]; /* the --lib shared objects, opened when first needed */
+    bool libtried[4];
 } wc_analyzer;
 
 wc_cfg *wc_get_cfg(wc_analyzer *an, uint64_t entry);
