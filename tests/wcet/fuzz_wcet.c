@@ -101,10 +101,19 @@ int main(int argc, char **argv) {
             /* half of the edits hit the headers, where the structure is */
             size_t at = next() % 2 ? next() % (n < 4096 ? n : 4096) : next() % n;
             switch (next() % 4) {
-            case 0: buf[at] ^= (unsigned char)(1u << (next() % 8)); break;
-            case 1: buf[at] = (unsigned char)next(); break;
-            case 2: buf[at] = (unsigned char)(next() % 2 ? 0xff : 0); break;
-            default: if (r % 7 == 0) n = at + 1; break; /* truncate */
+            case 0:
+                buf[at] ^= (unsigned char)(1u << (next() % 8));
+                break;
+            case 1:
+                buf[at] = (unsigned char)next();
+                break;
+            case 2:
+                buf[at] = (unsigned char)(next() % 2 ? 0xff : 0);
+                break;
+            default:
+                if (r % 7 == 0)
+                    n = at + 1;
+                break; /* truncate */
             }
         }
         LLVMFuzzerTestOneInput(buf, n);

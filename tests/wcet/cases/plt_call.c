@@ -22,9 +22,13 @@ __attribute__((noinline)) int must_be_small(int n) {
 }
 
 typedef int (*op_fn)(int);
-__attribute__((noinline)) int apply(op_fn f, int x) { return f(x) + 1; }
+__attribute__((noinline)) int apply(op_fn f, int x) {
+    return f(x) + 1;
+}
 
-__attribute__((noinline)) long rec(long n) { return n <= 0 ? 0 : n + rec(n - 1) * 3; }
+__attribute__((noinline)) long rec(long n) {
+    return n <= 0 ? 0 : n + rec(n - 1) * 3;
+}
 
 __attribute__((noinline)) int dynamic_frame(int n) {
     volatile char *p = alloca((size_t)n + 1);
@@ -46,7 +50,7 @@ __attribute__((noinline)) int irreducible(int a, int n) {
 
 int main(int argc, char **argv) {
     (void)argv;
-    int r = greet(argc) + must_be_small(argc) + apply(must_be_small, argc) + (int)rec(argc) + dynamic_frame(argc) +
-            irreducible(argc & 1, argc);
+    int r = greet(argc) + must_be_small(argc) + apply(must_be_small, argc) + (int)rec(argc) +
+            dynamic_frame(argc) + irreducible(argc & 1, argc);
     return r & 1;
 }

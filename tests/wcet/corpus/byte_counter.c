@@ -9,4 +9,7 @@ ANALYSED unsigned byte_counter(void) {
         s += i;
     return s;
 }
-int main(void) { SINK(byte_counter()); return 0; }
+int main(void) {
+    SINK(byte_counter());
+    return 0;
+}

@@ -17,4 +17,7 @@ ANALYSED long call_in_loop(int n) {
         s += weigh(i, 6);
     return s + weigh(n, 3);
 }
-int main(int argc, char **argv) { SINK(call_in_loop((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(call_in_loop((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -8,4 +8,7 @@ ANALYSED long const_loop(void) {
         s += i;
     return s;
 }
-int main(void) { SINK(const_loop()); return 0; }
+int main(void) {
+    SINK(const_loop());
+    return 0;
+}

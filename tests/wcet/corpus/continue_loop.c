@@ -14,4 +14,7 @@ ANALYSED long sum_odd_squares(int n) {
     }
     return s;
 }
-int main(int argc, char **argv) { SINK(sum_odd_squares((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(sum_odd_squares((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -15,7 +15,9 @@
 #endif
 #define HELPER ANALYSED
 
-static inline long arg(int argc, char **argv, int i) { return i < argc ? strtol(argv[i], NULL, 0) : 0; }
+static inline long arg(int argc, char **argv, int i) {
+    return i < argc ? strtol(argv[i], NULL, 0) : 0;
+}
 static volatile long corpus_sink;
 #define SINK(x) (corpus_sink = (long)(x))
 #endif

@@ -9,4 +9,7 @@ ANALYSED long count_down(int n) {
         s += (long)i * i;
     return s;
 }
-int main(int argc, char **argv) { SINK(count_down((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(count_down((int)arg(argc, argv, 1)));
+    return 0;
+}

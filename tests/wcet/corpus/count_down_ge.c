@@ -12,4 +12,7 @@ ANALYSED long count_down_ge(int n) {
         s ^= s << 1 ^ i;
     return s;
 }
-int main(int argc, char **argv) { SINK(count_down_ge((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(count_down_ge((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -12,4 +12,7 @@ ANALYSED long count_up_le(int n) {
         s = s * 3 + i;
     return s;
 }
-int main(int argc, char **argv) { SINK(count_up_le((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(count_up_le((int)arg(argc, argv, 1)));
+    return 0;
+}

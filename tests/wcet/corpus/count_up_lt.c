@@ -12,4 +12,7 @@ ANALYSED long count_up_lt(int n) {
         s += i ^ (s >> 3);
     return s;
 }
-int main(int argc, char **argv) { SINK(count_up_lt((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(count_up_lt((int)arg(argc, argv, 1)));
+    return 0;
+}

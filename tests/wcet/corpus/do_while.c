@@ -10,4 +10,7 @@ ANALYSED long do_while(int n) {
     } while (--n > 0);
     return s;
 }
-int main(int argc, char **argv) { SINK(do_while((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(do_while((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -14,4 +14,7 @@ ANALYSED unsigned long fib_iter(int n) {
     }
     return a;
 }
-int main(int argc, char **argv) { SINK(fib_iter((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(fib_iter((int)arg(argc, argv, 1)));
+    return 0;
+}

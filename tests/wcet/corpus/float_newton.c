@@ -8,4 +8,7 @@ ANALYSED double newton_sqrt(double x) {
         r = 0.5 * (r + x / r);
     return r;
 }
-int main(int argc, char **argv) { SINK(newton_sqrt((double)arg(argc, argv, 1)) > 1.0); return 0; }
+int main(int argc, char **argv) {
+    SINK(newton_sqrt((double)arg(argc, argv, 1)) > 1.0);
+    return 0;
+}

@@ -13,4 +13,7 @@ ANALYSED unsigned gcd(unsigned a, unsigned b) {
     }
     return a;
 }
-int main(int argc, char **argv) { SINK(gcd((unsigned)arg(argc, argv, 1), (unsigned)arg(argc, argv, 2))); return 0; }
+int main(int argc, char **argv) {
+    SINK(gcd((unsigned)arg(argc, argv, 1), (unsigned)arg(argc, argv, 2)));
+    return 0;
+}

@@ -22,4 +22,7 @@ ANALYSED long infeasible(int x) {
     }
     return s;
 }
-int main(int argc, char **argv) { SINK(infeasible((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(infeasible((int)arg(argc, argv, 1)));
+    return 0;
+}

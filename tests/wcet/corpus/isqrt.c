@@ -12,4 +12,7 @@ ANALYSED unsigned isqrt(unsigned x) {
     }
     return r;
 }
-int main(int argc, char **argv) { SINK(isqrt((unsigned)strtoul(argc > 1 ? argv[1] : "0", NULL, 0))); return 0; }
+int main(int argc, char **argv) {
+    SINK(isqrt((unsigned)strtoul(argc > 1 ? argv[1] : "0", NULL, 0)));
+    return 0;
+}

@@ -12,4 +12,7 @@ ANALYSED size_t long_counter(size_t n) {
         s += i * i >> 3;
     return s;
 }
-int main(int argc, char **argv) { SINK(long_counter((size_t)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(long_counter((size_t)arg(argc, argv, 1)));
+    return 0;
+}

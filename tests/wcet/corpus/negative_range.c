@@ -8,4 +8,7 @@ ANALYSED long negative_range(void) {
         s += i;
     return s;
 }
-int main(void) { SINK(negative_range()); return 0; }
+int main(void) {
+    SINK(negative_range());
+    return 0;
+}

@@ -14,4 +14,7 @@ ANALYSED long nested_rect(int n, int m) {
             s += i * j + (s >> 5);
     return s;
 }
-int main(int argc, char **argv) { SINK(nested_rect((int)arg(argc, argv, 1), (int)arg(argc, argv, 2))); return 0; }
+int main(int argc, char **argv) {
+    SINK(nested_rect((int)arg(argc, argv, 1), (int)arg(argc, argv, 2)));
+    return 0;
+}

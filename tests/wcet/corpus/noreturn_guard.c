@@ -12,4 +12,7 @@ ANALYSED long checked_sum(int n) {
         s += i * 2;
     return s;
 }
-int main(int argc, char **argv) { SINK(checked_sum((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(checked_sum((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -12,4 +12,7 @@ ANALYSED long pointer_walk(const int *a, long n) {
         s += *p;
     return s;
 }
-int main(int argc, char **argv) { SINK(pointer_walk(arr, arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(pointer_walk(arr, arg(argc, argv, 1)));
+    return 0;
+}

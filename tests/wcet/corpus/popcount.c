@@ -11,4 +11,7 @@ ANALYSED int popcount(unsigned long x) {
     }
     return c;
 }
-int main(int argc, char **argv) { SINK(popcount(strtoul(argc > 1 ? argv[1] : "0", NULL, 0))); return 0; }
+int main(int argc, char **argv) {
+    SINK(popcount(strtoul(argc > 1 ? argv[1] : "0", NULL, 0)));
+    return 0;
+}

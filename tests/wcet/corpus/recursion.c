@@ -12,4 +12,7 @@ ANALYSED long fact(long n) {
         return 1;
     return n * fact(n - 1);
 }
-int main(int argc, char **argv) { SINK(fact(arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(fact(arg(argc, argv, 1)));
+    return 0;
+}

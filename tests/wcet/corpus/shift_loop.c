@@ -9,4 +9,7 @@ ANALYSED int log2_floor(unsigned x) {
         r++;
     return r;
 }
-int main(int argc, char **argv) { SINK(log2_floor((unsigned)strtoul(argc > 1 ? argv[1] : "0", NULL, 0))); return 0; }
+int main(int argc, char **argv) {
+    SINK(log2_floor((unsigned)strtoul(argc > 1 ? argv[1] : "0", NULL, 0)));
+    return 0;
+}

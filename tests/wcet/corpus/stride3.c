@@ -12,4 +12,7 @@ ANALYSED long stride3(int n) {
         s += i * 7 - (s & 15);
     return s;
 }
-int main(int argc, char **argv) { SINK(stride3((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(stride3((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -10,14 +10,30 @@ ANALYSED long run_machine(const unsigned char *code, int n) {
     long acc = 1;
     for (int i = 0; i < n; i++) {
         switch (code[i] & 7) {
-        case 0: acc += 3; break;
-        case 1: acc *= 5; break;
-        case 2: acc ^= acc >> 3; break;
-        case 3: acc -= i; break;
-        case 4: acc = acc * 7 + (acc >> 2) - i; break;
-        case 5: acc |= 0x100; break;
-        case 6: acc &= 0xffffff; break;
-        default: acc += acc << 1; break;
+        case 0:
+            acc += 3;
+            break;
+        case 1:
+            acc *= 5;
+            break;
+        case 2:
+            acc ^= acc >> 3;
+            break;
+        case 3:
+            acc -= i;
+            break;
+        case 4:
+            acc = acc * 7 + (acc >> 2) - i;
+            break;
+        case 5:
+            acc |= 0x100;
+            break;
+        case 6:
+            acc &= 0xffffff;
+            break;
+        default:
+            acc += acc << 1;
+            break;
         }
     }
     return acc;

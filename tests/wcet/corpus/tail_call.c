@@ -12,5 +12,10 @@ HELPER long tail_work(long x, int n) {
         s = s * 3 + i;
     return s;
 }
-ANALYSED long tail_top(int n) { return tail_work(n * 2 + 1, n); }
-int main(int argc, char **argv) { SINK(tail_top((int)arg(argc, argv, 1))); return 0; }
+ANALYSED long tail_top(int n) {
+    return tail_work(n * 2 + 1, n);
+}
+int main(int argc, char **argv) {
+    SINK(tail_top((int)arg(argc, argv, 1)));
+    return 0;
+}

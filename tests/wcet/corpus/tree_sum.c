@@ -19,7 +19,9 @@ HELPER long tree_rec(const long *a, long n) {
     long r = tree_rec(a + h, n - h);
     return (l << 1) ^ r;
 }
-ANALYSED long tree_sum(long n) { return tree_rec(arr, n); }
+ANALYSED long tree_sum(long n) {
+    return tree_rec(arr, n);
+}
 int main(int argc, char **argv) {
     for (int i = 0; i < 64; i++)
         arr[i] = i;

@@ -13,4 +13,7 @@ ANALYSED long triangular(int n) {
             s += (i ^ j) + (s >> 7);
     return s;
 }
-int main(int argc, char **argv) { SINK(triangular((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(triangular((int)arg(argc, argv, 1)));
+    return 0;
+}

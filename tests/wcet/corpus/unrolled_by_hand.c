@@ -18,4 +18,7 @@ ANALYSED long unrolled_by_hand(const int *a, int n) {
         s += a[i];
     return s;
 }
-int main(int argc, char **argv) { SINK(unrolled_by_hand(arr, (int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(unrolled_by_hand(arr, (int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -15,4 +15,7 @@ ANALYSED unsigned unsigned_ne(unsigned n) {
         s = s * 33u + i;
     return s;
 }
-int main(int argc, char **argv) { SINK(unsigned_ne((unsigned)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(unsigned_ne((unsigned)arg(argc, argv, 1)));
+    return 0;
+}

@@ -12,4 +12,7 @@ ANALYSED long while_computed(int n) {
     }
     return s;
 }
-int main(int argc, char **argv) { SINK(while_computed((int)arg(argc, argv, 1))); return 0; }
+int main(int argc, char **argv) {
+    SINK(while_computed((int)arg(argc, argv, 1)));
+    return 0;
+}

@@ -16,4 +16,7 @@ ANALYSED long zero_fill(void) {
     p[7] = 3;
     return p[7] + p[39];
 }
-int main(void) { SINK(zero_fill()); return 0; }
+int main(void) {
+    SINK(zero_fill());
+    return 0;
+}

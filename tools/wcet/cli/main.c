@@ -16,20 +16,26 @@
 #include "keel_wcet.h"
 
 static void usage(FILE *out) {
-    fputs("usage: keel-wcet [options] BINARY FUNCTION...\n"
-          "  FUNCTION             a symbol name, or an address 0x... for stripped binaries\n"
-          "  --all                every function symbol of the binary\n"
-          "  --assume NAME=LO..HI the range of an input: a parameter name, argN or a register (repeatable)\n"
-          "  --facts FILE         flow facts (loop bounds, recursion depth, external costs; docs/wcet.md)\n"
-          "  --facts-optional FILE  flow facts that may match nothing (one file for several builds)\n"
-          "  --lib SO             a shared object whose code bounds the external calls into it (up to 4)\n"
-          "  --format FMT         text (default), json, dot, or bound (one line: name status bound stack)\n"
-          "  -o FILE              write the report to FILE\n"
-          "  --fail-above N       exit 3 if a bound exceeds N instructions or a function is not bounded\n"
-          "  --no-smt             skip the Z3 checks (loop iterations, infeasible paths)\n"
-          "  --progress           progress lines on stderr\n"
-          "  -h, --help\n",
-          out);
+    fputs(
+        "usage: keel-wcet [options] BINARY FUNCTION...\n"
+        "  FUNCTION             a symbol name, or an address 0x... for stripped binaries\n"
+        "  --all                every function symbol of the binary\n"
+        "  --assume NAME=LO..HI the range of an input: a parameter name, argN or a register "
+        "(repeatable)\n"
+        "  --facts FILE         flow facts (loop bounds, recursion depth, external costs; "
+        "docs/wcet.md)\n"
+        "  --facts-optional FILE  flow facts that may match nothing (one file for several builds)\n"
+        "  --lib SO             a shared object whose code bounds the external calls into it (up "
+        "to 4)\n"
+        "  --format FMT         text (default), json, dot, or bound (one line: name status bound "
+        "stack)\n"
+        "  -o FILE              write the report to FILE\n"
+        "  --fail-above N       exit 3 if a bound exceeds N instructions or a function is not "
+        "bounded\n"
+        "  --no-smt             skip the Z3 checks (loop iterations, infeasible paths)\n"
+        "  --progress           progress lines on stderr\n"
+        "  -h, --help\n",
+        out);
 }
 
 static bool parse_range(const char *s, int64_t *lo, int64_t *hi) {
@@ -68,20 +74,27 @@ int main(int argc, char **argv) {
     const char *format = "text", *outpath = NULL;
     bool all = false, fail_set = false;
     unsigned long long fail_above = 0;
-    static const struct option longopts[] = {
-        {"all", no_argument, 0, 'a'},        {"assume", required_argument, 0, 'A'},
-        {"facts", required_argument, 0, 'F'}, {"format", required_argument, 0, 'f'},
-        {"facts-optional", required_argument, 0, 'O'}, {"lib", required_argument, 0, 'L'},
-        {"fail-above", required_argument, 0, 'x'}, {"no-smt", no_argument, 0, 'n'},
-        {"progress", no_argument, 0, 'p'},   {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"all", no_argument, 0, 'a'},
+                                             {"assume", required_argument, 0, 'A'},
+                                             {"facts", required_argument, 0, 'F'},
+                                             {"format", required_argument, 0, 'f'},
+                                             {"facts-optional", required_argument, 0, 'O'},
+                                             {"lib", required_argument, 0, 'L'},
+                                             {"fail-above", required_argument, 0, 'x'},
+                                             {"no-smt", no_argument, 0, 'n'},
+                                             {"progress", no_argument, 0, 'p'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': all = true; break;
+        case 'a':
+            all = true;
+            break;
         case 'A': {
             const char *eq = strchr(optarg, '=');
-            if (!eq || opt.nassume >= KEEL_WCET_MAX_ASSUME || (size_t)(eq - optarg) >= sizeof opt.assume[0].name) {
+            if (!eq || opt.nassume >= KEEL_WCET_MAX_ASSUME ||
+                (size_t)(eq - optarg) >= sizeof opt.assume[0].name) {
                 fprintf(stderr, "keel-wcet: --assume %s: expected NAME=LO..HI\n", optarg);
                 return 1;
             }
@@ -95,8 +108,12 @@ int main(int argc, char **argv) {
             opt.nassume++;
             break;
         }
-        case 'F': opt.facts_path = optarg; break;
-        case 'O': opt.optional_facts_path = optarg; break;
+        case 'F':
+            opt.facts_path = optarg;
+            break;
+        case 'O':
+            opt.optional_facts_path = optarg;
+            break;
         case 'L':
             if (opt.nlibs >= 4) {
                 fprintf(stderr, "keel-wcet: at most 4 --lib\n");
@@ -104,8 +121,12 @@ int main(int argc, char **argv) {
             }
             opt.libs[opt.nlibs++] = optarg;
             break;
-        case 'f': format = optarg; break;
-        case 'o': outpath = optarg; break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            outpath = optarg;
+            break;
         case 'x': {
             char *end;
             fail_above = strtoull(optarg, &end, 0);
@@ -116,13 +137,22 @@ int main(int argc, char **argv) {
             fail_set = true;
             break;
         }
-        case 'n': opt.no_smt = true; break;
-        case 'p': opt.progress = stderr; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 1;
+        case 'n':
+            opt.no_smt = true;
+            break;
+        case 'p':
+            opt.progress = stderr;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
         }
     }
-    if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "dot") && strcmp(format, "bound")) {
+    if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "dot") &&
+        strcmp(format, "bound")) {
         fprintf(stderr, "keel-wcet: --format %s: expected text, json, dot or bound\n", format);
         return 1;
     }
@@ -175,8 +205,9 @@ int main(int argc, char **argv) {
                 char b[32], sbuf[32];
                 snprintf(b, sizeof b, "%llu", (unsigned long long)keel_wcet_result_bound(rs.v[i]));
                 snprintf(sbuf, sizeof sbuf, "%llu", (unsigned long long)st);
-                fprintf(out, "%s %s %s %s\n", keel_wcet_result_name(rs.v[i]), keel_wcet_status_name(s),
-                        s == KEEL_WCET_BOUNDED ? b : "-", sb ? sbuf : "-");
+                fprintf(out, "%s %s %s %s\n", keel_wcet_result_name(rs.v[i]),
+                        keel_wcet_status_name(s), s == KEEL_WCET_BOUNDED ? b : "-",
+                        sb ? sbuf : "-");
             }
         }
     if (out != stdout)
@@ -188,9 +219,12 @@ int main(int argc, char **argv) {
         rc = 1;
     if (fail_set && rc == 0)
         for (int i = 0; i < rs.n; i++)
-            if (keel_wcet_result_status(rs.v[i]) != KEEL_WCET_BOUNDED || keel_wcet_result_bound(rs.v[i]) > fail_above) {
-                fprintf(stderr, "keel-wcet: --fail-above %llu: %s is %s\n", fail_above, keel_wcet_result_name(rs.v[i]),
-                        keel_wcet_result_status(rs.v[i]) == KEEL_WCET_BOUNDED ? "above the limit" : "not bounded");
+            if (keel_wcet_result_status(rs.v[i]) != KEEL_WCET_BOUNDED ||
+                keel_wcet_result_bound(rs.v[i]) > fail_above) {
+                fprintf(stderr, "keel-wcet: --fail-above %llu: %s is %s\n", fail_above,
+                        keel_wcet_result_name(rs.v[i]),
+                        keel_wcet_result_status(rs.v[i]) == KEEL_WCET_BOUNDED ? "above the limit"
+                                                                              : "not bounded");
                 rc = 3;
             }
     keel_wcet_close(w);

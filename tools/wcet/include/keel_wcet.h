@@ -39,17 +39,18 @@ typedef struct keel_wcet_assume {
 } keel_wcet_assume;
 
 typedef struct keel_wcet_options {
-    const char *facts_path;   /* flow-facts file or NULL */
-    const char *optional_facts_path; /* facts that may match nothing (one file for several builds) */
+    const char *facts_path; /* flow-facts file or NULL */
+    const char
+        *optional_facts_path; /* facts that may match nothing (one file for several builds) */
     keel_wcet_assume assume[KEEL_WCET_MAX_ASSUME];
     int nassume;
-    bool assume_lenient;      /* an --assume that names no parameter of a function is skipped for it */
-    const char *libs[4];      /* shared objects whose code gives the cost of external calls */
+    bool assume_lenient; /* an --assume that names no parameter of a function is skipped for it */
+    const char *libs[4]; /* shared objects whose code gives the cost of external calls */
     int nlibs;
-    bool no_smt;              /* skip the Z3 checks */
-    int infeasible_rounds;    /* limit of the infeasible-path loop (default 16) */
-    uint64_t smt_loop_limit;  /* largest loop bound searched by Z3 (default 4096) */
-    FILE *progress;           /* progress lines, or NULL */
+    bool no_smt;             /* skip the Z3 checks */
+    int infeasible_rounds;   /* limit of the infeasible-path loop (default 16) */
+    uint64_t smt_loop_limit; /* largest loop bound searched by Z3 (default 4096) */
+    FILE *progress;          /* progress lines, or NULL */
 } keel_wcet_options;
 
 typedef struct keel_wcet keel_wcet;

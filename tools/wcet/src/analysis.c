@@ -118,7 +118,8 @@ static bool ctx_eq(const wc_vctx *a, const wc_vctx *b) {
         const wc_val *x = &a->args[arg_regs[i]], *y = &b->args[arg_regs[i]];
         if (x->top != y->top)
             return false;
-        if (!x->top && (x->lo != y->lo || x->hi != y->hi || x->w != y->w || x->m != y->m || x->zx != y->zx))
+        if (!x->top &&
+            (x->lo != y->lo || x->hi != y->hi || x->w != y->w || x->m != y->m || x->zx != y->zx))
             return false;
     }
     return true;
@@ -166,7 +167,8 @@ static void describe_ctx(const wc_vctx *c, char *buf, size_t n) {
         char vb[96];
         wc_val_str(v, vb, sizeof vb);
         size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%s%s=%s", l ? ", " : "", wc_reg_name(arg_regs[i], v->w == 32 ? 4 : 8), vb);
+        snprintf(buf + l, n - l, "%s%s=%s", l ? ", " : "",
+                 wc_reg_name(arg_regs[i], v->w == 32 ? 4 : 8), vb);
     }
 }
 
@@ -219,13 +221,15 @@ static int block_addrs(const wc_block *b, uint64_t **out) {
 }
 
 /* ---------- the cost model: executed instructions, as valgrind counts them ---------- */
-static bool instruction_cost(const wc_insn *in, const wc_state *before, double *cost, char *why, size_t whylen) {
+static bool instruction_cost(const wc_insn *in, const wc_state *before, double *cost, char *why,
+                             size_t whylen) {
     *cost = 1;
     if (!in->rep)
         return true;
     /* a rep-prefixed string instruction: once per iteration plus the final test */
     uint64_t lo, hi;
-    if (before->reached && wc_val_unsigned(&before->reg[WC_RCX], 64, &lo, &hi) && hi < (1ull << 40)) {
+    if (before->reached && wc_val_unsigned(&before->reg[WC_RCX], 64, &lo, &hi) &&
+        hi < (1ull << 40)) {
         *cost = (double)hi + 1;
         return true;
     }
@@ -236,8 +240,8 @@ static bool instruction_cost(const wc_insn *in, const wc_state *before, double *
 const wc_cost_model wc_cost_instructions = {"instructions", instruction_cost};
 
 /* ---------- stack ---------- */
-static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, wc_fres *fr, uint64_t *frame,
-                        bool *bounded, int64_t *depth_at) {
+static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, wc_fres *fr,
+                        uint64_t *frame, bool *bounded, int64_t *depth_at) {
     int64_t maxd = 0;
     *bounded = true;
     for (int b = 0; b < cfg->nblocks; b++) {
@@ -252,10 +256,11 @@ static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, w
             if (sp.top || sp.base != WC_B_SP) {
                 if (*bounded) {
                     char w[96];
-                    wc_strs_addf(&fr->reasons,
-                                 "stack: the stack pointer is not a constant offset at %s (alloca or a "
-                                 "variable-length array; annotate `stack %s %s max BYTES`)",
-                                 wc_block_where(an, bb, w, sizeof w), cfg->name, w);
+                    wc_strs_addf(
+                        &fr->reasons,
+                        "stack: the stack pointer is not a constant offset at %s (alloca or a "
+                        "variable-length array; annotate `stack %s %s max BYTES`)",
+                        wc_block_where(an, bb, w, sizeof w), cfg->name, w);
                 }
                 *bounded = false;
                 break;
@@ -265,8 +270,9 @@ static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, w
             if (in->id != 0) {
                 for (int k = 0; k < in->nops; k++) {
                     int64_t off;
-                    if (in->ops[k].type == WC_OP_MEM && in->id != 0 && strncmp(in->text, "lea", 3) != 0 &&
-                        wc_op_slot(&st, &in->ops[k], &off) && -off > maxd)
+                    if (in->ops[k].type == WC_OP_MEM && in->id != 0 &&
+                        strncmp(in->text, "lea", 3) != 0 && wc_op_slot(&st, &in->ops[k], &off) &&
+                        -off > maxd)
                         maxd = -off;
                 }
             }
@@ -279,8 +285,8 @@ static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, w
 }
 
 /* The cost of an external function from the --lib shared objects. */
-static bool lib_cost(wc_analyzer *an, const char *name, uint64_t *cost, uint64_t *stack, bool *stack_ok,
-                     const char **path) {
+static bool lib_cost(wc_analyzer *an, const char *name, uint64_t *cost, uint64_t *stack,
+                     bool *stack_ok, const char **path) {
     char base[128];
     snprintf(base, sizeof base, "%s", name);
     char *at = strchr(base, '@');
@@ -349,21 +355,23 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     if (!cfg) {
         fr->name = wc_fmt("0x%llx", (unsigned long long)fr->addr);
         fr->status = KEEL_WCET_ERROR;
-        wc_strs_addf(&fr->reasons, "cannot decode the function at 0x%llx", (unsigned long long)fr->addr);
+        wc_strs_addf(&fr->reasons, "cannot decode the function at 0x%llx",
+                     (unsigned long long)fr->addr);
         fr->stack_status = KEEL_WCET_ERROR;
         return;
     }
     fr->cfg = cfg;
     fr->name = wc_xstrdup(cfg->name);
     if (an->progress)
-        fprintf(an->progress, "keel-wcet: %*sanalysing %s (%d blocks, %d loops)\n", 2 * (an->depth - 1), "",
-                cfg->name, cfg->nblocks, cfg->nloops);
+        fprintf(an->progress, "keel-wcet: %*sanalysing %s (%d blocks, %d loops)\n",
+                2 * (an->depth - 1), "", cfg->name, cfg->nblocks, cfg->nloops);
     for (int i = 0; i < cfg->problems.n; i++) {
         wc_strs_add(&fr->reasons, wc_xstrdup(cfg->problems.v[i]));
         set_status(fr, strstr(cfg->problems.v[i], "decode") ? KEEL_WCET_ERROR : KEEL_WCET_UNKNOWN);
     }
     for (int i = 0; i < cfg->irreducible_where.n; i++) {
-        wc_strs_addf(&fr->reasons, "irreducible loop (a cycle entered other than through one header): %s",
+        wc_strs_addf(&fr->reasons,
+                     "irreducible loop (a cycle entered other than through one header): %s",
                      cfg->irreducible_where.v[i]);
         set_status(fr, KEEL_WCET_UNBOUNDED);
     }
@@ -386,7 +394,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
         if (!lb->bounded && !an->opt.no_smt) {
             uint64_t mx;
             char *how = NULL;
-            if (wc_smt_loop_bound(an, cfg, &vr, l, an->opt.smt_loop_limit ? an->opt.smt_loop_limit : 256, &mx,
+            if (wc_smt_loop_bound(an, cfg, &vr, l,
+                                  an->opt.smt_loop_limit ? an->opt.smt_loop_limit : 256, &mx,
                                   &how)) {
                 lb->bounded = true;
                 lb->max = mx;
@@ -417,8 +426,9 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                 lb->how = h;
                 wc_strs_addf(&fr->assumptions, "loop bound from the flow facts: %s", f->text);
             } else {
-                wc_strs_addf(&fr->notes, "flow fact %s is looser than the automatic bound %llu: not needed", f->text,
-                             (unsigned long long)lb->max);
+                wc_strs_addf(&fr->notes,
+                             "flow fact %s is looser than the automatic bound %llu: not needed",
+                             f->text, (unsigned long long)lb->max);
             }
         }
         free(addrs);
@@ -427,10 +437,11 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             if (lb->line)
                 snprintf(where, sizeof where, "%d", lb->line);
             else
-                snprintf(where, sizeof where, "0x%llx", (unsigned long long)cfg->blocks[cfg->loops[l].header].start);
+                snprintf(where, sizeof where, "0x%llx",
+                         (unsigned long long)cfg->blocks[cfg->loops[l].header].start);
             wc_strs_addf(&fr->reasons, "loop at %s: no bound (%s); annotate `loop %s %s max N`",
-                         wc_block_where(an, &cfg->blocks[cfg->loops[l].header], w, sizeof w), lb->how, cfg->name,
-                         where);
+                         wc_block_where(an, &cfg->blocks[cfg->loops[l].header], w, sizeof w),
+                         lb->how, cfg->name, where);
             set_status(fr, KEEL_WCET_UNBOUNDED);
         }
     }
@@ -457,7 +468,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             else {
                 char w[96];
                 wc_strs_addf(&fr->reasons, "`%s` at 0x%llx in %s: %s", bb->insns[i]->text,
-                             (unsigned long long)bb->insns[i]->addr, wc_block_where(an, bb, w, sizeof w), why);
+                             (unsigned long long)bb->insns[i]->addr,
+                             wc_block_where(an, bb, w, sizeof w), why);
                 set_status(fr, KEEL_WCET_UNBOUNDED);
             }
             wc_value_step(an, &st, bb->insns[i]);
@@ -467,11 +479,17 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             wc_block_where(an, bb, w, sizeof w);
             if (bb->term == WC_T_NORETURN) {
                 const char *nm = bb->extname;
-                const wc_symbol *s = bb->callkind == WC_CALL_INTERNAL ? wc_image_symbol_at(an->img, bb->callee) : NULL;
-                wc_strs_addf(&fr->assumptions,
-                             "the path into no-return function %s (at %s) ends the execution: its own "
-                             "instructions are not counted",
-                             nm ? nm : s ? s->name : "?", w);
+                const wc_symbol *s = bb->callkind == WC_CALL_INTERNAL
+                                         ? wc_image_symbol_at(an->img, bb->callee)
+                                         : NULL;
+                wc_strs_addf(
+                    &fr->assumptions,
+                    "the path into no-return function %s (at %s) ends the execution: its own "
+                    "instructions are not counted",
+                    nm  ? nm
+                    : s ? s->name
+                        : "?",
+                    w);
             } else if (bb->callkind == WC_CALL_INTERNAL) {
                 wc_fres *ip = in_progress(an, bb->callee);
                 if (ip && ip->addr == fr->addr) {
@@ -482,8 +500,9 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                         if (!val_contains(&fr->ctx.args[arg_regs[i]], &cc.args[arg_regs[i]]))
                             need_top_ctx = true;
                 } else if (ip) {
-                    wc_strs_addf(&fr->reasons, "mutual recursion through %s at %s: not supported (only direct "
-                                               "recursion with `recursion F depth N`)",
+                    wc_strs_addf(&fr->reasons,
+                                 "mutual recursion through %s at %s: not supported (only direct "
+                                 "recursion with `recursion F depth N`)",
                                  ip->name ? ip->name : "?", w);
                     set_status(fr, KEEL_WCET_UNBOUNDED);
                     stack_ok = false;
@@ -518,7 +537,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                 if (!f && lib_cost(an, bb->extname, &lcost, &lstack, &lstack_ok, &lpath)) {
                     /* the PLT stub's own instructions (endbr64, jmp [GOT]) */
                     int stub = 0;
-                    for (uint64_t a = bb->callee; stub < 4 && bb->callkind == WC_CALL_EXTERNAL && a;) {
+                    for (uint64_t a = bb->callee;
+                         stub < 4 && bb->callkind == WC_CALL_EXTERNAL && a;) {
                         const wc_insn *si = wc_decode(&an->dec, a);
                         if (!si)
                             break;
@@ -528,33 +548,38 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                         a += si->size;
                     }
                     c += (double)lcost + stub;
-                    wc_strs_addf(&fr->assumptions, "cost of external %s from the analysis of %s: %llu instructions",
+                    wc_strs_addf(&fr->assumptions,
+                                 "cost of external %s from the analysis of %s: %llu instructions",
                                  bb->extname, lpath, (unsigned long long)lcost);
                     if (lstack_ok)
                         callee_stack[b] = lstack;
                     else {
                         stack_ok = false;
-                        wc_strs_addf(&fr->reasons, "stack: %s in %s has no stack bound", bb->extname, lpath);
+                        wc_strs_addf(&fr->reasons, "stack: %s in %s has no stack bound",
+                                     bb->extname, lpath);
                     }
                 } else if (f) {
                     f->used++;
                     c += (double)f->value;
-                    wc_strs_addf(&fr->assumptions, "cost of external %s from the flow facts: %s", bb->extname, f->text);
+                    wc_strs_addf(&fr->assumptions, "cost of external %s from the flow facts: %s",
+                                 bb->extname, f->text);
                     if (f->has_stack)
                         callee_stack[b] = f->stack;
                     else {
                         stack_ok = false;
-                        wc_strs_addf(&fr->reasons, "stack: external %s has no stack bound (add `stack B` to its "
-                                                   "extern fact)",
+                        wc_strs_addf(&fr->reasons,
+                                     "stack: external %s has no stack bound (add `stack B` to its "
+                                     "extern fact)",
                                      bb->extname);
                     }
                 } else {
                     set_status(fr, KEEL_WCET_UNKNOWN);
                     stack_ok = false;
-                    wc_strs_addf(&fr->reasons,
-                                 "call to external function %s through the PLT at %s: its cost is unknown "
-                                 "(give `extern %s cost N` in a flow-facts file, or the library with --lib)",
-                                 bb->extname, w, bb->extname);
+                    wc_strs_addf(
+                        &fr->reasons,
+                        "call to external function %s through the PLT at %s: its cost is unknown "
+                        "(give `extern %s cost N` in a flow-facts file, or the library with --lib)",
+                        bb->extname, w, bb->extname);
                 }
             } else {
                 set_status(fr, KEEL_WCET_UNKNOWN);
@@ -587,7 +612,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             wc_strs_merge(&fr->reasons, &tr->reasons);
             wc_strs_merge(&fr->assumptions, &tr->assumptions);
             wc_strs_merge(&fr->notes, &tr->notes);
-            wc_strs_addf(&fr->notes, "recursive calls leave the input ranges: analysed without them");
+            wc_strs_addf(&fr->notes,
+                         "recursive calls leave the input ranges: analysed without them");
             fr->counts = tr->counts ? wc_xcalloc((size_t)nb, sizeof *fr->counts) : NULL;
             if (tr->counts)
                 memcpy(fr->counts, tr->counts, sizeof *fr->counts * (size_t)nb);
@@ -611,7 +637,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     if (has_rec) {
         recf = find_fact(an, WC_F_RECURSION, cfg->name);
         if (!recf) {
-            wc_strs_addf(&fr->reasons, "%s calls itself: annotate `recursion %s depth N`", cfg->name, cfg->name);
+            wc_strs_addf(&fr->reasons, "%s calls itself: annotate `recursion %s depth N`",
+                         cfg->name, cfg->name);
             set_status(fr, KEEL_WCET_UNBOUNDED);
         } else {
             recf->used++;
@@ -619,7 +646,7 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
         }
     }
     /* mutually exclusive blocks */
-    int (*excl)[2] = NULL;
+    int(*excl)[2] = NULL;
     int nexcl = 0, capexcl = 0;
     for (int i = 0; i < an->facts.n; i++) {
         wc_fact *f = &an->facts.v[i];
@@ -661,7 +688,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
             }
         }
         f->used++;
-        wc_strs_addf(&fr->assumptions, "mutually exclusive blocks from the flow facts: %s", f->text);
+        wc_strs_addf(&fr->assumptions, "mutually exclusive blocks from the flow facts: %s",
+                     f->text);
     }
     /* IPET (with recursion: depth iterations) */
     if (fr->status == KEEL_WCET_BOUNDED) {
@@ -694,7 +722,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     int *path = wc_xcalloc((size_t)nb, sizeof *path);
                     int np = 0, cur = 0;
                     bool *seen = wc_xcalloc((size_t)nb, sizeof *seen);
-                    while (cur >= 0 && np < nb && !seen[cur] && cfg->blocks[cur].loop < 0 && out.count[cur] > 0.5) {
+                    while (cur >= 0 && np < nb && !seen[cur] && cfg->blocks[cur].loop < 0 &&
+                           out.count[cur] > 0.5) {
                         seen[cur] = true;
                         path[np++] = cur;
                         int nxt = -1;
@@ -713,7 +742,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     wc_ipet_extra e;
                     memset(&e, 0, sizeof e);
                     for (int k = 0; k + 1 < np && e.nedges < 16; k++)
-                        if (cfg->blocks[path[k]].term == WC_T_JCC || cfg->blocks[path[k]].term == WC_T_SWITCH) {
+                        if (cfg->blocks[path[k]].term == WC_T_JCC ||
+                            cfg->blocks[path[k]].term == WC_T_SWITCH) {
                             e.from[e.nedges] = path[k];
                             e.to[e.nedges] = path[k + 1];
                             e.nedges++;
@@ -733,14 +763,16 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                                      wc_block_where(an, &cfg->blocks[e.from[k]], a1, sizeof a1),
                                      wc_block_where(an, &cfg->blocks[e.to[k]], a2, sizeof a2));
                         }
-                        wc_strs_addf(&fr->notes, "infeasible: Z3 shows that these branch edges cannot all be "
-                                                 "taken in one execution: %s",
+                        wc_strs_addf(&fr->notes,
+                                     "infeasible: Z3 shows that these branch edges cannot all be "
+                                     "taken in one execution: %s",
                                      desc);
                     }
                     bool *fb2 = wc_xcalloc((size_t)nb, sizeof *fb2);
                     for (int b = 0; b < nb; b++)
                         fb2[b] = forbid[b];
-                    wc_ipet_in in2 = {cfg, cost, fr->lb, extra, nextra, (const int(*)[2])excl, nexcl, fb2};
+                    wc_ipet_in in2 = {cfg,   cost, fr->lb, extra, nextra, (const int(*)[2])excl,
+                                      nexcl, fb2};
                     wc_ipet_out o2;
                     wc_ipet_solve(&in2, &o2);
                     free(fb2);
@@ -754,11 +786,12 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                 }
                 if (fr->infeasible_excluded) {
                     fr->infeasible_drop = (uint64_t)(first - out.value + 0.5);
-                    wc_strs_addf(&fr->notes,
-                                 "infeasible paths: Z3 refuted %d worst-case path%s (contradicting branch "
-                                 "conditions); the bound dropped by %llu",
-                                 fr->infeasible_excluded, fr->infeasible_excluded == 1 ? "" : "s",
-                                 (unsigned long long)fr->infeasible_drop);
+                    wc_strs_addf(
+                        &fr->notes,
+                        "infeasible paths: Z3 refuted %d worst-case path%s (contradicting branch "
+                        "conditions); the bound dropped by %llu",
+                        fr->infeasible_excluded, fr->infeasible_excluded == 1 ? "" : "s",
+                        (unsigned long long)fr->infeasible_drop);
                 }
             }
         }
@@ -793,7 +826,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     }
     fr->frame = frame;
     if (!fbounded || !stack_ok || (has_rec && !recf)) {
-        fr->stack_status = !fbounded || (has_rec && !recf) ? KEEL_WCET_UNBOUNDED : KEEL_WCET_UNKNOWN;
+        fr->stack_status =
+            !fbounded || (has_rec && !recf) ? KEEL_WCET_UNBOUNDED : KEEL_WCET_UNKNOWN;
     } else {
         uint64_t levels = recf ? recf->value : 1, prevs = 0, s = 0;
         for (uint64_t d = 1; d <= levels; d++) {
@@ -829,14 +863,19 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
 /* ---------- public API ---------- */
 const char *keel_wcet_status_name(keel_wcet_status s) {
     switch (s) {
-    case KEEL_WCET_BOUNDED: return "bounded";
-    case KEEL_WCET_UNBOUNDED: return "unbounded";
-    case KEEL_WCET_UNKNOWN: return "unknown";
-    default: return "error";
+    case KEEL_WCET_BOUNDED:
+        return "bounded";
+    case KEEL_WCET_UNBOUNDED:
+        return "unbounded";
+    case KEEL_WCET_UNKNOWN:
+        return "unknown";
+    default:
+        return "error";
     }
 }
 
-static keel_wcet *open_common(keel_wcet *w, const keel_wcet_options *options, char *err, size_t errlen) {
+static keel_wcet *open_common(keel_wcet *w, const keel_wcet_options *options, char *err,
+                              size_t errlen) {
     if (options)
         w->an.opt = *options;
     w->an.img = &w->img;
@@ -846,7 +885,8 @@ static keel_wcet *open_common(keel_wcet *w, const keel_wcet_options *options, ch
         keel_wcet_close(w);
         return NULL;
     }
-    if (w->an.opt.facts_path && wc_facts_load(&w->an.facts, w->an.opt.facts_path, err, errlen) != 0) {
+    if (w->an.opt.facts_path &&
+        wc_facts_load(&w->an.facts, w->an.opt.facts_path, err, errlen) != 0) {
         keel_wcet_close(w);
         return NULL;
     }
@@ -867,7 +907,8 @@ static keel_wcet *open_common(keel_wcet *w, const keel_wcet_options *options, ch
     return w;
 }
 
-keel_wcet *keel_wcet_open(const char *path, const keel_wcet_options *options, char *err, size_t errlen) {
+keel_wcet *keel_wcet_open(const char *path, const keel_wcet_options *options, char *err,
+                          size_t errlen) {
     keel_wcet *w = wc_xcalloc(1, sizeof *w);
     if (wc_image_open(&w->img, path, err, errlen) != 0) {
         keel_wcet_close(w);
@@ -876,8 +917,8 @@ keel_wcet *keel_wcet_open(const char *path, const keel_wcet_options *options, ch
     return open_common(w, options, err, errlen);
 }
 
-keel_wcet *keel_wcet_open_mem(const void *data, size_t size, const keel_wcet_options *options, char *err,
-                              size_t errlen) {
+keel_wcet *keel_wcet_open_mem(const void *data, size_t size, const keel_wcet_options *options,
+                              char *err, size_t errlen) {
     keel_wcet *w = wc_xcalloc(1, sizeof *w);
     if (wc_image_open_mem(&w->img, data, size, err, errlen) != 0) {
         keel_wcet_close(w);
@@ -925,8 +966,8 @@ void keel_wcet_close(keel_wcet *w) {
     free(w);
 }
 
-static bool parse_assume_reg(keel_wcet *w, uint64_t entry, const char *name, int *reg, int *width, char *err,
-                             size_t errlen) {
+static bool parse_assume_reg(keel_wcet *w, uint64_t entry, const char *name, int *reg, int *width,
+                             char *err, size_t errlen) {
     int r = wc_reg_parse(name);
     if (r >= 0) {
         *reg = r;
@@ -955,9 +996,11 @@ static bool parse_assume_reg(keel_wcet *w, uint64_t entry, const char *name, int
         }
         k++;
     }
-    snprintf(err, errlen, "--assume %s: no such parameter (give a parameter name from the debug information, argN, "
-                          "or a register such as rdi or edi)",
-             name);
+    snprintf(
+        err, errlen,
+        "--assume %s: no such parameter (give a parameter name from the debug information, argN, "
+        "or a register such as rdi or edi)",
+        name);
     return false;
 }
 
@@ -967,14 +1010,17 @@ keel_wcet_result *keel_wcet_analyze(keel_wcet *w, const char *function, char *er
         char *end;
         entry = strtoull(function, &end, 16);
         if (*end || !wc_image_is_exec(&w->img, entry)) {
-            snprintf(err, errlen, "%s: not an address of executable code in %s", function, w->img.path);
+            snprintf(err, errlen, "%s: not an address of executable code in %s", function,
+                     w->img.path);
             return NULL;
         }
     } else {
         const wc_symbol *s = wc_image_symbol(&w->img, function);
         if (!s) {
             if (w->img.nsyms == 0)
-                snprintf(err, errlen, "%s: the binary %s is stripped (no symbols): give the function's address (0x...)",
+                snprintf(err, errlen,
+                         "%s: the binary %s is stripped (no symbols): give the function's address "
+                         "(0x...)",
                          function, w->img.path);
             else
                 snprintf(err, errlen, "%s: no such function in %s", function, w->img.path);
@@ -998,7 +1044,8 @@ keel_wcet_result *keel_wcet_analyze(keel_wcet *w, const char *function, char *er
         }
         wc_val v = wc_val_range(a->lo, a->hi, width);
         if (width == 32 && (a->lo < INT32_MIN || a->hi > (int64_t)UINT32_MAX)) {
-            snprintf(err, errlen, "--assume %s: the range does not fit a 32-bit parameter", a->name);
+            snprintf(err, errlen, "--assume %s: the range does not fit a 32-bit parameter",
+                     a->name);
             return NULL;
         }
         if (width == 32 && a->hi > INT32_MAX)
@@ -1007,13 +1054,15 @@ keel_wcet_result *keel_wcet_analyze(keel_wcet *w, const char *function, char *er
         ctx.args[reg] = v;
     }
     if (!wc_get_cfg(&w->an, entry)) {
-        snprintf(err, errlen, "%s: cannot decode the function at 0x%llx", function, (unsigned long long)entry);
+        snprintf(err, errlen, "%s: cannot decode the function at 0x%llx", function,
+                 (unsigned long long)entry);
         return NULL;
     }
     return wc_analyze(&w->an, entry, &ctx);
 }
 
-int keel_wcet_analyze_all(keel_wcet *w, void (*each)(keel_wcet *, keel_wcet_result *, void *), void *arg) {
+int keel_wcet_analyze_all(keel_wcet *w, void (*each)(keel_wcet *, keel_wcet_result *, void *),
+                          void *arg) {
     int n = 0;
     for (int i = 0; i < w->img.nsyms; i++) {
         const wc_symbol *s = &w->img.syms[i];
@@ -1033,7 +1082,9 @@ int keel_wcet_unused_assumptions(keel_wcet *w, FILE *out) {
     for (int i = 0; i < w->an.opt.nassume; i++)
         if (!w->an.assume_used[i]) {
             if (out)
-                fprintf(out, "keel-wcet: error: --assume %s matches no parameter of the analysed functions\n",
+                fprintf(out,
+                        "keel-wcet: error: --assume %s matches no parameter of the analysed "
+                        "functions\n",
                         w->an.opt.assume[i].name);
             n++;
         }
@@ -1045,21 +1096,32 @@ int keel_wcet_unused_facts(keel_wcet *w, FILE *out) {
     for (int i = 0; i < w->an.facts.n; i++)
         if (!w->an.facts.v[i].used && !w->an.facts.v[i].optional) {
             if (out)
-                fprintf(out, "keel-wcet: error: flow fact matches nothing: %s\n", w->an.facts.v[i].text);
+                fprintf(out, "keel-wcet: error: flow fact matches nothing: %s\n",
+                        w->an.facts.v[i].text);
             n++;
         }
     return n;
 }
 
-keel_wcet_status keel_wcet_result_status(const keel_wcet_result *r) { return (keel_wcet_status)r->status; }
-const char *keel_wcet_result_name(const keel_wcet_result *r) { return r->name; }
-uint64_t keel_wcet_result_bound(const keel_wcet_result *r) { return r->bound; }
+keel_wcet_status keel_wcet_result_status(const keel_wcet_result *r) {
+    return (keel_wcet_status)r->status;
+}
+const char *keel_wcet_result_name(const keel_wcet_result *r) {
+    return r->name;
+}
+uint64_t keel_wcet_result_bound(const keel_wcet_result *r) {
+    return r->bound;
+}
 bool keel_wcet_result_stack(const keel_wcet_result *r, uint64_t *stack) {
     *stack = r->stack;
     return r->stack_status == KEEL_WCET_BOUNDED;
 }
 
 wc_image *wc_keel_image(keel_wcet *w);
-wc_image *wc_keel_image(keel_wcet *w) { return &w->img; }
+wc_image *wc_keel_image(keel_wcet *w) {
+    return &w->img;
+}
 wc_analyzer *wc_keel_analyzer(keel_wcet *w);
-wc_analyzer *wc_keel_analyzer(keel_wcet *w) { return &w->an; }
+wc_analyzer *wc_keel_analyzer(keel_wcet *w) {
+    return &w->an;
+}

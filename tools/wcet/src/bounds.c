@@ -156,8 +156,8 @@ static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
     case X86_INS_MOVZX:
     case X86_INS_MOVSX:
         /* a narrow counter loaded from its stack slot */
-        if (in->nops == 2 && o0->type == WC_OP_REG && o0->reg >= 0 && o0->reg < WC_NREGS && !o0->high8 && l1 &&
-            i1 >= 0) {
+        if (in->nops == 2 && o0->type == WC_OP_REG && o0->reg >= 0 && o0->reg < WC_NREGS &&
+            !o0->high8 && l1 && i1 >= 0) {
             int64_t dd = m->d[i1];
             dm_kill_reg(m, o0->reg);
             dloc r = {0, o0->reg, 4, 0};
@@ -167,8 +167,8 @@ static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
         break;
     case X86_INS_MOV:
     case X86_INS_MOVSXD:
-        if (in->nops == 2 && l0 && d0.kind == 1 && d0.size < 4 && o1->type == WC_OP_REG && o1->reg >= 0 &&
-            o1->reg < WC_NREGS && !o1->high8) {
+        if (in->nops == 2 && l0 && d0.kind == 1 && d0.size < 4 && o1->type == WC_OP_REG &&
+            o1->reg >= 0 && o1->reg < WC_NREGS && !o1->high8) {
             /* a narrow counter stored back from the low part of a register */
             dloc r = {0, o1->reg, 4, 0};
             int ir = dm_find(m, &r);
@@ -190,8 +190,8 @@ static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
         }
         break;
     case X86_INS_LEA:
-        if (l0 && o1->type == WC_OP_MEM && o1->index == WC_R_NONE && o1->base >= 0 && o1->base < WC_NREGS &&
-            !o1->seg) {
+        if (l0 && o1->type == WC_OP_MEM && o1->index == WC_R_NONE && o1->base >= 0 &&
+            o1->base < WC_NREGS && !o1->seg) {
             dloc b = {0, o1->base, 8, 0};
             int ib = dm_find(m, &b);
             if (ib < 0) {
@@ -216,7 +216,8 @@ static void dm_step(const wc_state *vs, const wc_insn *in, dmap *m) {
         if (in->regs_written & (1u << r))
             dm_kill_reg(m, r);
     if (in->kind == WC_I_CALL || in->kind == WC_I_ICALL) {
-        static const int cs[] = {WC_RAX, WC_RCX, WC_RDX, WC_RSI, WC_RDI, WC_R8, WC_R9, WC_R10, WC_R11};
+        static const int cs[] = {WC_RAX, WC_RCX, WC_RDX, WC_RSI, WC_RDI,
+                                 WC_R8,  WC_R9,  WC_R10, WC_R11};
         for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
             dm_kill_reg(m, cs[i]);
         if (vs->esc_lo != INT64_MAX)
@@ -252,7 +253,8 @@ typedef struct point {
     bool post; /* after the instruction */
 } point;
 
-static void run_dm_block(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int from, int to, dmap *m) {
+static void run_dm_block(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int from,
+                         int to, dmap *m) {
     wc_state vs;
     wc_value_at(an, cfg, vr, b, from, &vs);
     const wc_block *bb = &cfg->blocks[b];
@@ -269,8 +271,9 @@ static void run_dm_block(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
 /* Delta analysis over the blocks of region from point p (map init) around to
  * p again. Returns the map at the return to p; also the in-maps of blocks
  * (hdr_in: the map at entry of block want from predecessors outside skip). */
-static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const bool *region, point p,
-                         const dmap *init, int want, const bool *want_skip_from, dmap *want_in) {
+static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const bool *region,
+                         point p, const dmap *init, int want, const bool *want_skip_from,
+                         dmap *want_in) {
     int n = cfg->nblocks;
     dmap *in = wc_xcalloc((size_t)n, sizeof *in);
     dmap *out = wc_xcalloc((size_t)n, sizeof *out);
@@ -312,10 +315,11 @@ static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
         for (int b = 0; b < n; b++) {
             if (!region[b])
                 continue;
-            fprintf(stderr, "delta: block 0x%llx in(%d):", (unsigned long long)cfg->blocks[b].start, in[b].reached);
+            fprintf(stderr, "delta: block 0x%llx in(%d):", (unsigned long long)cfg->blocks[b].start,
+                    in[b].reached);
             for (int i = 0; i < in[b].n; i++)
-                fprintf(stderr, " %d/%d/%lld=%lld", in[b].loc[i].kind, in[b].loc[i].reg, (long long)in[b].loc[i].off,
-                        (long long)in[b].d[i]);
+                fprintf(stderr, " %d/%d/%lld=%lld", in[b].loc[i].kind, in[b].loc[i].reg,
+                        (long long)in[b].loc[i].off, (long long)in[b].d[i]);
             fprintf(stderr, "\n");
         }
     }
@@ -352,47 +356,65 @@ static const char *const rel_names[] = {"<", "<=", ">", ">=", "==", "!="};
 typedef struct cand {
     bool ok;
     point p;
-    dloc a;          /* the induction variable at p */
-    int64_t s;       /* step per iteration */
+    dloc a;    /* the induction variable at p */
+    int64_t s; /* step per iteration */
     int rel;
     bool uns;
     int w;
-    wc_val a0;       /* A at the first compare */
+    wc_val a0; /* A at the first compare */
     bool b_imm;
-    dloc bl;         /* B's location */
-    wc_val b;        /* B's value */
-    uint64_t k;      /* back edges per entry */
-    dmap init;       /* locations equal to A at p */
-    bool structural; /* A is an induction variable and B fits: only the count failed */
-    bool sign_test;  /* js/jns after cmp: valid as < / >= while A - B cannot overflow */
+    dloc bl;          /* B's location */
+    wc_val b;         /* B's value */
+    uint64_t k;       /* back edges per entry */
+    dmap init;        /* locations equal to A at p */
+    bool structural;  /* A is an induction variable and B fits: only the count failed */
+    bool sign_test;   /* js/jns after cmp: valid as < / >= while A - B cannot overflow */
     const wc_insn *f; /* the flag setter */
-    int ai;          /* A's operand index in f */
+    int ai;           /* A's operand index in f */
     char how[512];
 } cand;
 
 static int cc_rel(int cc, bool *uns) {
     *uns = false;
     switch (cc) {
-    case WC_CC_L: return REL_LT;
-    case WC_CC_LE: return REL_LE;
-    case WC_CC_G: return REL_GT;
-    case WC_CC_GE: return REL_GE;
-    case WC_CC_B: *uns = true; return REL_LT;
-    case WC_CC_BE: *uns = true; return REL_LE;
-    case WC_CC_A: *uns = true; return REL_GT;
-    case WC_CC_AE: *uns = true; return REL_GE;
-    case WC_CC_E: return REL_EQ;
-    case WC_CC_NE: return REL_NE;
-    case WC_CC_S: return REL_LT;  /* with B = 0 */
-    case WC_CC_NS: return REL_GE; /* with B = 0 */
-    default: return -1;
+    case WC_CC_L:
+        return REL_LT;
+    case WC_CC_LE:
+        return REL_LE;
+    case WC_CC_G:
+        return REL_GT;
+    case WC_CC_GE:
+        return REL_GE;
+    case WC_CC_B:
+        *uns = true;
+        return REL_LT;
+    case WC_CC_BE:
+        *uns = true;
+        return REL_LE;
+    case WC_CC_A:
+        *uns = true;
+        return REL_GT;
+    case WC_CC_AE:
+        *uns = true;
+        return REL_GE;
+    case WC_CC_E:
+        return REL_EQ;
+    case WC_CC_NE:
+        return REL_NE;
+    case WC_CC_S:
+        return REL_LT; /* with B = 0 */
+    case WC_CC_NS:
+        return REL_GE; /* with B = 0 */
+    default:
+        return -1;
     }
 }
 
 typedef __int128 i128;
 
 /* back edges per entry from A0, B, s and the relation; false if unbounded */
-static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *k, char *why, size_t wn) {
+static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *k, char *why,
+                    size_t wn) {
     int w = c->w;
     i128 alo, ahi, blo, bhi, mn, mx;
     bool based = false;
@@ -463,7 +485,8 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
     switch (c->rel) {
     case REL_LT:
         if (s <= 0) {
-            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)",
+                     (long long)c->s);
             return false;
         }
         if (bhi - 1 + s > mx) {
@@ -474,7 +497,8 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
         break;
     case REL_LE:
         if (s <= 0) {
-            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)",
+                     (long long)c->s);
             return false;
         }
         if (bhi + s > mx) {
@@ -485,7 +509,8 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
         break;
     case REL_GT:
         if (s >= 0) {
-            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)",
+                     (long long)c->s);
             return false;
         }
         if (blo + 1 + s < mn) {
@@ -496,7 +521,8 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
         break;
     case REL_GE:
         if (s >= 0) {
-            snprintf(why, wn, "the variable moves away from its limit (step %lld)", (long long)c->s);
+            snprintf(why, wn, "the variable moves away from its limit (step %lld)",
+                     (long long)c->s);
             return false;
         }
         if (blo + s < mn) {
@@ -530,7 +556,8 @@ static bool count_k(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *
                 }
                 g = x;
             }
-            i128 rdiff = (i128)(b->lo == b->hi ? b->lo : (int64_t)b->r) - (a0->lo == a0->hi ? a0->lo : (int64_t)a0->r);
+            i128 rdiff = (i128)(b->lo == b->hi ? b->lo : (int64_t)b->r) -
+                         (a0->lo == a0->hi ? a0->lo : (int64_t)a0->r);
             cong = as == 1 || (g > 1 && g % (uint64_t)as == 0 && rdiff % as == 0);
         }
         if (c->uns || based) {
@@ -573,7 +600,8 @@ static void loc_str(const dloc *l, char *buf, size_t n) {
 }
 
 /* Does any instruction of the loop write location l? */
-static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const wc_loop *lp, const dloc *l) {
+static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const wc_loop *lp,
+                        const dloc *l) {
     for (int k = 0; k < lp->nblocks; k++) {
         int b = lp->blocks[k];
         const wc_block *bb = &cfg->blocks[b];
@@ -597,7 +625,8 @@ static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, c
 }
 
 /* the state at the first arrival at point p of loop l (first iteration) */
-static bool entry_state(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, wc_state *out) {
+static bool entry_state(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                        wc_state *out) {
     const wc_loop *lp = &cfg->loops[l];
     int h = lp->header;
     wc_state init;
@@ -628,8 +657,8 @@ static bool entry_state(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, i
     return any;
 }
 
-static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l,
-                            point p, wc_state *at) {
+static bool first_iteration(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx,
+                            const wc_vres *vr, int l, point p, wc_state *at) {
     const wc_loop *lp = &cfg->loops[l];
     int h = lp->header;
     wc_state init;
@@ -659,7 +688,8 @@ static bool writes_loc(const wc_state *vs, const wc_insn *in, const dloc *l) {
 
 /* the previous write of register y before instruction i of block b (-1: none
  * in the block, -2: X changes first) */
-static int prev_write(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y, const dloc *X) {
+static int prev_write(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y,
+                      const dloc *X) {
     const wc_block *bb = &cfg->blocks[b];
     for (int k = i - 1; k >= 0; k--) {
         wc_state ds;
@@ -675,7 +705,8 @@ static int prev_write(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int
 }
 
 /* register y holds X just before instruction i */
-static bool reg_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y, const dloc *X) {
+static bool reg_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y,
+                     const dloc *X) {
     if (X->kind == 0 && X->reg == y)
         return true;
     int k = prev_write(an, cfg, vr, b, i, y, X);
@@ -690,38 +721,44 @@ static bool reg_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int 
 }
 
 /* register y holds X - 1 just before instruction i */
-static bool reg_is_xm1(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y, const dloc *X) {
+static bool reg_is_xm1(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, int y,
+                       const dloc *X) {
     int k = prev_write(an, cfg, vr, b, i, y, X);
     if (k < 0)
         return false;
     const wc_insn *d = cfg->blocks[b].insns[k];
-    if (d->id == X86_INS_LEA && d->ops[1].type == WC_OP_MEM && d->ops[1].index == WC_R_NONE && d->ops[1].disp == -1 &&
-        d->ops[1].base >= 0 && d->ops[1].base < WC_NREGS)
+    if (d->id == X86_INS_LEA && d->ops[1].type == WC_OP_MEM && d->ops[1].index == WC_R_NONE &&
+        d->ops[1].disp == -1 && d->ops[1].base >= 0 && d->ops[1].base < WC_NREGS)
         return reg_is_x(an, cfg, vr, b, k, d->ops[1].base, X);
     bool dec = (d->id == X86_INS_SUB && d->ops[1].type == WC_OP_IMM && d->ops[1].imm == 1) ||
-               (d->id == X86_INS_ADD && d->ops[1].type == WC_OP_IMM && d->ops[1].imm == -1) || d->id == X86_INS_DEC;
-    return dec && d->ops[0].type == WC_OP_REG && d->ops[0].reg == y && reg_is_x(an, cfg, vr, b, k, y, X);
+               (d->id == X86_INS_ADD && d->ops[1].type == WC_OP_IMM && d->ops[1].imm == -1) ||
+               d->id == X86_INS_DEC;
+    return dec && d->ops[0].type == WC_OP_REG && d->ops[0].reg == y &&
+           reg_is_x(an, cfg, vr, b, k, y, X);
 }
 
 /* operand o of instruction i is X (the location itself or a register copy) */
-static bool op_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, const wc_op *o,
-                    const dloc *X) {
+static bool op_is_x(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i,
+                    const wc_op *o, const dloc *X) {
     wc_state ds;
     wc_value_at(an, cfg, vr, b, i, &ds);
     dloc l;
     if (ds.reached && op_loc(&ds, o, &l) && loc_eq(&l, X))
         return true;
-    return o->type == WC_OP_REG && o->reg >= 0 && o->reg < WC_NREGS && reg_is_x(an, cfg, vr, b, i, o->reg, X);
+    return o->type == WC_OP_REG && o->reg >= 0 && o->reg < WC_NREGS &&
+           reg_is_x(an, cfg, vr, b, i, o->reg, X);
 }
 
 /* `and R, S` at k computes X & (X - 1) into R */
-static bool and_clears(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int k, const dloc *X) {
+static bool and_clears(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int k,
+                       const dloc *X) {
     const wc_insn *d = cfg->blocks[b].insns[k];
     if (d->id != X86_INS_AND || d->nops != 2)
         return false;
     const wc_op *r = &d->ops[0], *sop = &d->ops[1];
     bool r_x = op_is_x(an, cfg, vr, b, k, r, X);
-    bool r_xm1 = r->type == WC_OP_REG && r->reg >= 0 && r->reg < WC_NREGS && reg_is_xm1(an, cfg, vr, b, k, r->reg, X);
+    bool r_xm1 = r->type == WC_OP_REG && r->reg >= 0 && r->reg < WC_NREGS &&
+                 reg_is_xm1(an, cfg, vr, b, k, r->reg, X);
     bool s_x = op_is_x(an, cfg, vr, b, k, sop, X);
     bool s_xm1 = sop->type == WC_OP_REG && sop->reg >= 0 && sop->reg < WC_NREGS &&
                  reg_is_xm1(an, cfg, vr, b, k, sop->reg, X);
@@ -731,7 +768,8 @@ static bool and_clears(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
 /* Is instruction i of block b a bit-clearing update of X: X = X & (X - 1)
  * (directly, or through a register copied into X), or shr/shl X by a
  * constant? Returns 0 if not, else the bits removed per update at least. */
-static int bit_update(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i, const dloc *X) {
+static int bit_update(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int b, int i,
+                      const dloc *X) {
     const wc_insn *in = cfg->blocks[b].insns[i];
     wc_state vs;
     wc_value_at(an, cfg, vr, b, i, &vs);
@@ -740,15 +778,17 @@ static int bit_update(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int
     dloc d0;
     if (in->nops != 2 || !op_loc(&vs, &in->ops[0], &d0) || !loc_eq(&d0, X))
         return 0;
-    if ((in->id == X86_INS_SHR || in->id == X86_INS_SHL) && in->ops[1].type == WC_OP_IMM && (in->ops[1].imm & 63) > 0)
+    if ((in->id == X86_INS_SHR || in->id == X86_INS_SHL) && in->ops[1].type == WC_OP_IMM &&
+        (in->ops[1].imm & 63) > 0)
         return (int)(in->ops[1].imm & 63);
     if (in->id == X86_INS_AND)
         return and_clears(an, cfg, vr, b, i, X) ? 1 : 0;
-    if (in->id == X86_INS_MOV && in->ops[1].type == WC_OP_REG && in->ops[1].reg >= 0 && in->ops[1].reg < WC_NREGS &&
-        in->ops[0].size == in->ops[1].size) {
+    if (in->id == X86_INS_MOV && in->ops[1].type == WC_OP_REG && in->ops[1].reg >= 0 &&
+        in->ops[1].reg < WC_NREGS && in->ops[0].size == in->ops[1].size) {
         int k = prev_write(an, cfg, vr, b, i, in->ops[1].reg, X);
         const wc_insn *d = k >= 0 ? cfg->blocks[b].insns[k] : NULL;
-        if (d && d->ops[0].type == WC_OP_REG && d->ops[0].reg == in->ops[1].reg && and_clears(an, cfg, vr, b, k, X))
+        if (d && d->ops[0].type == WC_OP_REG && d->ops[0].reg == in->ops[1].reg &&
+            and_clears(an, cfg, vr, b, k, X))
             return 1;
     }
     return 0;
@@ -757,11 +797,12 @@ static int bit_update(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int
 /* Bit loops: X is only changed by bit-clearing updates, at least one on every
  * path around the loop, and the loop continues while X != 0: at most w
  * iterations (w bits; w / k for shifts by k). */
-static bool bitloop(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, point p, const dloc *X, int w,
-                    uint64_t *k) {
+static bool bitloop(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, point p,
+                    const dloc *X, int w, uint64_t *k) {
     const wc_loop *lp = &cfg->loops[l];
     int n = cfg->nblocks;
-    signed char *in = wc_xcalloc((size_t)n, 1); /* 0 unreached, 1 not updated on some path, 2 updated */
+    signed char *in =
+        wc_xcalloc((size_t)n, 1); /* 0 unreached, 1 not updated on some path, 2 updated */
     int minbits = 64;
     bool fail = false;
     int stop = p.post ? p.i + 1 : p.i;
@@ -824,11 +865,16 @@ static bool bitloop(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l
 
 static int rel_swap(int r) {
     switch (r) {
-    case REL_LT: return REL_GT;
-    case REL_GT: return REL_LT;
-    case REL_LE: return REL_GE;
-    case REL_GE: return REL_LE;
-    default: return r;
+    case REL_LT:
+        return REL_GT;
+    case REL_GT:
+        return REL_LT;
+    case REL_LE:
+        return REL_GE;
+    case REL_GE:
+        return REL_LE;
+    default:
+        return r;
     }
 }
 
@@ -886,8 +932,8 @@ static bool d_max(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *dm
     return true;
 }
 
-static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int l, int cb,
-                          cand *c, bool swap) {
+static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
+                          int l, int cb, cand *c, bool swap) {
     const wc_loop *lp = &cfg->loops[l];
     const wc_block *bb = &cfg->blocks[cb];
     const wc_insn *j = bb->insns[bb->n - 1];
@@ -909,7 +955,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             break;
         }
     if (fi < 0) {
-        snprintf(c->how, sizeof c->how, "exit at 0x%llx: the flags come from another block", (unsigned long long)j->addr);
+        snprintf(c->how, sizeof c->how, "exit at 0x%llx: the flags come from another block",
+                 (unsigned long long)j->addr);
         return;
     }
     const wc_insn *f = bb->insns[fi];
@@ -940,20 +987,22 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
     } else if (f->id == X86_INS_CMP && f->nops == 2) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
-        if ((cont == WC_CC_S || cont == WC_CC_NS) && !(f->ops[1].type == WC_OP_IMM && f->ops[1].imm == 0))
-            c->sign_test = true; /* the sign of A - B: A < B when the subtraction cannot overflow (checked below) */
+        if ((cont == WC_CC_S || cont == WC_CC_NS) &&
+            !(f->ops[1].type == WC_OP_IMM && f->ops[1].imm == 0))
+            c->sign_test = true; /* the sign of A - B: A < B when the subtraction cannot overflow
+                                    (checked below) */
         if (f->ops[1].type == WC_OP_IMM) {
             c->b_imm = true;
             c->b = wc_val_const(f->ops[1].imm, c->w);
         } else if (!op_loc(&vs, &f->ops[1], &c->bl))
             goto unsupported;
-    } else if (f->id == X86_INS_TEST && f->nops == 2 && f->ops[0].type == WC_OP_REG && f->ops[1].type == WC_OP_REG &&
-               f->ops[0].reg == f->ops[1].reg) {
+    } else if (f->id == X86_INS_TEST && f->nops == 2 && f->ops[0].type == WC_OP_REG &&
+               f->ops[1].type == WC_OP_REG && f->ops[0].reg == f->ops[1].reg) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
         zero_b = true;
-    } else if (f->id == X86_INS_ADD && f->nops == 2 && f->ops[1].type == WC_OP_IMM && f->ops[1].imm < 0 &&
-               (cont == WC_CC_B || cont == WC_CC_AE)) {
+    } else if (f->id == X86_INS_ADD && f->nops == 2 && f->ops[1].type == WC_OP_IMM &&
+               f->ops[1].imm < 0 && (cont == WC_CC_B || cont == WC_CC_AE)) {
         /* add x, -c sets the carry exactly when x >= c (unsigned): a count-down test */
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
@@ -961,13 +1010,14 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         c->rel = cont == WC_CC_B ? REL_GE : REL_LT;
         c->b_imm = true;
         c->b = wc_val_const(-f->ops[1].imm, c->w);
-    } else if ((f->id == X86_INS_AND || f->id == X86_INS_SHR || f->id == X86_INS_SHL) && f->nops == 2 &&
-               (cont == WC_CC_E || cont == WC_CC_NE)) {
+    } else if ((f->id == X86_INS_AND || f->id == X86_INS_SHR || f->id == X86_INS_SHL) &&
+               f->nops == 2 && (cont == WC_CC_E || cont == WC_CC_NE)) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
         c->p.post = true;
         zero_b = true;
-    } else if ((f->id == X86_INS_ADD || f->id == X86_INS_SUB || f->id == X86_INS_INC || f->id == X86_INS_DEC) &&
+    } else if ((f->id == X86_INS_ADD || f->id == X86_INS_SUB || f->id == X86_INS_INC ||
+                f->id == X86_INS_DEC) &&
                (cont == WC_CC_E || cont == WC_CC_NE || cont == WC_CC_S || cont == WC_CC_NS)) {
         if (!op_loc(&vs, &f->ops[0], &c->a))
             goto unsupported;
@@ -1026,10 +1076,12 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                     const wc_op *so = &in->ops[1];
                     int64_t add = 0;
                     bool okk = false;
-                    if (in->id == X86_INS_MOV && op_loc(&ws, so, &s1) && so->size == in->ops[0].size)
+                    if (in->id == X86_INS_MOV && op_loc(&ws, so, &s1) &&
+                        so->size == in->ops[0].size)
                         okk = true;
-                    else if (in->id == X86_INS_LEA && so->type == WC_OP_MEM && so->index == WC_R_NONE && so->base >= 0 &&
-                             so->base < WC_NREGS && so->base != WC_RSP) {
+                    else if (in->id == X86_INS_LEA && so->type == WC_OP_MEM &&
+                             so->index == WC_R_NONE && so->base >= 0 && so->base < WC_NREGS &&
+                             so->base != WC_RSP) {
                         s1.kind = 0;
                         s1.reg = so->base;
                         s1.size = 8;
@@ -1048,7 +1100,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                             }
                         handled = true;
                     }
-                } else if (l0 && in->nops == 2 && (in->id == X86_INS_ADD || in->id == X86_INS_SUB) &&
+                } else if (l0 && in->nops == 2 &&
+                           (in->id == X86_INS_ADD || in->id == X86_INS_SUB) &&
                            in->ops[1].type == WC_OP_IMM) {
                     src.known = true;
                     src.from = d0;
@@ -1144,13 +1197,15 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                     if (r != WC_RSP && ps.reg[r].sym == av.sym) {
                         dloc eq = {0, (int8_t)r, (uint8_t)(ps.reg[r].w == 32 ? 4 : 8), 0};
                         if (dm_find(&init, &eq) < 0)
-                            dm_set(&init, &eq, wc_sext((uint64_t)ps.reg[r].sc - (uint64_t)av.sc, c->w));
+                            dm_set(&init, &eq,
+                                   wc_sext((uint64_t)ps.reg[r].sc - (uint64_t)av.sc, c->w));
                     }
                 for (int i = 0; i < ps.nslots; i++)
                     if (ps.slot[i].v.sym == av.sym) {
                         dloc eq = {1, 0, ps.slot[i].size, ps.slot[i].off};
                         if (dm_find(&init, &eq) < 0)
-                            dm_set(&init, &eq, wc_sext((uint64_t)ps.slot[i].v.sc - (uint64_t)av.sc, c->w));
+                            dm_set(&init, &eq,
+                                   wc_sext((uint64_t)ps.slot[i].v.sc - (uint64_t)av.sc, c->w));
                     }
             }
         }
@@ -1167,17 +1222,19 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         if (ia < 0 || res.d[ia] == 0) {
             uint64_t kb;
             int64_t bz, bz2;
-            if (c->rel == REL_NE && c->b_imm && wc_val_signed(&c->b, c->w, &bz, &bz2) && bz == 0 && bz2 == 0 &&
-                bitloop(an, cfg, vr, l, c->p, &c->a, c->w, &kb)) {
+            if (c->rel == REL_NE && c->b_imm && wc_val_signed(&c->b, c->w, &bz, &bz2) && bz == 0 &&
+                bz2 == 0 && bitloop(an, cfg, vr, l, c->p, &c->a, c->w, &kb)) {
                 c->ok = true;
                 c->k = kb;
                 snprintf(c->how, sizeof c->how,
-                         "bit loop: %s loses at least one bit per iteration and the loop runs while it is "
+                         "bit loop: %s loses at least one bit per iteration and the loop runs "
+                         "while it is "
                          "not 0: at most %llu",
                          an_, (unsigned long long)kb);
                 return;
             }
-            snprintf(c->how, sizeof c->how, "exit at 0x%llx: %s is not an induction variable of the loop",
+            snprintf(c->how, sizeof c->how,
+                     "exit at 0x%llx: %s is not an induction variable of the loop",
                      (unsigned long long)j->addr, an_);
             return;
         }
@@ -1202,7 +1259,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             /* the test is never reached: no back edge is ever taken */
             c->ok = true;
             c->k = 0;
-            snprintf(c->how, sizeof c->how, "the loop test at 0x%llx is unreachable", (unsigned long long)j->addr);
+            snprintf(c->how, sizeof c->how, "the loop test at 0x%llx is unreachable",
+                     (unsigned long long)j->addr);
             return;
         }
         cand_values(c, &fs, &c->a0, &c->b);
@@ -1219,7 +1277,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                 for (int i = 0; i < all.nslots; i++) {
                     char vb[96];
                     wc_val_str(&all.slot[i].v, vb, sizeof vb);
-                    fprintf(stderr, "  at test: [sp%+lld]/%d = %s\n", (long long)all.slot[i].off, all.slot[i].size, vb);
+                    fprintf(stderr, "  at test: [sp%+lld]/%d = %s\n", (long long)all.slot[i].off,
+                            all.slot[i].size, vb);
                 }
             }
             cand_values(c, &all, &dummy, &c->b);
@@ -1240,10 +1299,12 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             /* A moves towards B by s and the test fails once A passes B: the
              * difference stays between A0 - B and s, so no overflow when both
              * ranges lie well inside the width */
-            int64_t x1, x2, y1, y2, q = c->w >= 64 ? ((int64_t)1 << 60) : ((int64_t)1 << (c->w - 2));
-            if (!wc_val_signed(&c->a0, c->w, &x1, &x2) || !wc_val_signed(&c->b, c->w, &y1, &y2) || x1 < -q ||
-                x2 > q || y1 < -q || y2 > q || c->s <= -q || c->s >= q) {
-                snprintf(c->how, sizeof c->how, "exit at 0x%llx: a sign test whose subtraction may overflow",
+            int64_t x1, x2, y1, y2,
+                q = c->w >= 64 ? ((int64_t)1 << 60) : ((int64_t)1 << (c->w - 2));
+            if (!wc_val_signed(&c->a0, c->w, &x1, &x2) || !wc_val_signed(&c->b, c->w, &y1, &y2) ||
+                x1 < -q || x2 > q || y1 < -q || y2 > q || c->s <= -q || c->s >= q) {
+                snprintf(c->how, sizeof c->how,
+                         "exit at 0x%llx: a sign test whose subtraction may overflow",
                          (unsigned long long)j->addr);
                 c->structural = false;
                 return;
@@ -1251,7 +1312,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         }
         bool counted = count_k(c, &c->a0, &c->b, &k, why, sizeof why);
         if ((!counted || strstr(why, "wrap")) && c->rel == REL_NE && !an->opt.no_smt) {
-            /* Z3: on every path to the loop, the limit lies ahead of the variable by a multiple of the step */
+            /* Z3: on every path to the loop, the limit lies ahead of the variable by a multiple of
+             * the step */
             uint64_t dmax;
             if (d_max(c, &c->a0, &c->b, &dmax)) {
                 int64_t bconst = 0;
@@ -1262,35 +1324,42 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                 }
                 uint64_t as = (uint64_t)(c->s < 0 ? -c->s : c->s);
                 if (wc_smt_distance(an, cfg, vr, l, c->p.b, c->p.post ? fi + 1 : fi, &f->ops[c->ai],
-                                    c->b_imm ? NULL : &f->ops[1 - c->ai], bconst, c->w, c->s, dmax)) {
+                                    c->b_imm ? NULL : &f->ops[1 - c->ai], bconst, c->w, c->s,
+                                    dmax)) {
                     counted = true;
                     k = dmax / as;
-                    snprintf(why, sizeof why, "Z3: the limit is at most %llu ahead, by a multiple of the step",
+                    snprintf(why, sizeof why,
+                             "Z3: the limit is at most %llu ahead, by a multiple of the step",
                              (unsigned long long)dmax);
                 }
             }
         }
         if (!counted) {
-            snprintf(c->how, sizeof c->how, "exit at 0x%llx: %s from %s step %lld while %s %s %s: %s",
-                     (unsigned long long)j->addr, an_, a0s, (long long)c->s, an_, rel_names[c->rel], bs, why);
+            snprintf(c->how, sizeof c->how,
+                     "exit at 0x%llx: %s from %s step %lld while %s %s %s: %s",
+                     (unsigned long long)j->addr, an_, a0s, (long long)c->s, an_, rel_names[c->rel],
+                     bs, why);
             return;
         }
         c->ok = true;
         c->k = k;
-        snprintf(c->how, sizeof c->how, "counted: %s from %s step %+lld while %s %s%s %s%s%s", an_, a0s,
-                 (long long)c->s, an_, rel_names[c->rel], c->uns ? "u" : "", bs, *why ? ", " : "", why);
+        snprintf(c->how, sizeof c->how, "counted: %s from %s step %+lld while %s %s%s %s%s%s", an_,
+                 a0s, (long long)c->s, an_, rel_names[c->rel], c->uns ? "u" : "", bs,
+                 *why ? ", " : "", why);
     }
     return;
 unsupported:
-    snprintf(c->how, sizeof c->how, "exit at 0x%llx: unsupported test `%s`", (unsigned long long)j->addr, f->text);
+    snprintf(c->how, sizeof c->how, "exit at 0x%llx: unsupported test `%s`",
+             (unsigned long long)j->addr, f->text);
 }
 
 /* Nested loops: the inner loop's total over one entry of the outer loop, by
  * running the outer body once per value of the outer induction variable
  * (A0 + k s at the outer test, k < its bound) and bounding the inner loop
  * there. Exact for triangular loops (j < i, j from i + 1, n - 1 - i, ...). */
-static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, int li,
-                       const cand *ci, int lo, const cand *co, uint64_t *total, uint64_t *permax) {
+static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
+                       int li, const cand *ci, int lo, const cand *co, uint64_t *total,
+                       uint64_t *permax) {
     if (!co->ok || co->a0.top || co->a0.base != WC_B_NONE || co->a0.lo != co->a0.hi || co->k > 1024)
         return false;
     const wc_loop *outer = &cfg->loops[lo];
@@ -1344,7 +1413,8 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
                 }
             for (int i = 0; i < st.nslots; i++)
                 if (st.slot[i].v.sym == cur.sym)
-                    st.slot[i].v = wc_val_const((int64_t)(v + st.slot[i].v.sc - cur.sc), st.slot[i].size * 8);
+                    st.slot[i].v =
+                        wc_val_const((int64_t)(v + st.slot[i].v.sc - cur.sc), st.slot[i].size * 8);
         }
         for (int i = stop; i < pb->n; i++)
             wc_value_step(an, &st, pb->insns[i]);
@@ -1401,8 +1471,8 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
     return true;
 }
 
-void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr, wc_lbound *out,
-                    wc_fres *fr) {
+void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
+                    wc_lbound *out, wc_fres *fr) {
     (void)fr;
     int nl = cfg->nloops;
     cand *best = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *best);
@@ -1450,7 +1520,8 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 lb->max = 0;
                 lb->how = wc_xstrdup("unreachable in this context");
             } else
-                lb->how = wc_xstrdup(*whynot ? whynot : "no exit test found that runs on every iteration");
+                lb->how = wc_xstrdup(*whynot ? whynot
+                                             : "no exit test found that runs on every iteration");
         }
     }
     /* nested loops: totals per entry of the enclosing loop, and bounds for
@@ -1473,11 +1544,12 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
             char an_[32];
             loc_str(&best[l].a, an_, sizeof an_);
             free(out[l].how);
-            out[l].how = wc_fmt("counted per iteration of the enclosing loop: %s step %+lld %s its limit, which "
-                                "follows the enclosing loop; at most %llu per entry, %llu in total per entry of "
-                                "the enclosing loop",
-                                an_, (long long)best[l].s, rel_names[best[l].rel], (unsigned long long)permax,
-                                (unsigned long long)total);
+            out[l].how = wc_fmt(
+                "counted per iteration of the enclosing loop: %s step %+lld %s its limit, which "
+                "follows the enclosing loop; at most %llu per entry, %llu in total per entry of "
+                "the enclosing loop",
+                an_, (long long)best[l].s, rel_names[best[l].rel], (unsigned long long)permax,
+                (unsigned long long)total);
             continue;
         }
         if (!best[l].ok)
@@ -1489,9 +1561,10 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
             out[l].total = total;
             if (permax < out[l].max)
                 out[l].max = permax;
-            char *h = wc_fmt("%s; per iteration of the enclosing loop at most %llu, in total at most %llu per "
-                             "entry of the enclosing loop (its limit follows the enclosing loop's variable)",
-                             out[l].how, (unsigned long long)permax, (unsigned long long)total);
+            char *h = wc_fmt(
+                "%s; per iteration of the enclosing loop at most %llu, in total at most %llu per "
+                "entry of the enclosing loop (its limit follows the enclosing loop's variable)",
+                out[l].how, (unsigned long long)permax, (unsigned long long)total);
             free(out[l].how);
             out[l].how = h;
         }

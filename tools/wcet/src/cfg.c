@@ -12,11 +12,32 @@
 
 #include "wcet_internal.h"
 
-static const char *const noreturn_names[] = {
-    "abort", "exit", "_exit", "_Exit", "quick_exit", "__stack_chk_fail", "__assert_fail",
-    "__assert_perror_fail", "__assert", "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
-    "__fortify_fail", "__chk_fail", "pthread_exit", "err", "errx", "verr", "verrx",
-    "__cxa_throw", "__cxa_rethrow", "_Unwind_Resume", "__libc_fatal", "thrd_exit", NULL};
+static const char *const noreturn_names[] = {"abort",
+                                             "exit",
+                                             "_exit",
+                                             "_Exit",
+                                             "quick_exit",
+                                             "__stack_chk_fail",
+                                             "__assert_fail",
+                                             "__assert_perror_fail",
+                                             "__assert",
+                                             "longjmp",
+                                             "_longjmp",
+                                             "siglongjmp",
+                                             "__longjmp_chk",
+                                             "__fortify_fail",
+                                             "__chk_fail",
+                                             "pthread_exit",
+                                             "err",
+                                             "errx",
+                                             "verr",
+                                             "verrx",
+                                             "__cxa_throw",
+                                             "__cxa_rethrow",
+                                             "_Unwind_Resume",
+                                             "__libc_fatal",
+                                             "thrd_exit",
+                                             NULL};
 
 bool wc_known_noreturn(const char *name) {
     if (!name)
@@ -106,9 +127,10 @@ static bool call_noreturn(wc_analyzer *an, const wc_insn *in, const char **ext) 
             return true;
         return wc_function_noreturn(an, in->target);
     }
-    if (in->kind == WC_I_ICALL && in->nops == 1 && in->ops[0].type == WC_OP_MEM && in->ops[0].base == WC_RIP &&
-        in->ops[0].index == WC_R_NONE) {
-        const char *gn = wc_image_got_name(an->img, in->addr + in->size + (uint64_t)in->ops[0].disp);
+    if (in->kind == WC_I_ICALL && in->nops == 1 && in->ops[0].type == WC_OP_MEM &&
+        in->ops[0].base == WC_RIP && in->ops[0].index == WC_R_NONE) {
+        const char *gn =
+            wc_image_got_name(an->img, in->addr + in->size + (uint64_t)in->ops[0].disp);
         if (gn) {
             *ext = gn;
             return wc_known_noreturn(gn);
@@ -200,7 +222,8 @@ static void explore(wc_analyzer *an, wc_cfg *cfg) {
                 break;
             const wc_insn *in = wc_decode(&an->dec, a);
             if (!in) {
-                wc_strs_addf(&cfg->problems, "cannot decode an instruction at 0x%llx", (unsigned long long)a);
+                wc_strs_addf(&cfg->problems, "cannot decode an instruction at 0x%llx",
+                             (unsigned long long)a);
                 break;
             }
             aset_add(&seen, a);
@@ -329,8 +352,10 @@ static void explore(wc_analyzer *an, wc_cfg *cfg) {
             tg = switch_targets(cfg, last->addr, &nt);
             if (nt < 0) {
                 /* jmp [rip+GOT]: a tail call to an external function */
-                if (last->ops[0].type == WC_OP_MEM && last->ops[0].base == WC_RIP && last->ops[0].index == WC_R_NONE &&
-                    (ext = wc_image_got_name(an->img, last->addr + last->size + (uint64_t)last->ops[0].disp))) {
+                if (last->ops[0].type == WC_OP_MEM && last->ops[0].base == WC_RIP &&
+                    last->ops[0].index == WC_R_NONE &&
+                    (ext = wc_image_got_name(an->img, last->addr + last->size +
+                                                          (uint64_t)last->ops[0].disp))) {
                     b->term = WC_T_TAILCALL;
                     b->callkind = WC_CALL_EXTERNAL;
                     b->extname = ext;
@@ -433,10 +458,11 @@ static bool resolve_switch(wc_analyzer *an, wc_cfg *cfg, const wc_vres *vr, int 
             if (getenv("WCET_DEBUG")) {
                 char vb[96];
                 wc_val_str(&t, vb, sizeof vb);
-                fprintf(stderr, "switch 0x%llx: candidate %d = %lld: target %s\n", (unsigned long long)j->addr, cand,
-                        (long long)x, vb);
+                fprintf(stderr, "switch 0x%llx: candidate %d = %lld: target %s\n",
+                        (unsigned long long)j->addr, cand, (long long)x, vb);
             }
-            if (!ok || !wc_val_signed(&t, 64, &lo, &hi) || lo != hi || !wc_image_is_exec(an->img, (uint64_t)lo)) {
+            if (!ok || !wc_val_signed(&t, 64, &lo, &hi) || lo != hi ||
+                !wc_image_is_exec(an->img, (uint64_t)lo)) {
                 ok = false;
                 break;
             }
@@ -451,8 +477,10 @@ static bool resolve_switch(wc_analyzer *an, wc_cfg *cfg, const wc_vres *vr, int 
             continue;
         }
         WC_GROW(cfg->switch_resolved, cfg->nswitch, cfg->capswitch);
-        cfg->switch_targets = wc_xrealloc(cfg->switch_targets, (size_t)cfg->capswitch, sizeof *cfg->switch_targets);
-        cfg->switch_ntargets = wc_xrealloc(cfg->switch_ntargets, (size_t)cfg->capswitch, sizeof *cfg->switch_ntargets);
+        cfg->switch_targets =
+            wc_xrealloc(cfg->switch_targets, (size_t)cfg->capswitch, sizeof *cfg->switch_targets);
+        cfg->switch_ntargets =
+            wc_xrealloc(cfg->switch_ntargets, (size_t)cfg->capswitch, sizeof *cfg->switch_ntargets);
         cfg->switch_resolved[cfg->nswitch] = j->addr;
         cfg->switch_targets[cfg->nswitch] = tg;
         cfg->switch_ntargets[cfg->nswitch] = nt;

@@ -13,7 +13,7 @@
 
 static const char *const names64[] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                       "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
-static const char *const names32[] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
+static const char *const names32[] = {"eax", "ecx", "edx",  "ebx",  "esp",  "ebp",  "esi",  "edi",
                                       "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"};
 
 const char *wc_reg_name(int r, int size) {
@@ -36,11 +36,19 @@ static int map_reg(unsigned r, uint8_t *size, bool *high8) {
     *high8 = false;
     *size = 8;
     switch (r) {
-#define R(a, b, c, d, e, f, idx)                                                         \
-    case X86_REG_##a: *size = 8; return idx;                                          \
-    case X86_REG_##b: *size = 4; return idx;                                          \
-    case X86_REG_##c: *size = 2; return idx;                                          \
-    case X86_REG_##d: *size = 1; return idx;
+#define R(a, b, c, d, e, f, idx) \
+    case X86_REG_##a:            \
+        *size = 8;               \
+        return idx;              \
+    case X86_REG_##b:            \
+        *size = 4;               \
+        return idx;              \
+    case X86_REG_##c:            \
+        *size = 2;               \
+        return idx;              \
+    case X86_REG_##d:            \
+        *size = 1;               \
+        return idx;
         R(RAX, EAX, AX, AL, 0, 0, WC_RAX)
         R(RCX, ECX, CX, CL, 0, 0, WC_RCX)
         R(RDX, EDX, DX, DL, 0, 0, WC_RDX)
@@ -58,46 +66,127 @@ static int map_reg(unsigned r, uint8_t *size, bool *high8) {
         R(R14, R14D, R14W, R14B, 0, 0, WC_R14)
         R(R15, R15D, R15W, R15B, 0, 0, WC_R15)
 #undef R
-    case X86_REG_AH: *size = 1; *high8 = true; return WC_RAX;
-    case X86_REG_CH: *size = 1; *high8 = true; return WC_RCX;
-    case X86_REG_DH: *size = 1; *high8 = true; return WC_RDX;
-    case X86_REG_BH: *size = 1; *high8 = true; return WC_RBX;
-    case X86_REG_RIP: return WC_RIP;
-    default: return WC_R_NONE;
+    case X86_REG_AH:
+        *size = 1;
+        *high8 = true;
+        return WC_RAX;
+    case X86_REG_CH:
+        *size = 1;
+        *high8 = true;
+        return WC_RCX;
+    case X86_REG_DH:
+        *size = 1;
+        *high8 = true;
+        return WC_RDX;
+    case X86_REG_BH:
+        *size = 1;
+        *high8 = true;
+        return WC_RBX;
+    case X86_REG_RIP:
+        return WC_RIP;
+    default:
+        return WC_R_NONE;
     }
 }
 
 static int cc_of(unsigned id) {
     switch (id) {
-    case X86_INS_JO: case X86_INS_CMOVO: case X86_INS_SETO: return WC_CC_O;
-    case X86_INS_JNO: case X86_INS_CMOVNO: case X86_INS_SETNO: return WC_CC_NO;
-    case X86_INS_JB: case X86_INS_CMOVB: case X86_INS_SETB: return WC_CC_B;
-    case X86_INS_JAE: case X86_INS_CMOVAE: case X86_INS_SETAE: return WC_CC_AE;
-    case X86_INS_JE: case X86_INS_CMOVE: case X86_INS_SETE: return WC_CC_E;
-    case X86_INS_JNE: case X86_INS_CMOVNE: case X86_INS_SETNE: return WC_CC_NE;
-    case X86_INS_JBE: case X86_INS_CMOVBE: case X86_INS_SETBE: return WC_CC_BE;
-    case X86_INS_JA: case X86_INS_CMOVA: case X86_INS_SETA: return WC_CC_A;
-    case X86_INS_JS: case X86_INS_CMOVS: case X86_INS_SETS: return WC_CC_S;
-    case X86_INS_JNS: case X86_INS_CMOVNS: case X86_INS_SETNS: return WC_CC_NS;
-    case X86_INS_JP: case X86_INS_CMOVP: case X86_INS_SETP: return WC_CC_P;
-    case X86_INS_JNP: case X86_INS_CMOVNP: case X86_INS_SETNP: return WC_CC_NP;
-    case X86_INS_JL: case X86_INS_CMOVL: case X86_INS_SETL: return WC_CC_L;
-    case X86_INS_JGE: case X86_INS_CMOVGE: case X86_INS_SETGE: return WC_CC_GE;
-    case X86_INS_JLE: case X86_INS_CMOVLE: case X86_INS_SETLE: return WC_CC_LE;
-    case X86_INS_JG: case X86_INS_CMOVG: case X86_INS_SETG: return WC_CC_G;
-    case X86_INS_JRCXZ: case X86_INS_JECXZ: return WC_CC_RCXZ;
-    case X86_INS_LOOP: return WC_CC_LOOP;
-    default: return WC_CC_NONE;
+    case X86_INS_JO:
+    case X86_INS_CMOVO:
+    case X86_INS_SETO:
+        return WC_CC_O;
+    case X86_INS_JNO:
+    case X86_INS_CMOVNO:
+    case X86_INS_SETNO:
+        return WC_CC_NO;
+    case X86_INS_JB:
+    case X86_INS_CMOVB:
+    case X86_INS_SETB:
+        return WC_CC_B;
+    case X86_INS_JAE:
+    case X86_INS_CMOVAE:
+    case X86_INS_SETAE:
+        return WC_CC_AE;
+    case X86_INS_JE:
+    case X86_INS_CMOVE:
+    case X86_INS_SETE:
+        return WC_CC_E;
+    case X86_INS_JNE:
+    case X86_INS_CMOVNE:
+    case X86_INS_SETNE:
+        return WC_CC_NE;
+    case X86_INS_JBE:
+    case X86_INS_CMOVBE:
+    case X86_INS_SETBE:
+        return WC_CC_BE;
+    case X86_INS_JA:
+    case X86_INS_CMOVA:
+    case X86_INS_SETA:
+        return WC_CC_A;
+    case X86_INS_JS:
+    case X86_INS_CMOVS:
+    case X86_INS_SETS:
+        return WC_CC_S;
+    case X86_INS_JNS:
+    case X86_INS_CMOVNS:
+    case X86_INS_SETNS:
+        return WC_CC_NS;
+    case X86_INS_JP:
+    case X86_INS_CMOVP:
+    case X86_INS_SETP:
+        return WC_CC_P;
+    case X86_INS_JNP:
+    case X86_INS_CMOVNP:
+    case X86_INS_SETNP:
+        return WC_CC_NP;
+    case X86_INS_JL:
+    case X86_INS_CMOVL:
+    case X86_INS_SETL:
+        return WC_CC_L;
+    case X86_INS_JGE:
+    case X86_INS_CMOVGE:
+    case X86_INS_SETGE:
+        return WC_CC_GE;
+    case X86_INS_JLE:
+    case X86_INS_CMOVLE:
+    case X86_INS_SETLE:
+        return WC_CC_LE;
+    case X86_INS_JG:
+    case X86_INS_CMOVG:
+    case X86_INS_SETG:
+        return WC_CC_G;
+    case X86_INS_JRCXZ:
+    case X86_INS_JECXZ:
+        return WC_CC_RCXZ;
+    case X86_INS_LOOP:
+        return WC_CC_LOOP;
+    default:
+        return WC_CC_NONE;
     }
 }
 
 static bool is_string_op(unsigned id) {
     switch (id) {
-    case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD: case X86_INS_STOSQ:
-    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: case X86_INS_MOVSQ:
-    case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD: case X86_INS_LODSQ:
-    case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD: case X86_INS_CMPSQ:
-    case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD: case X86_INS_SCASQ:
+    case X86_INS_STOSB:
+    case X86_INS_STOSW:
+    case X86_INS_STOSD:
+    case X86_INS_STOSQ:
+    case X86_INS_MOVSB:
+    case X86_INS_MOVSW:
+    case X86_INS_MOVSD:
+    case X86_INS_MOVSQ:
+    case X86_INS_LODSB:
+    case X86_INS_LODSW:
+    case X86_INS_LODSD:
+    case X86_INS_LODSQ:
+    case X86_INS_CMPSB:
+    case X86_INS_CMPSW:
+    case X86_INS_CMPSD:
+    case X86_INS_CMPSQ:
+    case X86_INS_SCASB:
+    case X86_INS_SCASW:
+    case X86_INS_SCASD:
+    case X86_INS_SCASQ:
         return true;
     default:
         return false;
@@ -196,10 +285,11 @@ const wc_insn *wc_decode(wc_decoder *d, uint64_t addr) {
     in->cc = (int8_t)cc_of(ci->id);
     snprintf(in->text, sizeof in->text, "%.31s %.63s", ci->mnemonic, ci->op_str);
     cs_x86 *x = &ci->detail->x86;
-    in->writes_flags = (x->eflags & (X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_MODIFY_CF | X86_EFLAGS_MODIFY_SF |
-                                     X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF |
-                                     X86_EFLAGS_UNDEFINED_ZF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF |
-                                     X86_EFLAGS_UNDEFINED_CF)) != 0;
+    in->writes_flags =
+        (x->eflags &
+         (X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_MODIFY_CF | X86_EFLAGS_MODIFY_SF |
+          X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF | X86_EFLAGS_UNDEFINED_ZF |
+          X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF)) != 0;
     bool rep = x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPNE;
     in->rep = rep && is_string_op(ci->id);
     in->nops = x->op_count > 4 ? 4 : x->op_count;
@@ -221,8 +311,10 @@ const wc_insn *wc_decode(wc_decoder *d, uint64_t addr) {
             uint8_t sz;
             bool hi;
             w->type = WC_OP_MEM;
-            w->base = o->mem.base == X86_REG_INVALID ? WC_R_NONE : (int8_t)map_reg(o->mem.base, &sz, &hi);
-            w->index = o->mem.index == X86_REG_INVALID ? WC_R_NONE : (int8_t)map_reg(o->mem.index, &sz, &hi);
+            w->base =
+                o->mem.base == X86_REG_INVALID ? WC_R_NONE : (int8_t)map_reg(o->mem.base, &sz, &hi);
+            w->index = o->mem.index == X86_REG_INVALID ? WC_R_NONE
+                                                       : (int8_t)map_reg(o->mem.index, &sz, &hi);
             if (o->mem.base != X86_REG_INVALID && w->base == WC_R_NONE)
                 w->base = 99; /* a base we do not track */
             if (o->mem.index != X86_REG_INVALID && w->index == WC_R_NONE)
@@ -242,8 +334,9 @@ const wc_insn *wc_decode(wc_decoder *d, uint64_t addr) {
         in->regs_read = 0xffff;
     }
     /* compares write only the flags (capstone 4 reports some operands as written) */
-    if (ci->id == X86_INS_CMP || ci->id == X86_INS_TEST || ci->id == X86_INS_BT || ci->id == X86_INS_UCOMISD ||
-        ci->id == X86_INS_UCOMISS || ci->id == X86_INS_COMISD || ci->id == X86_INS_COMISS || ci->id == X86_INS_PTEST)
+    if (ci->id == X86_INS_CMP || ci->id == X86_INS_TEST || ci->id == X86_INS_BT ||
+        ci->id == X86_INS_UCOMISD || ci->id == X86_INS_UCOMISS || ci->id == X86_INS_COMISD ||
+        ci->id == X86_INS_COMISS || ci->id == X86_INS_PTEST)
         in->regs_written = 0;
     in->string_op = is_string_op(ci->id);
     for (int i = 0; i < in->nops; i++)

@@ -56,7 +56,8 @@ int wc_facts_load(wc_facts *f, const char *path, char *err, size_t errlen) {
         memset(&x, 0, sizeof x);
         x.srcline = ln;
         bool ok = false;
-        if (strcmp(tok[0], "loop") == 0 && nt == 5 && strcmp(tok[3], "max") == 0 && parse_u64(tok[4], &x.value)) {
+        if (strcmp(tok[0], "loop") == 0 && nt == 5 && strcmp(tok[3], "max") == 0 &&
+            parse_u64(tok[4], &x.value)) {
             x.kind = WC_F_LOOP;
             ok = true;
         } else if (strcmp(tok[0], "stack") == 0 && nt == 5 && strcmp(tok[3], "max") == 0 &&
@@ -67,8 +68,8 @@ int wc_facts_load(wc_facts *f, const char *path, char *err, size_t errlen) {
                    parse_u64(tok[3], &x.value) && x.value >= 1) {
             x.kind = WC_F_RECURSION;
             ok = true;
-        } else if (strcmp(tok[0], "extern") == 0 && (nt == 4 || nt == 6) && strcmp(tok[2], "cost") == 0 &&
-                   parse_u64(tok[3], &x.value) &&
+        } else if (strcmp(tok[0], "extern") == 0 && (nt == 4 || nt == 6) &&
+                   strcmp(tok[2], "cost") == 0 && parse_u64(tok[3], &x.value) &&
                    (nt == 4 || (strcmp(tok[4], "stack") == 0 && parse_u64(tok[5], &x.stack)))) {
             x.kind = WC_F_EXTERN;
             x.has_stack = nt == 6;
@@ -79,8 +80,10 @@ int wc_facts_load(wc_facts *f, const char *path, char *err, size_t errlen) {
         }
         if (!ok) {
             snprintf(err, errlen,
-                     "%s:%d: cannot read this flow fact (expected `loop F WHERE max N`, `recursion F depth N`, "
-                     "`extern NAME cost N [stack B]`, `exclusive F WHERE WHERE` or `stack F WHERE max B`)",
+                     "%s:%d: cannot read this flow fact (expected `loop F WHERE max N`, `recursion "
+                     "F depth N`, "
+                     "`extern NAME cost N [stack B]`, `exclusive F WHERE WHERE` or `stack F WHERE "
+                     "max B`)",
                      path, ln);
             fclose(fp);
             wc_facts_free(f);
@@ -118,8 +121,8 @@ void wc_facts_free(wc_facts *f) {
 }
 
 /* Does WHERE name one of these instruction addresses? */
-bool wc_fact_matches(const wc_image *img, const char *where, uint64_t lo, uint64_t hi, const uint64_t *addrs,
-                     int naddrs) {
+bool wc_fact_matches(const wc_image *img, const char *where, uint64_t lo, uint64_t hi,
+                     const uint64_t *addrs, int naddrs) {
     (void)lo;
     (void)hi;
     if (strncmp(where, "0x", 2) == 0) {
@@ -149,7 +152,8 @@ bool wc_fact_matches(const wc_image *img, const char *where, uint64_t lo, uint64
         if (file) {
             size_t n = strlen(f);
             /* match the whole path or its last components */
-            if (n < flen || strncmp(f + n - flen, file, flen) != 0 || (n > flen && f[n - flen - 1] != '/'))
+            if (n < flen || strncmp(f + n - flen, file, flen) != 0 ||
+                (n > flen && f[n - flen - 1] != '/'))
                 continue;
         }
         return true;

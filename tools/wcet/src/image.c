@@ -106,9 +106,10 @@ static void load_plt(wc_image *img) {
             size_t cnt = cs_disasm(cs, p, left, a, 3, &insn);
             for (size_t i = 0; i < cnt; i++) {
                 cs_x86 *x = &insn[i].detail->x86;
-                if (insn[i].id == X86_INS_JMP && x->op_count == 1 && x->operands[0].type == X86_OP_MEM &&
-                    x->operands[0].mem.base == X86_REG_RIP) {
-                    uint64_t got = insn[i].address + insn[i].size + (uint64_t)x->operands[0].mem.disp;
+                if (insn[i].id == X86_INS_JMP && x->op_count == 1 &&
+                    x->operands[0].type == X86_OP_MEM && x->operands[0].mem.base == X86_REG_RIP) {
+                    uint64_t got =
+                        insn[i].address + insn[i].size + (uint64_t)x->operands[0].mem.disp;
                     const char *name = wc_image_got_name(img, got);
                     if (name) {
                         WC_GROW(img->plts, img->nplts, img->capplts_);
@@ -133,7 +134,8 @@ static int load(wc_image *img, char *err, size_t errlen) {
         return -1;
     }
     if (img->data[EI_CLASS] != ELFCLASS64) {
-        snprintf(err, errlen, "%s: a 32-bit ELF file; keel-wcet analyses x86-64 binaries", img->path);
+        snprintf(err, errlen, "%s: a 32-bit ELF file; keel-wcet analyses x86-64 binaries",
+                 img->path);
         return -1;
     }
     Elf *elf = elf_memory((char *)img->data, img->size);
@@ -148,7 +150,8 @@ static int load(wc_image *img, char *err, size_t errlen) {
         return -1;
     }
     if (eh.e_machine != EM_X86_64) {
-        snprintf(err, errlen, "%s: ELF for another architecture (e_machine %u); keel-wcet analyses x86-64",
+        snprintf(err, errlen,
+                 "%s: ELF for another architecture (e_machine %u); keel-wcet analyses x86-64",
                  img->path, (unsigned)eh.e_machine);
         return -1;
     }
@@ -160,7 +163,8 @@ static int load(wc_image *img, char *err, size_t errlen) {
     img->pie = eh.e_type == ET_DYN;
     size_t shstrndx;
     if (elf_getshdrstrndx(elf, &shstrndx) != 0) {
-        snprintf(err, errlen, "%s: corrupt ELF file: no section name table (%s)", img->path, elf_errmsg(-1));
+        snprintf(err, errlen, "%s: corrupt ELF file: no section name table (%s)", img->path,
+                 elf_errmsg(-1));
         return -1;
     }
     Elf_Scn *scn = NULL;
@@ -212,7 +216,8 @@ static int load(wc_image *img, char *err, size_t errlen) {
                 if (!gelf_getsym(d, (int)i, &sym))
                     break;
                 int type = GELF_ST_TYPE(sym.st_info);
-                if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+                if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+                    sym.st_value == 0)
                     continue;
                 const char *nm = elf_strptr(elf, sh.sh_link, sym.st_name);
                 if (!nm || !*nm)
@@ -446,7 +451,8 @@ int wc_image_line(const wc_image *img, uint64_t addr, const char **file) {
             hi = mid - 1;
     }
     /* several rows at one address: the last one with a file wins */
-    while (best >= 0 && !img->lines[best].file && best > 0 && img->lines[best - 1].addr == img->lines[best].addr)
+    while (best >= 0 && !img->lines[best].file && best > 0 &&
+           img->lines[best - 1].addr == img->lines[best].addr)
         best--;
     if (best < 0 || !img->lines[best].file)
         return 0;
@@ -490,9 +496,11 @@ static bool die_is_float(Dwarf_Die *die) {
     return false;
 }
 
-static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max);
+static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isfloat[], int sizes[],
+                        int max);
 
-int wc_image_params(const wc_image *img, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max) {
+int wc_image_params(const wc_image *img, uint64_t addr, char names[][64], bool isfloat[],
+                    int sizes[], int max) {
     if (!img->dwarf)
         return -1;
     Dwarf *dw = (Dwarf *)img->dwarf;
@@ -512,7 +520,8 @@ int wc_image_params(const wc_image *img, uint64_t addr, char names[][64], bool i
     return -1;
 }
 
-static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max) {
+static int params_in_cu(Dwarf_Die *cu, uint64_t addr, char names[][64], bool isfloat[], int sizes[],
+                        int max) {
     Dwarf_Die child;
     if (dwarf_child(cu, &child) != 0)
         return -1;

@@ -53,26 +53,28 @@ int wc_ipet_solve(const wc_ipet_in *in, wc_ipet_out *out) {
             glp_set_col_bnds(lp, cx + b, GLP_FX, 0.0, 0.0);
         /* an exit edge only from blocks that leave the function */
         const wc_block *bb = &cfg->blocks[b];
-        bool exits = bb->term == WC_T_RET || bb->term == WC_T_TAILCALL || bb->term == WC_T_NORETURN ||
-                     bb->term == WC_T_HALT || bb->term == WC_T_IJMP || bb->nsucc == 0;
+        bool exits = bb->term == WC_T_RET || bb->term == WC_T_TAILCALL ||
+                     bb->term == WC_T_NORETURN || bb->term == WC_T_HALT || bb->term == WC_T_IJMP ||
+                     bb->nsucc == 0;
         if (!exits)
             glp_set_col_bnds(lp, cout + b, GLP_FX, 0.0, 0.0);
     }
     int cap = 16, nz = 0;
-    int *ia = wc_xcalloc((size_t)cap + 1, sizeof *ia), *ja = wc_xcalloc((size_t)cap + 1, sizeof *ja);
+    int *ia = wc_xcalloc((size_t)cap + 1, sizeof *ia),
+        *ja = wc_xcalloc((size_t)cap + 1, sizeof *ja);
     double *ar = wc_xcalloc((size_t)cap + 1, sizeof *ar);
-#define NZ(row, col, val)                                                     \
-    do {                                                                      \
-        if (nz + 1 >= cap) {                                                  \
-            cap *= 2;                                                         \
-            ia = wc_xrealloc(ia, (size_t)cap + 1, sizeof *ia);                \
-            ja = wc_xrealloc(ja, (size_t)cap + 1, sizeof *ja);                \
-            ar = wc_xrealloc(ar, (size_t)cap + 1, sizeof *ar);                \
-        }                                                                     \
-        nz++;                                                                 \
-        ia[nz] = (row);                                                       \
-        ja[nz] = (col);                                                       \
-        ar[nz] = (val);                                                       \
+#define NZ(row, col, val)                                      \
+    do {                                                       \
+        if (nz + 1 >= cap) {                                   \
+            cap *= 2;                                          \
+            ia = wc_xrealloc(ia, (size_t)cap + 1, sizeof *ia); \
+            ja = wc_xrealloc(ja, (size_t)cap + 1, sizeof *ja); \
+            ar = wc_xrealloc(ar, (size_t)cap + 1, sizeof *ar); \
+        }                                                      \
+        nz++;                                                  \
+        ia[nz] = (row);                                        \
+        ja[nz] = (col);                                        \
+        ar[nz] = (val);                                        \
     } while (0)
     int row = 0;
     /* x_b = sum in ; x_b = sum out */

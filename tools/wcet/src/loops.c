@@ -100,7 +100,8 @@ void wc_cfg_loops(wc_cfg *cfg) {
         int u = retr_from[e], h = retr_to[e];
         if (!dominates(cfg, h, u)) {
             cfg->irreducible = true;
-            wc_strs_addf(&cfg->irreducible_where, "0x%llx -> 0x%llx", (unsigned long long)cfg->blocks[u].start,
+            wc_strs_addf(&cfg->irreducible_where, "0x%llx -> 0x%llx",
+                         (unsigned long long)cfg->blocks[u].start,
                          (unsigned long long)cfg->blocks[h].start);
             continue;
         }
@@ -166,7 +167,8 @@ void wc_cfg_loops(wc_cfg *cfg) {
     for (int b = 0; b < n; b++) {
         int best = -1;
         for (int l = 0; l < cfg->nloops; l++)
-            if (cfg->loops[l].in[b] && (best < 0 || cfg->loops[l].nblocks < cfg->loops[best].nblocks))
+            if (cfg->loops[l].in[b] &&
+                (best < 0 || cfg->loops[l].nblocks < cfg->loops[best].nblocks))
                 best = l;
         cfg->blocks[b].loop = best;
     }

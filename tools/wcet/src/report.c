@@ -11,11 +11,14 @@
 wc_analyzer *wc_keel_analyzer(keel_wcet *w);
 
 static const char *const global_assumptions[] = {
-    "cost model: one unit per executed x86-64 instruction, a rep-prefixed string instruction once per iteration "
+    "cost model: one unit per executed x86-64 instruction, a rep-prefixed string instruction once "
+    "per iteration "
     "plus once for its final test (valgrind's count); not cycles",
-    "the program is memory safe: a store through a pointer or an indexed stack address never writes a stack slot "
+    "the program is memory safe: a store through a pointer or an indexed stack address never "
+    "writes a stack slot "
     "whose address was not taken",
-    "callees follow the SysV x86-64 ABI (callee-saved registers and the stack pointer are preserved)",
+    "callees follow the SysV x86-64 ABI (callee-saved registers and the stack pointer are "
+    "preserved)",
     NULL};
 
 static void where(wc_analyzer *an, uint64_t addr, char *buf, size_t n) {
@@ -52,7 +55,8 @@ void keel_wcet_report_text(keel_wcet *w, const keel_wcet_result *r, FILE *out) {
             char w2[96];
             where(an, cfg->blocks[cfg->loops[l].header].start, w2, sizeof w2);
             fprintf(out, "  loop %d at 0x%llx (%s), depth %d: ", l + 1,
-                    (unsigned long long)cfg->blocks[cfg->loops[l].header].start, w2, cfg->loops[l].depth + 1);
+                    (unsigned long long)cfg->blocks[cfg->loops[l].header].start, w2,
+                    cfg->loops[l].depth + 1);
             if (lb->bounded)
                 fprintf(out, "at most %llu back edges per entry", (unsigned long long)lb->max);
             else
@@ -79,8 +83,8 @@ void keel_wcet_report_text(keel_wcet *w, const keel_wcet_result *r, FILE *out) {
                 continue;
             char w2[96];
             where(an, cfg->blocks[b].start, w2, sizeof w2);
-            fprintf(out, "    0x%llx  %-24s %10.0f x %.0f\n", (unsigned long long)cfg->blocks[b].start, w2,
-                    r->counts[b], r->bcost[b]);
+            fprintf(out, "    0x%llx  %-24s %10.0f x %.0f\n",
+                    (unsigned long long)cfg->blocks[b].start, w2, r->counts[b], r->bcost[b]);
         }
     }
 }
@@ -111,7 +115,8 @@ static void json_strs(FILE *out, const wc_strs *s) {
 
 void keel_wcet_report_json(keel_wcet *w, keel_wcet_result *const *rs, int n, FILE *out) {
     wc_analyzer *an = wc_keel_analyzer(w);
-    fprintf(out, "{\n  \"schema\": %d,\n  \"tool\": \"keel-wcet\",\n  \"binary\": ", KEEL_WCET_JSON_SCHEMA);
+    fprintf(out, "{\n  \"schema\": %d,\n  \"tool\": \"keel-wcet\",\n  \"binary\": ",
+            KEEL_WCET_JSON_SCHEMA);
     json_str(out, an->img->path);
     fprintf(out, ",\n  \"cost_model\": \"instructions\",\n  \"global_assumptions\": [");
     for (int i = 0; global_assumptions[i]; i++) {
@@ -149,8 +154,8 @@ void keel_wcet_report_json(keel_wcet *w, keel_wcet_result *const *rs, int n, FIL
         json_strs(out, &r->reasons);
         fprintf(out, ",\n     \"notes\": ");
         json_strs(out, &r->notes);
-        fprintf(out, ",\n     \"infeasible_paths_excluded\": %d, \"infeasible_drop\": %llu", r->infeasible_excluded,
-                (unsigned long long)r->infeasible_drop);
+        fprintf(out, ",\n     \"infeasible_paths_excluded\": %d, \"infeasible_drop\": %llu",
+                r->infeasible_excluded, (unsigned long long)r->infeasible_drop);
         fprintf(out, ",\n     \"analysis_seconds\": %.6f", r->seconds);
         fprintf(out, ",\n     \"loops\": [");
         for (int l = 0; cfg && l < cfg->nloops; l++) {
@@ -161,7 +166,8 @@ void keel_wcet_report_json(keel_wcet *w, keel_wcet_result *const *rs, int n, FIL
                 json_str(out, lb->file);
             else
                 fputs("null", out);
-            fprintf(out, ", \"line\": %d, \"depth\": %d, \"bound\": ", lb->line, cfg->loops[l].depth + 1);
+            fprintf(out, ", \"line\": %d, \"depth\": %d, \"bound\": ", lb->line,
+                    cfg->loops[l].depth + 1);
             if (lb->bounded)
                 fprintf(out, "%llu", (unsigned long long)lb->max);
             else
@@ -182,8 +188,11 @@ void keel_wcet_report_json(keel_wcet *w, keel_wcet_result *const *rs, int n, FIL
                 continue;
             const char *f2;
             int l2 = wc_image_line(an->img, cfg->blocks[b].start, &f2);
-            fprintf(out, "%s\n       {\"block\": \"0x%llx\", \"line\": %d, \"count\": %.0f, \"cost\": %.0f}",
-                    first ? "" : ",", (unsigned long long)cfg->blocks[b].start, l2, r->counts[b], r->bcost[b]);
+            fprintf(
+                out,
+                "%s\n       {\"block\": \"0x%llx\", \"line\": %d, \"count\": %.0f, \"cost\": %.0f}",
+                first ? "" : ",", (unsigned long long)cfg->blocks[b].start, l2, r->counts[b],
+                r->bcost[b]);
             first = 0;
         }
         fprintf(out, "]}");
@@ -194,7 +203,8 @@ void keel_wcet_report_json(keel_wcet *w, keel_wcet_result *const *rs, int n, FIL
 void keel_wcet_report_dot(keel_wcet *w, const keel_wcet_result *r, FILE *out) {
     wc_analyzer *an = wc_keel_analyzer(w);
     const wc_cfg *cfg = r->cfg;
-    fprintf(out, "digraph \"%s\" {\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", r->name);
+    fprintf(out, "digraph \"%s\" {\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n",
+            r->name);
     fprintf(out, "  label=\"%s: %s %llu instructions, stack %llu bytes\";\n", r->name,
             keel_wcet_status_name((keel_wcet_status)r->status), (unsigned long long)r->bound,
             (unsigned long long)r->stack);
@@ -212,7 +222,8 @@ void keel_wcet_report_dot(keel_wcet *w, const keel_wcet_result *r, FILE *out) {
         for (int l = 0; l < cfg->nloops; l++)
             if (cfg->loops[l].header == b) {
                 if (r->lb[l].bounded)
-                    fprintf(out, "\\nloop header: <= %llu back edges", (unsigned long long)r->lb[l].max);
+                    fprintf(out, "\\nloop header: <= %llu back edges",
+                            (unsigned long long)r->lb[l].max);
                 else
                     fprintf(out, "\\nloop header: UNBOUNDED");
             }

@@ -45,7 +45,7 @@ typedef struct sstate {
     Z3_ast reg[WC_NREGS];
     sslot slot[WC_MAX_SLOTS];
     int nslots;
-    int64_t sp;     /* rsp = entry sp + sp (when sp_known) */
+    int64_t sp; /* rsp = entry sp + sp (when sp_known) */
     bool sp_known;
     int64_t esc_lo;
     /* flags */
@@ -61,14 +61,20 @@ typedef struct sctx {
     int fresh;
 } sctx;
 
-static Z3_sort bv(sctx *x, int w) { return Z3_mk_bv_sort(x->c, (unsigned)w); }
+static Z3_sort bv(sctx *x, int w) {
+    return Z3_mk_bv_sort(x->c, (unsigned)w);
+}
 static Z3_ast fresh(sctx *x, int w) {
     char nm[32];
     snprintf(nm, sizeof nm, "f%d", x->fresh++);
     return Z3_mk_fresh_const(x->c, nm, bv(x, w));
 }
-static Z3_ast cst(sctx *x, int64_t v, int w) { return Z3_mk_int64(x->c, v, bv(x, w)); }
-static Z3_ast lowbits(sctx *x, Z3_ast v, int w) { return w == 64 ? v : Z3_mk_extract(x->c, (unsigned)w - 1, 0, v); }
+static Z3_ast cst(sctx *x, int64_t v, int w) {
+    return Z3_mk_int64(x->c, v, bv(x, w));
+}
+static Z3_ast lowbits(sctx *x, Z3_ast v, int w) {
+    return w == 64 ? v : Z3_mk_extract(x->c, (unsigned)w - 1, 0, v);
+}
 static Z3_ast fresh_bool(sctx *x) {
     char nm[32];
     snprintf(nm, sizeof nm, "b%d", x->fresh++);
@@ -148,7 +154,7 @@ static void wr(sctx *x, sstate *st, const wc_state *vs, const wc_op *op, Z3_ast 
         Z3_ast old = st->reg[op->reg];
         if (op->high8)
             st->reg[op->reg] = Z3_mk_concat(x->c, Z3_mk_extract(x->c, 63, 16, old),
-                                             Z3_mk_concat(x->c, v, Z3_mk_extract(x->c, 7, 0, old)));
+                                            Z3_mk_concat(x->c, v, Z3_mk_extract(x->c, 7, 0, old)));
         else if (w == 64)
             st->reg[op->reg] = v;
         else if (w == 32)
@@ -190,25 +196,57 @@ static Z3_ast cond(sctx *x, const sstate *st, int cc) {
     if (st->fkind == 1) {
         Z3_ast a = st->fa, b = st->fb;
         switch (base) {
-        case WC_CC_B: r = Z3_mk_bvult(c, a, b); break;
-        case WC_CC_E: r = Z3_mk_eq(c, a, b); break;
-        case WC_CC_BE: r = Z3_mk_bvule(c, a, b); break;
-        case WC_CC_S: r = Z3_mk_bvslt(c, Z3_mk_bvsub(c, a, b), cst(x, 0, st->fw)); break;
-        case WC_CC_L: r = Z3_mk_bvslt(c, a, b); break;
-        case WC_CC_LE: r = Z3_mk_bvsle(c, a, b); break;
-        default: break;
+        case WC_CC_B:
+            r = Z3_mk_bvult(c, a, b);
+            break;
+        case WC_CC_E:
+            r = Z3_mk_eq(c, a, b);
+            break;
+        case WC_CC_BE:
+            r = Z3_mk_bvule(c, a, b);
+            break;
+        case WC_CC_S:
+            r = Z3_mk_bvslt(c, Z3_mk_bvsub(c, a, b), cst(x, 0, st->fw));
+            break;
+        case WC_CC_L:
+            r = Z3_mk_bvslt(c, a, b);
+            break;
+        case WC_CC_LE:
+            r = Z3_mk_bvsle(c, a, b);
+            break;
+        default:
+            break;
         }
     } else {
         Z3_ast z = cst(x, 0, st->fw), v = st->fr;
         bool logic = st->fkind == 2;
         switch (base) {
-        case WC_CC_E: r = Z3_mk_eq(c, v, z); break;
-        case WC_CC_S: r = Z3_mk_bvslt(c, v, z); break;
-        case WC_CC_L: if (logic) r = Z3_mk_bvslt(c, v, z); break;
-        case WC_CC_LE: if (logic) r = Z3_mk_bvsle(c, v, z); break;
-        case WC_CC_B: if (logic) r = Z3_mk_false(c); else if (st->fkind == 3) r = Z3_mk_bvult(c, v, st->fa); break;
-        case WC_CC_BE: if (logic) r = Z3_mk_eq(c, v, z); break;
-        default: break;
+        case WC_CC_E:
+            r = Z3_mk_eq(c, v, z);
+            break;
+        case WC_CC_S:
+            r = Z3_mk_bvslt(c, v, z);
+            break;
+        case WC_CC_L:
+            if (logic)
+                r = Z3_mk_bvslt(c, v, z);
+            break;
+        case WC_CC_LE:
+            if (logic)
+                r = Z3_mk_bvsle(c, v, z);
+            break;
+        case WC_CC_B:
+            if (logic)
+                r = Z3_mk_false(c);
+            else if (st->fkind == 3)
+                r = Z3_mk_bvult(c, v, st->fa);
+            break;
+        case WC_CC_BE:
+            if (logic)
+                r = Z3_mk_eq(c, v, z);
+            break;
+        default:
+            break;
         }
     }
     if (!r)
@@ -246,7 +284,9 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
         if (in->nops == 2 && o0->type == WC_OP_REG && o0->reg >= 0) {
             a = rd(x, st, vs, o1, nip);
             unsigned ext = (unsigned)(w - o1->size * 8);
-            r = ext == 0 ? a : in->id == X86_INS_MOVZX ? Z3_mk_zero_ext(c, ext, a) : Z3_mk_sign_ext(c, ext, a);
+            r = ext == 0                  ? a
+                : in->id == X86_INS_MOVZX ? Z3_mk_zero_ext(c, ext, a)
+                                          : Z3_mk_sign_ext(c, ext, a);
             wr(x, st, vs, o0, r);
             return;
         }
@@ -256,7 +296,8 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
         return;
     case X86_INS_LEA:
         if (in->nops == 2 && o1->type == WC_OP_MEM && !o1->seg && o0->reg >= 0) {
-            Z3_ast ad = o1->base == WC_RIP ? cst(x, (int64_t)(nip + (uint64_t)o1->disp), 64) : cst(x, o1->disp, 64);
+            Z3_ast ad = o1->base == WC_RIP ? cst(x, (int64_t)(nip + (uint64_t)o1->disp), 64)
+                                           : cst(x, o1->disp, 64);
             if (o1->base >= 0 && o1->base < WC_NREGS)
                 ad = Z3_mk_bvadd(c, ad, st->reg[o1->base]);
             else if (o1->base != WC_R_NONE && o1->base != WC_RIP)
@@ -281,12 +322,30 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
             if (o1->size != o0->size)
                 b = Z3_mk_sign_ext(c, (unsigned)(w - o1->size * 8), b);
             switch (in->id) {
-            case X86_INS_ADD: r = Z3_mk_bvadd(c, a, b); setf(st, 3, w, a, b, r); break;
-            case X86_INS_SUB: r = Z3_mk_bvsub(c, a, b); setf(st, 1, w, a, b, r); break;
-            case X86_INS_AND: r = Z3_mk_bvand(c, a, b); setf(st, 2, w, a, b, r); break;
-            case X86_INS_OR: r = Z3_mk_bvor(c, a, b); setf(st, 2, w, a, b, r); break;
-            case X86_INS_XOR: r = Z3_mk_bvxor(c, a, b); setf(st, 2, w, a, b, r); break;
-            default: r = Z3_mk_bvmul(c, a, b); st->fkind = 0; break;
+            case X86_INS_ADD:
+                r = Z3_mk_bvadd(c, a, b);
+                setf(st, 3, w, a, b, r);
+                break;
+            case X86_INS_SUB:
+                r = Z3_mk_bvsub(c, a, b);
+                setf(st, 1, w, a, b, r);
+                break;
+            case X86_INS_AND:
+                r = Z3_mk_bvand(c, a, b);
+                setf(st, 2, w, a, b, r);
+                break;
+            case X86_INS_OR:
+                r = Z3_mk_bvor(c, a, b);
+                setf(st, 2, w, a, b, r);
+                break;
+            case X86_INS_XOR:
+                r = Z3_mk_bvxor(c, a, b);
+                setf(st, 2, w, a, b, r);
+                break;
+            default:
+                r = Z3_mk_bvmul(c, a, b);
+                st->fkind = 0;
+                break;
             }
             wr(x, st, vs, o0, r);
             return;
@@ -332,8 +391,9 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
                 konst = false;
             if (!konst) {
                 /* shift by cl */
-                b = Z3_mk_bvand(c, Z3_mk_zero_ext(c, (unsigned)w - 8, rd(x, st, vs, o1, nip)), cst(x, w == 64 ? 63 : 31, w));
-                r = in->id == X86_INS_SHR ? Z3_mk_bvlshr(c, a, b)
+                b = Z3_mk_bvand(c, Z3_mk_zero_ext(c, (unsigned)w - 8, rd(x, st, vs, o1, nip)),
+                                cst(x, w == 64 ? 63 : 31, w));
+                r = in->id == X86_INS_SHR   ? Z3_mk_bvlshr(c, a, b)
                     : in->id == X86_INS_SAR ? Z3_mk_bvashr(c, a, b)
                                             : Z3_mk_bvshl(c, a, b);
                 st->fkind = 0; /* a zero count leaves the flags */
@@ -342,7 +402,7 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
             }
             k &= w == 64 ? 63 : 31;
             b = cst(x, k, w);
-            r = in->id == X86_INS_SHR ? Z3_mk_bvlshr(c, a, b)
+            r = in->id == X86_INS_SHR   ? Z3_mk_bvlshr(c, a, b)
                 : in->id == X86_INS_SAR ? Z3_mk_bvashr(c, a, b)
                                         : Z3_mk_bvshl(c, a, b);
             if (k)
@@ -391,8 +451,9 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
         }
         break;
     case X86_INS_CALL: {
-        static const uint32_t cs = (1u << WC_RAX) | (1u << WC_RCX) | (1u << WC_RDX) | (1u << WC_RSI) |
-                                   (1u << WC_RDI) | (1u << WC_R8) | (1u << WC_R9) | (1u << WC_R10) | (1u << WC_R11);
+        static const uint32_t cs = (1u << WC_RAX) | (1u << WC_RCX) | (1u << WC_RDX) |
+                                   (1u << WC_RSI) | (1u << WC_RDI) | (1u << WC_R8) | (1u << WC_R9) |
+                                   (1u << WC_R10) | (1u << WC_R11);
         clobber_regs(x, st, cs);
         if (vs && vs->esc_lo != INT64_MAX)
             slot_kill(st, vs->esc_lo, INT64_MAX);
@@ -461,7 +522,8 @@ static void constrain(sctx *x, Z3_ast var, const wc_val *v, int w) {
     Z3_solver_assert(c, x->s, Z3_mk_bvsge(c, t, cst(x, lo, w)));
     Z3_solver_assert(c, x->s, Z3_mk_bvsle(c, t, cst(x, hi, w)));
     if (v->w < 64 && v->zx && w == v->w)
-        Z3_solver_assert(c, x->s, Z3_mk_eq(c, Z3_mk_extract(c, 63, (unsigned)w, var), cst(x, 0, 64 - w)));
+        Z3_solver_assert(c, x->s,
+                         Z3_mk_eq(c, Z3_mk_extract(c, 63, (unsigned)w, var), cst(x, 0, 64 - w)));
 }
 
 /* a symbolic state that satisfies the value analysis' state vs */
@@ -482,18 +544,27 @@ static void state_from(sctx *x, sstate *st, const wc_state *vs) {
     /* equalities from shared symbols */
     for (int i = 0; i < WC_NREGS + vs->nslots; i++) {
         const wc_val *a = i < WC_NREGS ? &vs->reg[i] : &vs->slot[i - WC_NREGS].v;
-        int wa = i < WC_NREGS ? (a->base != WC_B_NONE ? 64 : a->w) : vs->slot[i - WC_NREGS].size * 8;
+        int wa =
+            i < WC_NREGS ? (a->base != WC_B_NONE ? 64 : a->w) : vs->slot[i - WC_NREGS].size * 8;
         if (!a->sym)
             continue;
         for (int j = i + 1; j < WC_NREGS + vs->nslots; j++) {
             const wc_val *b = j < WC_NREGS ? &vs->reg[j] : &vs->slot[j - WC_NREGS].v;
-            int wb = j < WC_NREGS ? (b->base != WC_B_NONE ? 64 : b->w) : vs->slot[j - WC_NREGS].size * 8;
+            int wb =
+                j < WC_NREGS ? (b->base != WC_B_NONE ? 64 : b->w) : vs->slot[j - WC_NREGS].size * 8;
             if (b->sym != a->sym || wa != wb || a->symw < wa || b->symw < wb)
                 continue;
-            Z3_ast ta = i < WC_NREGS ? lowbits(x, st->reg[i], wa) : st->slot[slot_idx(st, vs->slot[i - WC_NREGS].off, vs->slot[i - WC_NREGS].size)].v;
-            Z3_ast tb = j < WC_NREGS ? lowbits(x, st->reg[j], wb) : st->slot[slot_idx(st, vs->slot[j - WC_NREGS].off, vs->slot[j - WC_NREGS].size)].v;
+            Z3_ast ta = i < WC_NREGS ? lowbits(x, st->reg[i], wa)
+                                     : st->slot[slot_idx(st, vs->slot[i - WC_NREGS].off,
+                                                         vs->slot[i - WC_NREGS].size)]
+                                           .v;
+            Z3_ast tb = j < WC_NREGS ? lowbits(x, st->reg[j], wb)
+                                     : st->slot[slot_idx(st, vs->slot[j - WC_NREGS].off,
+                                                         vs->slot[j - WC_NREGS].size)]
+                                           .v;
             Z3_solver_assert(x->c, x->s,
-                             Z3_mk_eq(x->c, Z3_mk_bvsub(x->c, ta, cst(x, a->sc, wa)), Z3_mk_bvsub(x->c, tb, cst(x, b->sc, wb))));
+                             Z3_mk_eq(x->c, Z3_mk_bvsub(x->c, ta, cst(x, a->sc, wa)),
+                                      Z3_mk_bvsub(x->c, tb, cst(x, b->sc, wb))));
         }
     }
 }
@@ -543,13 +614,17 @@ static void sctx_open(sctx *x, wc_analyzer *an) {
     Z3_solver_push(x->c, x->s);
 }
 
-static void sctx_close(sctx *x) { Z3_solver_pop(x->c, x->s, 1); }
+static void sctx_close(sctx *x) {
+    Z3_solver_pop(x->c, x->s, 1);
+}
 
 /* true: satisfiable or unknown */
-static bool may_be_sat(sctx *x) { return Z3_solver_check(x->c, x->s) != Z3_L_FALSE; }
+static bool may_be_sat(sctx *x) {
+    return Z3_solver_check(x->c, x->s) != Z3_L_FALSE;
+}
 
-bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, uint64_t limit, uint64_t *max,
-                       char **how) {
+bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, uint64_t limit,
+                       uint64_t *max, char **how) {
     const wc_loop *lp = &cfg->loops[l];
     *how = NULL;
     /* one path: from the header, each block has one successor inside the loop */
@@ -568,11 +643,13 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
                 ins++;
             }
         if (ins != 1) {
-            *how = wc_xstrdup(ins == 0 ? "no way back to the header" : "the body has more than one path");
+            *how = wc_xstrdup(ins == 0 ? "no way back to the header"
+                                       : "the body has more than one path");
             return false;
         }
         if (bb->term != WC_T_JCC && bb->term != WC_T_JMP && bb->term != WC_T_FALL) {
-            *how = wc_xstrdup(bb->term == WC_T_CALL ? "the body calls a function" : "unsupported block end in the body");
+            *how = wc_xstrdup(bb->term == WC_T_CALL ? "the body calls a function"
+                                                    : "unsupported block end in the body");
             return false;
         }
         if (next == lp->header)
@@ -611,8 +688,8 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
                         if (!(d->regs_written & (1u << op->reg)) || d->id == X86_INS_LEA)
                             continue;
                         for (int q = 0; q < d->nops; q++)
-                            if (d->ops[q].type == WC_OP_MEM && d->ops[q].base != WC_RSP && d->ops[q].base != WC_RBP &&
-                                d->ops[q].base != WC_RIP)
+                            if (d->ops[q].type == WC_OP_MEM && d->ops[q].base != WC_RSP &&
+                                d->ops[q].base != WC_RBP && d->ops[q].base != WC_RIP)
                                 memory = true;
                     }
                 }
@@ -681,7 +758,8 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
     }
     if (!found_unsat) {
         sctx_close(&x);
-        *how = wc_fmt("Z3 could not refute %llu iterations within its limits", (unsigned long long)n);
+        *how =
+            wc_fmt("Z3 could not refute %llu iterations within its limits", (unsigned long long)n);
         return false;
     }
     /* bisect between lo (reachable) and hi (unreachable): rebuild up to lo */
@@ -691,7 +769,8 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
     for (uint64_t i = 0; i < lo; i++)
         for (int k = 0; k < np; k++) {
             run_block(&x, &st, cfg, vr, path[k]);
-            Z3_solver_assert(x.c, x.s, edge_cond(&x, &st, cfg, path[k], k + 1 < np ? path[k + 1] : lp->header));
+            Z3_solver_assert(
+                x.c, x.s, edge_cond(&x, &st, cfg, path[k], k + 1 < np ? path[k + 1] : lp->header));
         }
     (void)saved;
     while (hi - lo > 1) {
@@ -701,7 +780,9 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
         for (uint64_t i = lo; i < mid; i++)
             for (int k = 0; k < np; k++) {
                 run_block(&x, &t, cfg, vr, path[k]);
-                Z3_solver_assert(x.c, x.s, edge_cond(&x, &t, cfg, path[k], k + 1 < np ? path[k + 1] : lp->header));
+                Z3_solver_assert(
+                    x.c, x.s,
+                    edge_cond(&x, &t, cfg, path[k], k + 1 < np ? path[k + 1] : lp->header));
             }
         bool sat = may_be_sat(&x);
         Z3_solver_pop(x.c, x.s, 1);
@@ -709,7 +790,9 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
             for (uint64_t i = lo; i < mid; i++)
                 for (int k = 0; k < np; k++) {
                     run_block(&x, &st, cfg, vr, path[k]);
-                    Z3_solver_assert(x.c, x.s, edge_cond(&x, &st, cfg, path[k], k + 1 < np ? path[k + 1] : lp->header));
+                    Z3_solver_assert(
+                        x.c, x.s,
+                        edge_cond(&x, &st, cfg, path[k], k + 1 < np ? path[k + 1] : lp->header));
                 }
             lo = mid;
         } else
@@ -717,12 +800,14 @@ bool wc_smt_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, in
     }
     sctx_close(&x);
     *max = lo;
-    *how = wc_fmt("Z3: back edge %llu is unreachable from the loop's entry state (%llu is reachable)",
-                  (unsigned long long)hi, (unsigned long long)lo);
+    *how =
+        wc_fmt("Z3: back edge %llu is unreachable from the loop's entry state (%llu is reachable)",
+               (unsigned long long)hi, (unsigned long long)lo);
     return true;
 }
 
-int wc_smt_path_feasible(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const int *path, int n) {
+int wc_smt_path_feasible(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, const int *path,
+                         int n) {
     if (n < 2 || !vr->in[path[0]].reached)
         return -1;
     sctx x;
@@ -738,7 +823,9 @@ int wc_smt_path_feasible(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
     Z3_lbool r = Z3_solver_check(x.c, x.s);
     if (getenv("WCET_SMT_STATS"))
         fprintf(stderr, "path query %s: %d blocks, %.3fs, %s\n", cfg->name, n, now_s() - t0,
-                r == Z3_L_FALSE ? "unsat" : r == Z3_L_TRUE ? "sat" : "unknown");
+                r == Z3_L_FALSE  ? "unsat"
+                : r == Z3_L_TRUE ? "sat"
+                                 : "unknown");
     sctx_close(&x);
     return r == Z3_L_FALSE ? 0 : r == Z3_L_TRUE ? 1 : -1;
 }
@@ -802,14 +889,19 @@ static bool check_path(pathsearch *ps, int n) {
             /* at the test: refute D mod 2^w > dmax or D not a multiple of s */
             wc_state at = vs;
             Z3_ast a = rd(x, &st, at.reached ? &at : NULL, ps->aop, 0);
-            Z3_ast bb2 = ps->bop ? rd(x, &st, at.reached ? &at : NULL, ps->bop, 0) : cst(x, ps->bconst, ps->w);
+            Z3_ast bb2 = ps->bop ? rd(x, &st, at.reached ? &at : NULL, ps->bop, 0)
+                                 : cst(x, ps->bconst, ps->w);
             Z3_ast d = ps->s > 0 ? Z3_mk_bvsub(x->c, bb2, a) : Z3_mk_bvsub(x->c, a, bb2);
             uint64_t as = (uint64_t)(ps->s < 0 ? -ps->s : ps->s);
             Z3_ast bad = Z3_mk_bvugt(x->c, d, Z3_mk_unsigned_int64(x->c, ps->dmax, bv(x, ps->w)));
             if (as > 1)
-                bad = Z3_mk_or(x->c, 2,
-                               (Z3_ast[]){bad, Z3_mk_not(x->c, Z3_mk_eq(x->c, Z3_mk_bvurem(x->c, d, cst(x, (int64_t)as, ps->w)),
-                                                                        cst(x, 0, ps->w)))});
+                bad = Z3_mk_or(
+                    x->c, 2,
+                    (Z3_ast[]){
+                        bad,
+                        Z3_mk_not(x->c,
+                                  Z3_mk_eq(x->c, Z3_mk_bvurem(x->c, d, cst(x, (int64_t)as, ps->w)),
+                                           cst(x, 0, ps->w)))});
             Z3_solver_assert(x->c, x->s, bad);
         }
     }
@@ -863,13 +955,15 @@ static void dfs(pathsearch *ps, int b, int n, bool in_loop) {
     }
 }
 
-bool wc_smt_distance(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock, int pstop,
-                     const wc_op *aop, const wc_op *bop, int64_t bconst, int w, int64_t s, uint64_t dmax) {
+bool wc_smt_distance(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock,
+                     int pstop, const wc_op *aop, const wc_op *bop, int64_t bconst, int w,
+                     int64_t s, uint64_t dmax) {
     if (!vr->in[0].reached || cfg->blocks[0].loop >= 0)
         return false;
     sctx x;
     sctx_open(&x, an);
-    pathsearch ps = {&x, cfg, vr, l, pblock, pstop, aop, bop, bconst, w, s, dmax, 0, true, NULL, 0.0, {0}};
+    pathsearch ps = {&x, cfg, vr,   l, pblock, pstop, aop, bop, bconst,
+                     w,  s,   dmax, 0, true,   NULL,  0.0, {0}};
     ps.reach = wc_xcalloc((size_t)cfg->nblocks, sizeof *ps.reach);
     ps.t0 = now_s();
     int *stack = wc_xcalloc((size_t)cfg->nblocks + 1, sizeof *stack), top = 0;

@@ -21,8 +21,12 @@
 #define I64MIN INT64_MIN
 #define I64MAX INT64_MAX
 
-static int64_t smin(int w) { return w >= 64 ? I64MIN : -((int64_t)1 << (w - 1)); }
-static int64_t smax(int w) { return w >= 64 ? I64MAX : ((int64_t)1 << (w - 1)) - 1; }
+static int64_t smin(int w) {
+    return w >= 64 ? I64MIN : -((int64_t)1 << (w - 1));
+}
+static int64_t smax(int w) {
+    return w >= 64 ? I64MAX : ((int64_t)1 << (w - 1)) - 1;
+}
 
 static uint64_t gcd64(uint64_t a, uint64_t b) {
     while (b) {
@@ -49,7 +53,8 @@ static wc_val norm(wc_val v) {
         int64_t span = (int64_t)1 << v.w;
         if (v.lo < smin(v.w) || v.hi > smax(v.w)) {
             /* wrap as the hardware does, if the whole range moves together */
-            int64_t k = v.lo < smin(v.w) ? (smin(v.w) - v.lo + span - 1) / span : -((v.lo - smin(v.w)) / span);
+            int64_t k = v.lo < smin(v.w) ? (smin(v.w) - v.lo + span - 1) / span
+                                         : -((v.lo - smin(v.w)) / span);
             if (v.hi - v.lo >= span)
                 return wc_val_top(v.w);
             int64_t nlo = v.lo + k * span, nhi = v.hi + k * span;
@@ -81,7 +86,9 @@ wc_val wc_val_range(int64_t lo, int64_t hi, int w) {
     return norm(v);
 }
 
-wc_val wc_val_const(int64_t c, int w) { return wc_val_range(c, c, w); }
+wc_val wc_val_const(int64_t c, int w) {
+    return wc_val_range(c, c, w);
+}
 
 static wc_val based(int base, int64_t lo, int64_t hi) {
     wc_val v = wc_val_range(lo, hi, 64);
@@ -90,7 +97,8 @@ static wc_val based(int base, int64_t lo, int64_t hi) {
 }
 
 static bool veq(const wc_val *a, const wc_val *b) {
-    if (a->top != b->top || a->w != b->w || a->sym != b->sym || (a->sym && (a->sc != b->sc || a->symw != b->symw)))
+    if (a->top != b->top || a->w != b->w || a->sym != b->sym ||
+        (a->sym && (a->sc != b->sc || a->symw != b->symw)))
         return false;
     if (a->top)
         return true;
@@ -158,7 +166,8 @@ bool wc_val_signed(const wc_val *v, int w, int64_t *lo, int64_t *hi) {
         *hi = smax(w);
         return false;
     }
-    if (v->w == w || (v->w < w && v->zx && v->lo >= 0) || (v->w > w && v->lo >= smin(w) && v->hi <= smax(w))) {
+    if (v->w == w || (v->w < w && v->zx && v->lo >= 0) ||
+        (v->w > w && v->lo >= smin(w) && v->hi <= smax(w))) {
         *lo = v->lo;
         *hi = v->hi;
         return true;
@@ -201,12 +210,14 @@ void wc_val_str(const wc_val *v, char *buf, size_t n) {
         snprintf(buf, n, "unknown");
         return;
     }
-    const char *b = v->base == WC_B_NONE ? "" : v->base == WC_B_SP ? "sp" : wc_reg_name(v->base - WC_B_ARG0, 8);
+    const char *b = v->base == WC_B_NONE ? ""
+                    : v->base == WC_B_SP ? "sp"
+                                         : wc_reg_name(v->base - WC_B_ARG0, 8);
     if (v->lo == v->hi)
         snprintf(buf, n, "%s%s%lld", b, *b ? "+" : "", (long long)v->lo);
     else if (v->m > 1)
-        snprintf(buf, n, "%s%s[%lld, %lld] stride %llu", b, *b ? "+" : "", (long long)v->lo, (long long)v->hi,
-                 (unsigned long long)v->m);
+        snprintf(buf, n, "%s%s[%lld, %lld] stride %llu", b, *b ? "+" : "", (long long)v->lo,
+                 (long long)v->hi, (unsigned long long)v->m);
     else
         snprintf(buf, n, "%s%s[%lld, %lld]", b, *b ? "+" : "", (long long)v->lo, (long long)v->hi);
 }
@@ -427,11 +438,29 @@ static bool rodata_load(uint64_t addr, int size, int64_t *v) {
     if (!p || avail < (size_t)size)
         return false;
     switch (size) {
-    case 1: *v = (int8_t)p[0]; return true;
-    case 2: { int16_t x; memcpy(&x, p, 2); *v = x; return true; }
-    case 4: { int32_t x; memcpy(&x, p, 4); *v = x; return true; }
-    case 8: { int64_t x; memcpy(&x, p, 8); *v = x; return true; }
-    default: return false;
+    case 1:
+        *v = (int8_t)p[0];
+        return true;
+    case 2: {
+        int16_t x;
+        memcpy(&x, p, 2);
+        *v = x;
+        return true;
+    }
+    case 4: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        *v = x;
+        return true;
+    }
+    case 8: {
+        int64_t x;
+        memcpy(&x, p, 8);
+        *v = x;
+        return true;
+    }
+    default:
+        return false;
     }
 }
 
@@ -454,7 +483,8 @@ wc_val wc_read_op(const wc_state *st, const wc_op *op, uint64_t next_ip) {
                 return at_width(st->slot[i].v, w);
         }
         int64_t c;
-        if (!a.top && a.base == WC_B_NONE && a.lo == a.hi && rodata_load((uint64_t)a.lo, op->size, &c))
+        if (!a.top && a.base == WC_B_NONE && a.lo == a.hi &&
+            rodata_load((uint64_t)a.lo, op->size, &c))
             return wc_val_const(c, w);
         return wc_val_top(w);
     }
@@ -502,7 +532,8 @@ static void write_op(wc_state *st, const wc_op *op, wc_val v, uint64_t next_ip) 
 }
 
 static void clobber_call(wc_state *st) {
-    static const int caller_saved[] = {WC_RAX, WC_RCX, WC_RDX, WC_RSI, WC_RDI, WC_R8, WC_R9, WC_R10, WC_R11};
+    static const int caller_saved[] = {WC_RAX, WC_RCX, WC_RDX, WC_RSI, WC_RDI,
+                                       WC_R8,  WC_R9,  WC_R10, WC_R11};
     for (size_t i = 0; i < sizeof caller_saved / sizeof caller_saved[0]; i++)
         st->reg[caller_saved[i]] = wc_val_top(64);
     slot_kill_escaped(st);
@@ -528,8 +559,9 @@ static void set_flags(wc_state *st, int kind, const wc_insn *in, wc_val va, wc_v
  * fresh one (unique to this instruction and register), so that what is
  * computed from it here stays related (see the MOV case for why this is sound). */
 static void name_reads(wc_state *st, const wc_insn *in) {
-    if (in->id != X86_INS_LEA && in->id != X86_INS_ADD && in->id != X86_INS_SUB && in->id != X86_INS_MOV &&
-        in->id != X86_INS_CMP && in->id != X86_INS_MOVSXD && in->id != X86_INS_INC && in->id != X86_INS_DEC)
+    if (in->id != X86_INS_LEA && in->id != X86_INS_ADD && in->id != X86_INS_SUB &&
+        in->id != X86_INS_MOV && in->id != X86_INS_CMP && in->id != X86_INS_MOVSXD &&
+        in->id != X86_INS_INC && in->id != X86_INS_DEC)
         return;
     for (int k = 0; k < in->nops; k++) {
         const wc_op *o = &in->ops[k];
@@ -547,7 +579,8 @@ static void name_reads(wc_state *st, const wc_insn *in) {
             wc_val *v = &st->reg[r];
             if (v->sym || (!v->top && v->lo == v->hi))
                 continue;
-            v->sym = (int32_t)(0x40000000u | ((uint32_t)((in->addr << 4) | (uint64_t)r) & 0x3fffffffu));
+            v->sym =
+                (int32_t)(0x40000000u | ((uint32_t)((in->addr << 4) | (uint64_t)r) & 0x3fffffffu));
             v->sc = 0;
             v->symw = 64;
             if (v->top)
@@ -653,7 +686,8 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
             break;
         a = wc_read_op(st, o0, nip);
         b = wc_read_op(st, o1, nip);
-        if (in->id == X86_INS_SUB && o0->type == WC_OP_REG && o1->type == WC_OP_REG && o0->reg == o1->reg)
+        if (in->id == X86_INS_SUB && o0->type == WC_OP_REG && o1->type == WC_OP_REG &&
+            o0->reg == o1->reg)
             r = wc_val_const(0, w);
         else
             r = in->id == X86_INS_ADD ? vadd(a, b, w) : vsub(a, b, w);
@@ -741,7 +775,8 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
                     wc_val_unsigned(&a, w, &ulo, &uhi);
                     ulo >>= k;
                     uhi >>= k;
-                    r = uhi <= (uint64_t)smax(w) ? wc_val_range((int64_t)ulo, (int64_t)uhi, w) : wc_val_top(w);
+                    r = uhi <= (uint64_t)smax(w) ? wc_val_range((int64_t)ulo, (int64_t)uhi, w)
+                                                 : wc_val_top(w);
                 } else
                     r = wc_val_top(w);
             } else
@@ -776,7 +811,8 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
     case X86_INS_PUSH:
         a = wc_read_op(st, o0, nip);
         st->reg[WC_RSP] = vadd(st->reg[WC_RSP], wc_val_const(-8, 64), 64);
-        if (!st->reg[WC_RSP].top && st->reg[WC_RSP].base == WC_B_SP && st->reg[WC_RSP].lo == st->reg[WC_RSP].hi)
+        if (!st->reg[WC_RSP].top && st->reg[WC_RSP].base == WC_B_SP &&
+            st->reg[WC_RSP].lo == st->reg[WC_RSP].hi)
             slot_set(st, st->reg[WC_RSP].lo, 8, at_width(a, 64));
         return;
     case X86_INS_POP: {
@@ -817,7 +853,8 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
     (void)flags_done;
     if (in->kind == WC_I_JCC)
         return; /* flags read only */
-    if (in->cc != WC_CC_NONE && in->nops == 2 && o0->type == WC_OP_REG && strncmp(in->text, "cmov", 4) == 0) {
+    if (in->cc != WC_CC_NONE && in->nops == 2 && o0->type == WC_OP_REG &&
+        strncmp(in->text, "cmov", 4) == 0) {
         /* cmovcc: either value */
         a = wc_read_op(st, o0, nip);
         b = wc_read_op(st, o1, nip);
@@ -849,44 +886,95 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
 }
 
 /* ---------- edges: refine on the branch condition ---------- */
-static int cc_negate(int cc) { return cc ^ 1; }
+static int cc_negate(int cc) {
+    return cc ^ 1;
+}
 
 /* refine the signed interval [lo,hi] at width w by `x cc y` with y in [ylo,yhi] */
 static bool refine_signed(int cc, int64_t *lo, int64_t *hi, int64_t ylo, int64_t yhi) {
     switch (cc) {
-    case WC_CC_L: if (yhi - 1 < *hi) *hi = yhi == I64MIN ? I64MIN : yhi - 1; break;
-    case WC_CC_LE: if (yhi < *hi) *hi = yhi; break;
-    case WC_CC_G: if (ylo + 1 > *lo) *lo = ylo == I64MAX ? I64MAX : ylo + 1; break;
-    case WC_CC_GE: if (ylo > *lo) *lo = ylo; break;
-    case WC_CC_E: if (ylo > *lo) *lo = ylo; if (yhi < *hi) *hi = yhi; break;
-    default: return true;
+    case WC_CC_L:
+        if (yhi - 1 < *hi)
+            *hi = yhi == I64MIN ? I64MIN : yhi - 1;
+        break;
+    case WC_CC_LE:
+        if (yhi < *hi)
+            *hi = yhi;
+        break;
+    case WC_CC_G:
+        if (ylo + 1 > *lo)
+            *lo = ylo == I64MAX ? I64MAX : ylo + 1;
+        break;
+    case WC_CC_GE:
+        if (ylo > *lo)
+            *lo = ylo;
+        break;
+    case WC_CC_E:
+        if (ylo > *lo)
+            *lo = ylo;
+        if (yhi < *hi)
+            *hi = yhi;
+        break;
+    default:
+        return true;
     }
     return *lo <= *hi;
 }
 
 static bool refine_unsigned(int cc, uint64_t *lo, uint64_t *hi, uint64_t ylo, uint64_t yhi) {
     switch (cc) {
-    case WC_CC_B: if (yhi == 0) return false; if (yhi - 1 < *hi) *hi = yhi - 1; break;
-    case WC_CC_BE: if (yhi < *hi) *hi = yhi; break;
-    case WC_CC_A: if (ylo == UINT64_MAX) return false; if (ylo + 1 > *lo) *lo = ylo + 1; break;
-    case WC_CC_AE: if (ylo > *lo) *lo = ylo; break;
-    case WC_CC_E: if (ylo > *lo) *lo = ylo; if (yhi < *hi) *hi = yhi; break;
-    default: return true;
+    case WC_CC_B:
+        if (yhi == 0)
+            return false;
+        if (yhi - 1 < *hi)
+            *hi = yhi - 1;
+        break;
+    case WC_CC_BE:
+        if (yhi < *hi)
+            *hi = yhi;
+        break;
+    case WC_CC_A:
+        if (ylo == UINT64_MAX)
+            return false;
+        if (ylo + 1 > *lo)
+            *lo = ylo + 1;
+        break;
+    case WC_CC_AE:
+        if (ylo > *lo)
+            *lo = ylo;
+        break;
+    case WC_CC_E:
+        if (ylo > *lo)
+            *lo = ylo;
+        if (yhi < *hi)
+            *hi = yhi;
+        break;
+    default:
+        return true;
     }
     return *lo <= *hi;
 }
 
 static int cc_swap(int cc) {
     switch (cc) {
-    case WC_CC_L: return WC_CC_G;
-    case WC_CC_G: return WC_CC_L;
-    case WC_CC_LE: return WC_CC_GE;
-    case WC_CC_GE: return WC_CC_LE;
-    case WC_CC_B: return WC_CC_A;
-    case WC_CC_A: return WC_CC_B;
-    case WC_CC_BE: return WC_CC_AE;
-    case WC_CC_AE: return WC_CC_BE;
-    default: return cc;
+    case WC_CC_L:
+        return WC_CC_G;
+    case WC_CC_G:
+        return WC_CC_L;
+    case WC_CC_LE:
+        return WC_CC_GE;
+    case WC_CC_GE:
+        return WC_CC_LE;
+    case WC_CC_B:
+        return WC_CC_A;
+    case WC_CC_A:
+        return WC_CC_B;
+    case WC_CC_BE:
+        return WC_CC_AE;
+    case WC_CC_AE:
+        return WC_CC_BE;
+    default:
+        return cc;
     }
 }
 
@@ -898,7 +986,8 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
         return;
     int w = nv->w;
     int vw = v->base != WC_B_NONE ? 64 : v->w;
-    if (vw > w && w == 32 && !v->top && v->base == WC_B_NONE && v->lo >= 0 && v->hi <= smax(32) && nv->lo >= 0) {
+    if (vw > w && w == 32 && !v->top && v->base == WC_B_NONE && v->lo >= 0 && v->hi <= smax(32) &&
+        nv->lo >= 0) {
         /* a 64-bit copy of a non-negative 32-bit value: the same number */
         wc_val v32 = *v;
         v32.w = 32;
@@ -924,7 +1013,8 @@ static void narrow_one(wc_val *v, const wc_val *cur, const wc_val *nv) {
             !wc_val_signed(v, w, &vlo, &vhi) || !wc_val_signed(cur, w, &clo, &chi))
             return;
         __int128 dlo = (__int128)vlo - chi, dhi = (__int128)vhi - clo;
-        if (dlo < INT64_MIN || dhi > INT64_MAX || !unique_rep(shift, sw, (int64_t)dlo, (int64_t)dhi, &r))
+        if (dlo < INT64_MIN || dhi > INT64_MAX ||
+            !unique_rep(shift, sw, (int64_t)dlo, (int64_t)dhi, &r))
             return;
         shift = r;
     }
@@ -1010,7 +1100,8 @@ static bool refine_loc2(wc_state *st, const wc_op *op, wc_val cur, int w, int cc
         if (uhi <= (uint64_t)smax(w))
             nv = wc_val_range((int64_t)ulo, (int64_t)uhi, w);
         else if (ulo > (uint64_t)smax(w) && w < 64)
-            nv = wc_val_range((int64_t)ulo - ((int64_t)1 << w), (int64_t)uhi - ((int64_t)1 << w), w);
+            nv =
+                wc_val_range((int64_t)ulo - ((int64_t)1 << w), (int64_t)uhi - ((int64_t)1 << w), w);
         else if (ulo > (uint64_t)smax(w))
             nv = wc_val_range((int64_t)ulo, (int64_t)uhi, 64);
         else
@@ -1029,9 +1120,12 @@ static bool refine_loc2(wc_state *st, const wc_op *op, wc_val cur, int w, int cc
             return true;
         wc_val old = st->reg[op->reg];
         if (w < 32) {
-            /* a byte or word compare: the whole register when it holds a small non-negative value */
-            if (!old.top && old.base == WC_B_NONE && old.lo >= 0 && old.hi <= smax(w) && nv.lo >= 0) {
-                int64_t lo2 = nv.lo > old.lo ? nv.lo : old.lo, hi2 = nv.hi < old.hi ? nv.hi : old.hi;
+            /* a byte or word compare: the whole register when it holds a small non-negative value
+             */
+            if (!old.top && old.base == WC_B_NONE && old.lo >= 0 && old.hi <= smax(w) &&
+                nv.lo >= 0) {
+                int64_t lo2 = nv.lo > old.lo ? nv.lo : old.lo,
+                        hi2 = nv.hi < old.hi ? nv.hi : old.hi;
                 if (lo2 > hi2)
                     return false;
                 wc_val r = old;
@@ -1090,7 +1184,8 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
     const wc_flags *f = &src->fl;
     int w = f->w;
     bool ok = true;
-    if ((f->kind == 3 || f->kind == 4) && (cc == WC_CC_S || cc == WC_CC_NS || cc == WC_CC_E || cc == WC_CC_NE) &&
+    if ((f->kind == 3 || f->kind == 4) &&
+        (cc == WC_CC_S || cc == WC_CC_NS || cc == WC_CC_E || cc == WC_CC_NE) &&
         f->a.type != WC_OP_IMM) {
         /* the flags describe the result, which a now holds */
         wc_val res = wc_read_op(dst, &f->a, 0);
@@ -1117,7 +1212,8 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
         if (cc == WC_CC_NE) {
             /* a != b with b constant: trim an end of a */
             int64_t blo, bhi, alo, ahi;
-            if (wc_val_signed(&f->vb, w, &blo, &bhi) && blo == bhi && wc_val_signed(&f->va, w, &alo, &ahi)) {
+            if (wc_val_signed(&f->vb, w, &blo, &bhi) && blo == bhi &&
+                wc_val_signed(&f->va, w, &alo, &ahi)) {
                 if (alo == ahi && alo == blo)
                     ok = false;
                 else if (f->kind == 1 && alo == blo)
@@ -1164,7 +1260,9 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
 
 /* ---------- join and widen of states ---------- */
 static void st_join(wc_state *acc, const wc_state *s, bool widen);
-void wc_state_join(wc_state *acc, const wc_state *s) { st_join(acc, s, false); }
+void wc_state_join(wc_state *acc, const wc_state *s) {
+    st_join(acc, s, false);
+}
 
 static void st_join(wc_state *acc, const wc_state *s, bool widen) {
     if (!s->reached)
@@ -1174,7 +1272,8 @@ static void st_join(wc_state *acc, const wc_state *s, bool widen) {
         return;
     }
     for (int r = 0; r < WC_NREGS; r++)
-        acc->reg[r] = widen ? vwiden(acc->reg[r], vjoin(acc->reg[r], s->reg[r])) : vjoin(acc->reg[r], s->reg[r]);
+        acc->reg[r] = widen ? vwiden(acc->reg[r], vjoin(acc->reg[r], s->reg[r]))
+                            : vjoin(acc->reg[r], s->reg[r]);
     int k = 0;
     for (int i = 0; i < acc->nslots; i++) {
         int j = slot_find(s, acc->slot[i].off, acc->slot[i].size);
@@ -1238,8 +1337,9 @@ static bool is_header(const wc_cfg *cfg, int b) {
     return false;
 }
 
-void wc_value_run(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, int start, const wc_state *init,
-                  const bool *allowed, int skip_to, const bool *skip_from, wc_vres *out) {
+void wc_value_run(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, int start,
+                  const wc_state *init, const bool *allowed, int skip_to, const bool *skip_from,
+                  wc_vres *out) {
     int n = cfg->nblocks;
     out->nblocks = n;
     out->in = wc_xcalloc((size_t)n, sizeof *out->in);

@@ -18,12 +18,12 @@ void *wc_xcalloc(size_t n, size_t size);
 void *wc_xrealloc(void *p, size_t n, size_t size);
 char *wc_xstrdup(const char *s);
 char *wc_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#define WC_GROW(arr, count, cap)                                          \
-    do {                                                                  \
-        if ((count) >= (cap)) {                                           \
-            (cap) = (cap) ? (cap) * 2 : 8;                                \
-            (arr) = wc_xrealloc((arr), (size_t)(cap), sizeof(*(arr)));    \
-        }                                                                 \
+#define WC_GROW(arr, count, cap)                                       \
+    do {                                                               \
+        if ((count) >= (cap)) {                                        \
+            (cap) = (cap) ? (cap)*2 : 8;                               \
+            (arr) = wc_xrealloc((arr), (size_t)(cap), sizeof(*(arr))); \
+        }                                                              \
     } while (0)
 
 /* A list of owned strings (reasons, assumptions). */
@@ -70,8 +70,8 @@ typedef struct wc_image {
     char *path;
     unsigned char *data; /* the whole file */
     size_t size;
-    void *elf;           /* Elf * */
-    void *dwarf;         /* Dwarf * or NULL */
+    void *elf;   /* Elf * */
+    void *dwarf; /* Dwarf * or NULL */
     int fd;
     bool pie, shared;
     wc_section *secs;
@@ -97,18 +97,38 @@ const unsigned char *wc_image_bytes(const wc_image *img, uint64_t addr, size_t *
 bool wc_image_is_exec(const wc_image *img, uint64_t addr);
 bool wc_image_is_readonly(const wc_image *img, uint64_t addr);
 const wc_symbol *wc_image_symbol(const wc_image *img, const char *name);
-const wc_symbol *wc_image_symbol_at(const wc_image *img, uint64_t addr);       /* exact start */
+const wc_symbol *wc_image_symbol_at(const wc_image *img, uint64_t addr); /* exact start */
 const wc_symbol *wc_image_symbol_containing(const wc_image *img, uint64_t addr);
 const char *wc_image_plt_name(const wc_image *img, uint64_t addr);
 const char *wc_image_got_name(const wc_image *img, uint64_t addr);
 /* Source line of an address; file NULL when unknown. */
 int wc_image_line(const wc_image *img, uint64_t addr, const char **file);
 /* Formal parameter names of the function at addr (DWARF), in order; count or -1. */
-int wc_image_params(const wc_image *img, uint64_t addr, char names[][64], bool isfloat[], int sizes[], int max);
+int wc_image_params(const wc_image *img, uint64_t addr, char names[][64], bool isfloat[],
+                    int sizes[], int max);
 
 /* ---------- decoded instructions ---------- */
-enum { WC_R_NONE = -1, WC_RAX, WC_RCX, WC_RDX, WC_RBX, WC_RSP, WC_RBP, WC_RSI, WC_RDI,
-       WC_R8, WC_R9, WC_R10, WC_R11, WC_R12, WC_R13, WC_R14, WC_R15, WC_RIP, WC_NREGS = 16 };
+enum {
+    WC_R_NONE = -1,
+    WC_RAX,
+    WC_RCX,
+    WC_RDX,
+    WC_RBX,
+    WC_RSP,
+    WC_RBP,
+    WC_RSI,
+    WC_RDI,
+    WC_R8,
+    WC_R9,
+    WC_R10,
+    WC_R11,
+    WC_R12,
+    WC_R13,
+    WC_R14,
+    WC_R15,
+    WC_RIP,
+    WC_NREGS = 16
+};
 
 typedef enum wc_kind {
     WC_I_NORMAL,
@@ -118,14 +138,30 @@ typedef enum wc_kind {
     WC_I_ICALL, /* indirect call */
     WC_I_IJMP,  /* indirect jump */
     WC_I_RET,
-    WC_I_HALT   /* hlt, ud2, int3: execution stops here */
+    WC_I_HALT /* hlt, ud2, int3: execution stops here */
 } wc_kind;
 
 /* Condition codes (as in the x86 encoding). */
 typedef enum wc_cc {
-    WC_CC_NONE = -1, WC_CC_O = 0, WC_CC_NO, WC_CC_B, WC_CC_AE, WC_CC_E, WC_CC_NE, WC_CC_BE, WC_CC_A,
-    WC_CC_S, WC_CC_NS, WC_CC_P, WC_CC_NP, WC_CC_L, WC_CC_GE, WC_CC_LE, WC_CC_G,
-    WC_CC_RCXZ /* jrcxz/jecxz */, WC_CC_LOOP /* loop: --rcx != 0 */
+    WC_CC_NONE = -1,
+    WC_CC_O = 0,
+    WC_CC_NO,
+    WC_CC_B,
+    WC_CC_AE,
+    WC_CC_E,
+    WC_CC_NE,
+    WC_CC_BE,
+    WC_CC_A,
+    WC_CC_S,
+    WC_CC_NS,
+    WC_CC_P,
+    WC_CC_NP,
+    WC_CC_L,
+    WC_CC_GE,
+    WC_CC_LE,
+    WC_CC_G,
+    WC_CC_RCXZ /* jrcxz/jecxz */,
+    WC_CC_LOOP /* loop: --rcx != 0 */
 } wc_cc;
 
 typedef enum wc_optype { WC_OP_NONE, WC_OP_REG, WC_OP_IMM, WC_OP_MEM } wc_optype;
@@ -138,7 +174,7 @@ typedef struct wc_op {
     int64_t imm;
     int8_t base, index; /* WC_R*, WC_RIP, or WC_R_NONE */
     uint8_t scale;
-    bool seg;           /* fs/gs override */
+    bool seg; /* fs/gs override */
     int64_t disp;
 } wc_op;
 
@@ -148,11 +184,11 @@ typedef struct wc_insn {
     uint8_t kind; /* wc_kind */
     int8_t cc;    /* for JCC, CMOVcc, SETcc */
     uint8_t nops;
-    bool rep;         /* rep-prefixed string instruction */
-    bool string_op;   /* movs, stos, lods, cmps, scas */
+    bool rep;       /* rep-prefixed string instruction */
+    bool string_op; /* movs, stos, lods, cmps, scas */
     bool writes_flags;
-    unsigned id;      /* capstone instruction id */
-    uint64_t target;  /* direct branch/call target */
+    unsigned id;           /* capstone instruction id */
+    uint64_t target;       /* direct branch/call target */
     uint32_t regs_written; /* bit mask of GPRs written (explicit and implicit) */
     uint32_t regs_read;
     wc_op ops[4];
@@ -177,7 +213,7 @@ int wc_reg_parse(const char *name); /* "rdi" -> WC_RDI */
 
 /* ---------- control flow ---------- */
 typedef enum wc_term {
-    WC_T_FALL,     /* falls into the next block */
+    WC_T_FALL, /* falls into the next block */
     WC_T_JMP,
     WC_T_JCC,
     WC_T_RET,
@@ -190,7 +226,10 @@ typedef enum wc_term {
 } wc_term;
 
 typedef enum wc_callkind {
-    WC_CALL_NONE, WC_CALL_INTERNAL, WC_CALL_EXTERNAL, WC_CALL_INDIRECT
+    WC_CALL_NONE,
+    WC_CALL_INTERNAL,
+    WC_CALL_EXTERNAL,
+    WC_CALL_INDIRECT
 } wc_callkind;
 
 typedef struct wc_block {
@@ -215,7 +254,7 @@ typedef struct wc_loop {
     int header;
     int parent; /* enclosing loop or -1 */
     int depth;
-    bool *in;   /* in[b]: block b belongs to the loop (incl. inner loops) */
+    bool *in; /* in[b]: block b belongs to the loop (incl. inner loops) */
     int *blocks;
     int nblocks;
     int *latches; /* blocks with a back edge to the header */
@@ -232,8 +271,8 @@ typedef struct wc_cfg {
     int nloops;
     bool irreducible;
     wc_strs irreducible_where;
-    bool noreturn; /* no path reaches a return or a returning tail call */
-    wc_strs problems; /* decode failures etc. */
+    bool noreturn;             /* no path reaches a return or a returning tail call */
+    wc_strs problems;          /* decode failures etc. */
     uint64_t *switch_resolved; /* addresses of indirect jumps resolved as tables */
     int nswitch, capswitch;
     uint64_t **switch_targets;
@@ -255,12 +294,12 @@ typedef enum wc_base { WC_B_NONE, WC_B_SP, WC_B_ARG0 /* + register index */ } wc
  * (8, 16, 32, 64) for base NONE; based values are 64-bit. top: nothing known. */
 typedef struct wc_val {
     bool top;
-    bool zx;   /* width < 64 in a register: the upper bits are zero */
+    bool zx; /* width < 64 in a register: the upper bits are zero */
     uint8_t w;
     int16_t base;
     int64_t lo, hi;
     uint64_t m, r;
-    int32_t sym;  /* nonzero: value = symbol sym + sc, modulo 2^symw (the low symw bits) */
+    int32_t sym; /* nonzero: value = symbol sym + sc, modulo 2^symw (the low symw bits) */
     int64_t sc;
     uint8_t symw;
 } wc_val;
@@ -281,9 +320,10 @@ typedef struct wc_slot {
 
 typedef struct wc_flags {
     bool valid;
-    uint8_t kind; /* 1 cmp a,b ; 2 test a,a ; 3 arith result (compare result with 0) ; 4 sub a, b (== cmp) */
-    uint8_t w;    /* bits */
-    wc_op a, b;   /* operands as in the instruction */
+    uint8_t kind;  /* 1 cmp a,b ; 2 test a,a ; 3 arith result (compare result with 0) ; 4 sub a, b
+                      (== cmp) */
+    uint8_t w;     /* bits */
+    wc_op a, b;    /* operands as in the instruction */
     wc_val va, vb; /* their values before the instruction */
     wc_val res;    /* for kind 3: the result */
 } wc_flags;
@@ -334,19 +374,19 @@ void wc_val_str(const wc_val *v, char *buf, size_t n);
 /* ---------- loop bounds ---------- */
 typedef struct wc_lbound {
     bool bounded;
-    uint64_t max;      /* back edges per entry */
-    bool has_total;    /* a total over the enclosing loop's entry (triangular) */
-    int total_loop;    /* the enclosing loop that total refers to */
+    uint64_t max;   /* back edges per entry */
+    bool has_total; /* a total over the enclosing loop's entry (triangular) */
+    int total_loop; /* the enclosing loop that total refers to */
     uint64_t total;
-    char *how;         /* how it was derived, or why not */
+    char *how; /* how it was derived, or why not */
     bool annotated;
-    int line;          /* source line of the header */
+    int line; /* source line of the header */
     const char *file;
 } wc_lbound;
 
 struct wc_fres;
-void wc_loop_bounds(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
-                    wc_lbound *out, struct wc_fres *fr);
+void wc_loop_bounds(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx,
+                    const wc_vres *vr, wc_lbound *out, struct wc_fres *fr);
 
 /* ---------- SMT ---------- */
 /* Largest number of back edges of loop l per entry that Z3 shows reachable
@@ -356,23 +396,30 @@ bool wc_smt_loop_bound(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres 
 /* Prove at the first arrival at (pblock, instruction pstop) of loop l, on
  * every path from the function's entry, that D = B - A (A - B if s < 0),
  * modulo 2^w, is at most dmax and a multiple of |s|. */
-bool wc_smt_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock, int pstop,
-                     const wc_op *aop, const wc_op *bop, int64_t bconst, int w, int64_t s, uint64_t dmax);
+bool wc_smt_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                     int pblock, int pstop, const wc_op *aop, const wc_op *bop, int64_t bconst,
+                     int w, int64_t s, uint64_t dmax);
 /* Is the path (sequence of blocks, all outside loops) feasible? 1 yes, 0 no,
  * -1 unknown. */
 int wc_smt_path_feasible(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr,
                          const int *path, int n);
 
 /* ---------- flow facts ---------- */
-typedef enum wc_fact_kind { WC_F_LOOP, WC_F_RECURSION, WC_F_EXTERN, WC_F_EXCLUSIVE, WC_F_STACK } wc_fact_kind;
+typedef enum wc_fact_kind {
+    WC_F_LOOP,
+    WC_F_RECURSION,
+    WC_F_EXTERN,
+    WC_F_EXCLUSIVE,
+    WC_F_STACK
+} wc_fact_kind;
 typedef struct wc_fact {
     uint8_t kind;
-    char *func;      /* function (or external name for EXTERN) */
-    char *where[2];  /* "file:line", "line" or "0xaddr" */
-    uint64_t value;  /* loop max / depth / cost */
-    uint64_t stack;  /* EXTERN: stack bytes; has_stack */
+    char *func;     /* function (or external name for EXTERN) */
+    char *where[2]; /* "file:line", "line" or "0xaddr" */
+    uint64_t value; /* loop max / depth / cost */
+    uint64_t stack; /* EXTERN: stack bytes; has_stack */
     bool has_stack;
-    int srcline;     /* line in the facts file */
+    int srcline; /* line in the facts file */
     int used;
     bool optional; /* from --facts-optional: matching nothing is not an error */
     char *text;
@@ -397,19 +444,19 @@ typedef struct wc_ipet_extra {
 
 typedef struct wc_ipet_in {
     const wc_cfg *cfg;
-    const double *cost;   /* per block (including callee cost) */
-    const wc_lbound *lb;  /* per loop */
+    const double *cost;  /* per block (including callee cost) */
+    const wc_lbound *lb; /* per loop */
     const wc_ipet_extra *extra;
     int nextra;
     const int (*excl)[2]; /* mutually exclusive block pairs */
     int nexcl;
-    const bool *forbid;   /* blocks that must not execute (may be NULL) */
+    const bool *forbid; /* blocks that must not execute (may be NULL) */
 } wc_ipet_in;
 
 typedef struct wc_ipet_out {
     bool ok;
     double value;
-    double *count; /* per block */
+    double *count;  /* per block */
     double *ecount; /* per block, per succ index: flattened [b][k] with offsets */
     int *eoff;
     char *why;
@@ -424,7 +471,8 @@ void wc_ipet_free(wc_ipet_out *o);
  * the only one today; a cycle model for an in-order core plugs in here. */
 typedef struct wc_cost_model {
     const char *name;
-    bool (*insn_cost)(const wc_insn *in, const wc_state *before, double *cost, char *why, size_t whylen);
+    bool (*insn_cost)(const wc_insn *in, const wc_state *before, double *cost, char *why,
+                      size_t whylen);
 } wc_cost_model;
 extern const wc_cost_model wc_cost_instructions;
 
