@@ -14,7 +14,7 @@
  *
  * Anything not modelled becomes a fresh unconstrained value: more paths seem
  * feasible, never fewer, so every answer "unreachable" is sound. A solver
- * timeout counts as "reachable".
+ * check that hits its resource limit counts as "reachable".
  */
 #include <capstone/capstone.h>
 #include <stdio.h>
@@ -25,9 +25,14 @@
 
 #include "wcet_internal.h"
 
-/* Each question to Z3 has a budget of wall time: past it, the answer is
- * "unknown", which is always the safe answer. */
-#define SMT_BUDGET_SECONDS 0.5
+/* Each check has a deterministic resource limit (Z3's rlimit), so that the
+ * results do not depend on the machine's load; past it the answer is
+ * "unknown", which is always the safe answer. A wall-time budget per question
+ * only guards against pathological cases. */
+#ifndef SMT_RLIMIT
+#define SMT_RLIMIT 4000000u
+#endif
+#define SMT_BUDGET_SECONDS 20.0
 
 static double now_s(void) {
     struct timespec ts;
@@ -596,7 +601,7 @@ static void shared_open(wc_analyzer *an, Z3_context *c, Z3_solver *s) {
         Z3_solver_inc_ref(z->c, z->s);
         Z3_params p = Z3_mk_params(z->c);
         Z3_params_inc_ref(z->c, p);
-        Z3_params_set_uint(z->c, p, Z3_mk_string_symbol(z->c, "timeout"), 500);
+        Z3_params_set_uint(z->c, p, Z3_mk_string_symbol(z->c, "rlimit"), SMT_RLIMIT);
         Z3_solver_set_params(z->c, z->s, p);
         Z3_params_dec_ref(z->c, p);
         z->uses = 0;
