@@ -9,11 +9,13 @@ base=(build-essential cmake pkg-config clang libclang-rt-14-dev valgrind)
 # keel-sched reads task sets with json-c; bench/rt runs cyclictest (rt-tests) beside keel-latency
 base+=(libjson-c-dev rt-tests)
 bench=(libjemalloc-dev libmimalloc-dev gnuplot-nox)
-tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev)
+# keel-wcet (tools/wcet): decoding, ELF and DWARF, the IPET solver, the SMT solver;
+# jq reads its JSON in the tests
+tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev jq)
 
 case "${1:-all}" in
-test) want=("${base[@]}" "${bench[@]}") ;;
-bench) want=("${base[@]}" "${bench[@]}") ;;
+test) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
+bench) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
 all) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
 *) echo "usage: $0 [test|bench|all]" >&2; exit 2 ;;
 esac

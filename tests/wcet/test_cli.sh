@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# test_cli.sh - keel-wcet's command line and library behaviours on small
+# programs: bad input gets a clear error and never a crash, the report formats,
+# flow facts (used, unused, malformed), PLT calls, no-return functions,
+# indirect calls, recursion, alloca, irreducible loops, shared objects,
+# stripped binaries, --fail-above, and stack bounds against gcc -fstack-usage.
+#
+#   test_cli.sh KEEL_WCET CASES_BUILD_DIR CORPUS_BUILD_DIR
+set -u
+wcet=$1 cases=$2 corpus=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+# expect NAME RC REGEX -- CMD...: the exit status is RC and stdout+stderr match REGEX
+expect() {
+    local name=$1 rc=$2 re=$3
+    shift 4
+    local out got
+    out=$("$@" 2>&1)
+    got=$?
+    if [ "$got" -eq "$rc" ] && grep -Eq -- "$re" <<<"$out"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: exit $got (wanted $rc), output:"
+        head -c 1500 <<<"$out"
+        echo
+    fi
+}
+
+bin=$corpus/count_up_lt-gcc-O2
+p=$cases/plt_call
+
+# ---- bad input ----
+printf 'hello, not an ELF\n' >"$tmp/text"
+expect not-elf 1 "not an ELF file" -- "$wcet" "$tmp/text" f
+expect missing-file 1 "No such file" -- "$wcet" "$tmp/none" f
+head -c 200 "$bin" >"$tmp/trunc200"
+expect truncated-200 1 "keel-wcet: " -- "$wcet" "$tmp/trunc200" count_up_lt
+head -c 5000 "$bin" >"$tmp/trunc5000"
+expect truncated-5000 1 "keel-wcet: " -- "$wcet" "$tmp/trunc5000" count_up_lt
+cp "$bin" "$tmp/arm" && printf '\x28\x00' | dd of="$tmp/arm" bs=1 seek=18 conv=notrunc status=none
+expect other-arch 1 "another architecture" -- "$wcet" "$tmp/arm" count_up_lt
+cp "$bin" "$tmp/elf32" && printf '\x01' | dd of="$tmp/elf32" bs=1 seek=4 conv=notrunc status=none
+expect elf32 1 "32-bit" -- "$wcet" "$tmp/elf32" count_up_lt
+expect missing-symbol 1 "no such function" -- "$wcet" "$bin" no_such_function
+strip -s -o "$tmp/stripped" "$bin"
+expect stripped-name 1 "stripped.*address" -- "$wcet" "$tmp/stripped" count_up_lt
+addr=0x$(nm "$bin" | awk '$3 == "count_up_lt" {print $1}' | sed 's/^0*//')
+expect stripped-address 0 "bounded" -- "$wcet" --assume rdi=0..1000 --format bound "$tmp/stripped" "$addr"
+expect bad-address 1 "not an address of executable code" -- "$wcet" "$bin" 0x10
+expect bad-format 1 "expected text, json, dot" -- "$wcet" --format xml "$bin" count_up_lt
+expect bad-assume 1 "expected NAME=LO..HI" -- "$wcet" --assume n=5 "$bin" count_up_lt
+expect unknown-param 1 "no such parameter" -- "$wcet" --assume nope=0..3 "$bin" count_up_lt
+expect usage 1 "usage" -- "$wcet"
+
+# ---- reports ----
+expect text 0 "status:  bounded" -- "$wcet" --assume n=0..1000 "$bin" count_up_lt
+expect text-loops 0 "loop 1 at 0x[0-9a-f]+ \\(count_up_lt.c:[0-9]+\\), depth 1: at most 999 back edges" -- \
+    "$wcet" --assume n=0..1000 "$bin" count_up_lt
+"$wcet" --assume n=0..1000 --format json "$bin" count_up_lt >"$tmp/out.json"
+expect json-valid 0 "^1$" -- jq '.schema' "$tmp/out.json"
+expect json-fields 0 '^"count_up_lt" "0x[0-9a-f]+" "bounded" [0-9]+ [0-9]+$' -- \
+    jq -r '.functions[0] | "\"\(.name)\" \"\(.address)\" \"\(.status)\" \(.instructions) \(.stack)"' "$tmp/out.json"
+expect json-assumptions 0 "input ranges" -- jq -r '.functions[0].assumptions[]' "$tmp/out.json"
+expect json-loops 0 "^999$" -- jq '.functions[0].loops[0].bound' "$tmp/out.json"
+expect json-path 0 "^[1-9][0-9]*$" -- jq '.functions[0].worst_case_path | length' "$tmp/out.json"
+"$wcet" --format json "$p" greet must_be_small >"$tmp/two.json"
+expect json-unknown 0 '^"unknown" null$' -- jq -r '.functions[0] | "\"\(.status)\" \(.instructions)"' "$tmp/two.json"
+expect dot 0 "digraph.*loop header: <= 999" -- sh -c "\"$wcet\" --assume n=0..1000 --format dot \"$bin\" count_up_lt | tr '\n' ' '"
+expect fail-above-ok 0 "" -- "$wcet" --assume n=0..1000 --fail-above 100000 --format bound "$bin" count_up_lt
+expect fail-above-exceeded 3 "above the limit" -- "$wcet" --assume n=0..1000 --fail-above 100 --format bound "$bin" count_up_lt
+strl=$corpus/string_len-gcc-O2
+expect fail-above-unbounded 3 "not bounded" -- "$wcet" --fail-above 100000 --format bound "$strl" string_len
+expect progress 0 "analysing count_up_lt" -- "$wcet" --progress --assume n=0..1000 --format bound "$bin" count_up_lt
+expect unbounded-reason 0 "annotate .loop string_len [0-9]+ max N." -- "$wcet" "$strl" string_len
+expect int-range 0 "at most 2147483646 back edges" -- "$wcet" "$bin" count_up_lt
+
+# ---- flow facts ----
+line=$(grep -n 'for (int i = 0; i < n; i++)' "$(dirname "$0")/corpus/count_up_lt.c" | cut -d: -f1)
+echo "loop count_up_lt $line max 10" >"$tmp/loop.facts"
+expect fact-loop 0 "bounded .*" -- "$wcet" --facts "$tmp/loop.facts" --format bound "$bin" count_up_lt
+expect fact-assumption 0 "loop bound from the flow facts" -- "$wcet" --facts "$tmp/loop.facts" "$bin" count_up_lt
+echo "loop count_up_lt 9999 max 10" >"$tmp/unused.facts"
+expect fact-unused 2 "matches nothing" -- "$wcet" --facts "$tmp/unused.facts" "$bin" count_up_lt
+expect fact-optional-unused 0 "status" -- "$wcet" --facts-optional "$tmp/unused.facts" "$bin" count_up_lt
+echo "loop count_up_lt" >"$tmp/bad.facts"
+expect fact-malformed 1 "cannot read this flow fact" -- "$wcet" --facts "$tmp/bad.facts" "$bin" count_up_lt
+expect fact-missing-file 1 "No such file" -- "$wcet" --facts "$tmp/none.facts" "$bin" count_up_lt
+
+# ---- calls ----
+expect plt-unknown 0 "call to external function puts.*through the PLT.*extern puts cost N" -- "$wcet" "$p" greet
+echo "extern puts cost 400 stack 512" >"$tmp/puts.facts"
+expect plt-annotated 0 "status:  bounded" -- "$wcet" --facts "$tmp/puts.facts" "$p" greet
+expect plt-assumption 0 "cost of external puts" -- "$wcet" --facts "$tmp/puts.facts" "$p" greet
+expect noreturn 0 "no-return function exit" -- "$wcet" "$p" must_be_small
+expect noreturn-pruned 0 "at most 99 back edges" -- "$wcet" --assume n=0..100 "$p" must_be_small
+expect noreturn-bounded 0 "must_be_small bounded" -- "$wcet" --assume n=0..100 --format bound "$p" must_be_small
+expect indirect 0 "indirect call" -- "$wcet" "$p" apply
+expect recursion 0 "calls itself: annotate .recursion rec depth N." -- "$wcet" "$p" rec
+echo "recursion rec depth 5" >"$tmp/rec.facts"
+expect recursion-annotated 0 "rec bounded [0-9]+ [0-9]+" -- "$wcet" --facts "$tmp/rec.facts" --format bound "$p" rec
+expect alloca 0 "alloca or a variable-length array" -- "$wcet" "$p" dynamic_frame
+echo "stack dynamic_frame 0x0 max 4096" >"$tmp/stack.facts"
+expect alloca-annotated 0 "dynamic_frame bounded [0-9]+ [0-9]+" -- "$wcet" --facts "$tmp/stack.facts" --format bound "$p" dynamic_frame
+expect irreducible 0 "irreducible loop" -- "$wcet" "$p" irreducible
+expect shared-object 0 "so_sum bounded [0-9]+ 8" -- "$wcet" --format bound "$cases/libshared.so" so_sum
+expect lib-unknown 0 "sum_twice unknown" -- "$wcet" --format bound "$cases/uses_shared" sum_twice
+expect lib-bounded 0 "sum_twice bounded [0-9]+ [0-9]+" -- "$wcet" --lib "$cases/libshared.so" --format bound \
+    "$cases/uses_shared" sum_twice
+expect lib-assumption 0 "cost of external so_sum from the analysis of .*libshared.so" -- \
+    "$wcet" --lib "$cases/libshared.so" "$cases/uses_shared" sum_twice
+# the library's bound through the PLT, against valgrind (-z now: no lazy binding)
+got=$("$wcet" --lib "$cases/libshared.so" --format bound "$cases/uses_shared_now" sum_twice | awk '{print $3}')
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=sum_twice \
+    "$cases/uses_shared_now" >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$got" ] && [ -n "$measured" ] && [ "$got" -ge "$measured" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL lib-valgrind: bound '$got', measured '$measured'"
+fi
+expect all-functions 0 "^main " -- "$wcet" --all --format bound "$cases/stack_chain-O0"
+
+# ---- stack bounds against gcc -fstack-usage ----
+# A chain's bound is the sum of gcc's frames (return addresses included) plus
+# red-zone use below the innermost frame, at most 128 bytes.
+for o in O0 O2; do
+    su=$cases/stack_chain-$o.su
+    frame() { awk -F'\t' -v f="$1" '{split($1, a, ":"); if (a[4] == f) print $2}' "$su"; }
+    expected=$(($(frame top1) + $(frame mid2) + $(frame leaf3)))
+    got=$("$wcet" --format bound "$cases/stack_chain-$o" top1 | awk '{print $4}')
+    if [ -n "$got" ] && [ "$got" -ge "$expected" ] && [ "$got" -le $((expected + 128)) ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL stack-$o: keel-wcet $got, gcc -fstack-usage chain $expected"
+    fi
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
