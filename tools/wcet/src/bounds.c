@@ -1357,6 +1357,26 @@ unsupported:
  * running the outer body once per value of the outer induction variable
  * (A0 + k s at the outer test, k < its bound) and bounding the inner loop
  * there. Exact for triangular loops (j < i, j from i + 1, n - 1 - i, ...). */
+/* One run of the outer loop's body (r): adds the inner loop's iteration count
+ * in that run to *sum and *mx. False if the count cannot be bounded; a run that
+ * never reaches the inner loop adds nothing. */
+static bool add_inner_count(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx,
+                            const wc_vres *r, int li, const cand *ci, i128 *sum, uint64_t *mx) {
+    wc_state fs;
+    if (!first_iteration(an, cfg, ctx, r, li, ci->p, &fs))
+        return true;
+    wc_val a0, b;
+    cand_values(ci, &fs, &a0, &b);
+    uint64_t kk;
+    char why[160];
+    if (!count_k(ci, &a0, &b, &kk, why, sizeof why))
+        return false;
+    *sum += kk;
+    if (kk > *mx)
+        *mx = kk;
+    return true;
+}
+
 static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
                        int li, const cand *ci, int lo, const cand *co, uint64_t *total,
                        uint64_t *permax) {
@@ -1424,19 +1444,7 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
             continue;
         wc_vres r;
         wc_value_run(an, cfg, ctx, cont, &e, outer->in, outer->header, skip, &r);
-        wc_state fs;
-        if (first_iteration(an, cfg, ctx, &r, li, ci->p, &fs)) {
-            wc_val a0, b;
-            cand_values(ci, &fs, &a0, &b);
-            uint64_t kk;
-            char why[160];
-            if (count_k(ci, &a0, &b, &kk, why, sizeof why)) {
-                sum += kk;
-                if (kk > mx)
-                    mx = kk;
-            } else
-                ok = false;
-        }
+        ok = add_inner_count(an, cfg, ctx, &r, li, ci, &sum, &mx);
         wc_vres_free(&r);
     }
     if (ok && co->p.b != outer->header) {
@@ -1445,19 +1453,7 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
         if (entry_state(an, cfg, vr, lo, &init)) {
             wc_vres r;
             wc_value_run(an, cfg, ctx, outer->header, &init, outer->in, outer->header, skip, &r);
-            wc_state fs;
-            if (first_iteration(an, cfg, ctx, &r, li, ci->p, &fs)) {
-                wc_val a0, b;
-                cand_values(ci, &fs, &a0, &b);
-                uint64_t kk;
-                char why[160];
-                if (count_k(ci, &a0, &b, &kk, why, sizeof why)) {
-                    sum += kk;
-                    if (kk > mx)
-                        mx = kk;
-                } else
-                    ok = false;
-            }
+            ok = add_inner_count(an, cfg, ctx, &r, li, ci, &sum, &mx);
             wc_vres_free(&r);
         }
     }

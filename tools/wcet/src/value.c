@@ -894,16 +894,20 @@ static int cc_negate(int cc) {
 static bool refine_signed(int cc, int64_t *lo, int64_t *hi, int64_t ylo, int64_t yhi) {
     switch (cc) {
     case WC_CC_L:
+        if (yhi == I64MIN)
+            return false; /* nothing is below the minimum */
         if (yhi - 1 < *hi)
-            *hi = yhi == I64MIN ? I64MIN : yhi - 1;
+            *hi = yhi - 1;
         break;
     case WC_CC_LE:
         if (yhi < *hi)
             *hi = yhi;
         break;
     case WC_CC_G:
+        if (ylo == I64MAX)
+            return false; /* nothing is above the maximum */
         if (ylo + 1 > *lo)
-            *lo = ylo == I64MAX ? I64MAX : ylo + 1;
+            *lo = ylo + 1;
         break;
     case WC_CC_GE:
         if (ylo > *lo)
