@@ -111,27 +111,31 @@ typedef struct keel_analysis_utilisation {
  * keel_analysis_check: validates a set without analysing it. KEEL_EINVAL if
  * `set` or its arrays are NULL where counts are non-zero, a count is 0 or over
  * its maximum, a period is 0, a deadline exceeds its period, a jitter is not
- * below the deadline, priorities repeat, a HI task has C(HI) < C, a section
- * names a task or resource out of range, or a section is longer than its
- * task's C. O(n^2 + sections).
+ * below the deadline, a criticality is neither KEEL_CRIT_LO nor KEEL_CRIT_HI,
+ * priorities repeat, a HI task has C(HI) < C, a section names a task or
+ * resource out of range, or a section is longer than its task's C.
+ * O(n^2 + sections). Thread-safe.
  */
 KEEL_API keel_status keel_analysis_check(const keel_analysis_set *set);
 
 /*
  * keel_analysis_ceilings: ceiling[r] = the highest priority of the tasks with a
  * section on resource r, or 0 if no task uses it. `ceiling` has
- * set->resource_count entries. Fails as keel_analysis_check. O(n^2 + sections).
+ * set->resource_count entries. Fails as keel_analysis_check, or with
+ * KEEL_EINVAL if `ceiling` is NULL while set->resource_count is not 0.
+ * O(n^2 + sections). Thread-safe.
  */
 KEEL_API keel_status keel_analysis_ceilings(const keel_analysis_set *set, unsigned *ceiling);
 
 /*
  * keel_analysis_rta: response-time analysis; fills results[i] for every task i
  * (results has set->task_count entries). Returns KEEL_OK whether or not the set
- * is schedulable (see each result), or fails as keel_analysis_check with
- * *results untouched. Arithmetic saturates at UINT64_MAX, so huge values never
+ * is schedulable (see each result), or fails as keel_analysis_check, or with
+ * KEEL_EINVAL if `results` is NULL, with *results untouched. Arithmetic saturates at UINT64_MAX, so huge values never
  * wrap. Cost: O(n^2 + sections) plus, per task, one pass over hp(i) per
  * iteration; each iteration adds at least one higher-priority job inside the
  * deadline, so there are at most sum_{j in hp(i)} ceil(D_i / T_j) + 1.
+ * Thread-safe.
  */
 KEEL_API keel_status keel_analysis_rta(const keel_analysis_set *set, keel_analysis_result *results);
 
@@ -141,7 +145,8 @@ KEEL_API keel_status keel_analysis_rta(const keel_analysis_set *set, keel_analys
  * the shortest deadline gets priority `count`, the longest 1; equal deadlines
  * are ordered by index (the earlier index is more urgent). Rewrites
  * tasks[i].priority. KEEL_EINVAL for NULL, count 0 or over
- * KEEL_ANALYSIS_MAX_TASKS. O(n^2).
+ * KEEL_ANALYSIS_MAX_TASKS. O(n^2). Thread-safe for distinct task arrays (it
+ * writes `tasks`).
  */
 KEEL_API keel_status keel_analysis_assign_dm(keel_analysis_task *tasks, unsigned count);
 
@@ -149,7 +154,8 @@ KEEL_API keel_status keel_analysis_assign_dm(keel_analysis_task *tasks, unsigned
  * keel_analysis_utilisation_bounds: the quick pre-checks. Sufficient only
  * (a set may fail them and still be schedulable: use keel_analysis_rta), and
  * only for D = T without blocking; `overloaded` is necessary for any policy.
- * Fails as keel_analysis_check. O(n).
+ * Fails as keel_analysis_check, or with KEEL_EINVAL if `out` is NULL.
+ * O(n^2 + sections) (the check), O(n) beyond it. Thread-safe.
  */
 KEEL_API keel_status keel_analysis_utilisation_bounds(const keel_analysis_set *set,
                                                       keel_analysis_utilisation *out);

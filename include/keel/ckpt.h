@@ -273,12 +273,14 @@ KEEL_API keel_status keel_ckpt_shared_new(keel_heap *heap, const keel_ckpt_type 
  * keel_ckpt_shared_init: makes `block` (16-aligned, KEEL_CKPT_SHARED_SIZE(type)
  * bytes, from any allocator) a shared object of `type` with a reference count of
  * 1 and returns the object, or NULL if block or type is NULL or block is
- * misaligned. The object's bytes are not touched. O(1).
+ * misaligned. The object's bytes are not touched. O(1). Thread-safe for
+ * distinct blocks; nobody else may use `block` during the call.
  */
 KEEL_API void *keel_ckpt_shared_init(void *block, const keel_ckpt_type *type);
 
 /* keel_ckpt_shared_block: the block a shared object lives in (its header), to
- * free it with the allocator it came from. O(1). */
+ * free it with the allocator it came from; NULL for NULL. O(1). Thread-safe
+ * (address arithmetic only, nothing is read). */
 KEEL_API void *keel_ckpt_shared_block(void *object);
 
 /* keel_ckpt_retain / keel_ckpt_release: add or drop a reference; return the new
@@ -286,7 +288,8 @@ KEEL_API void *keel_ckpt_shared_block(void *object);
  * it points at are not released). Atomic: thread-safe. O(1). */
 KEEL_API uint32_t keel_ckpt_retain(void *object);
 KEEL_API uint32_t keel_ckpt_release(void *object);
-/* keel_ckpt_refs: the current count. O(1). */
+/* keel_ckpt_refs: the current count (an atomic load: another thread may change
+ * it at once). O(1). Thread-safe. */
 KEEL_API uint32_t keel_ckpt_refs(const void *object);
 
 /* ------------------------------------------------------------------------- */
@@ -323,16 +326,29 @@ typedef struct keel_ckpt_schema {
  * keel_ckpt_schema_init: validates the descriptors reachable from `root` and
  * compiles them into *schema.
  * Fails with KEEL_EINVAL (NULL argument), KEEL_EDESCRIPTOR if a descriptor is
- * malformed: a size of 0 or above 2^31, an alignment that is not a power of two
- * or above 16, a field that runs past the struct or overlaps another, a pointer
- * field that is misaligned or not pointer-sized, a missing target, a counted
- * array whose count is not exactly one of the struct's fields: a single value
- * (KEEL_CKPT_ONE) of plain bytes, of 1, 2, 4 or 8 bytes, at count_offset with
- * count_size (so no pointer field overlaps it); KEEL_EFULL
- * if the schema needs more than KEEL_CKPT_MAX_TYPES types or KEEL_CKPT_MAX_EDGES
- * pointer fields. On failure *schema holds no usable schema.
+ * malformed:
+ *   - a type: a size of 0 or of 2^31 or more, an alignment that is 0, not a
+ *     power of two or above 16, a size that is not a multiple of the
+ *     alignment, fields NULL with a non-zero field count;
+ *   - a field: an unknown kind or layout, a size of 0, running past the
+ *     struct, KEEL_CKPT_INLINE without KEEL_CKPT_COUNTED, a fixed array of 0
+ *     or more than 2^32 - 1 elements, a missing target (OWNED, SHARED,
+ *     INLINE), a pointer field that is misaligned or not pointer-sized (a
+ *     fixed array: not count pointers), a counted array of bytes with an
+ *     element_size of 0 or of 2^31 or more, a count_size other than 1, 2, 4
+ *     or 8, a count that runs past the struct or overlaps its own pointer, a
+ *     count that is not exactly one of the struct's fields (a single value,
+ *     KEEL_CKPT_ONE, of plain bytes at count_offset with count_size);
+ *   - an overlap: a pointer field (any kind but BYTES, or any counted array)
+ *     that overlaps any other field. Only pointer fields are checked: plain
+ *     bytes fields may overlap each other (a union, say), and no pointer
+ *     overlaps a count, which is a field;
+ * KEEL_EFULL if the schema needs more than KEEL_CKPT_MAX_TYPES types or
+ * KEEL_CKPT_MAX_EDGES pointers. On failure *schema holds no usable schema (it
+ * is zeroed), and any checkpoint call given it fails with KEEL_EINVAL.
  * O(total fields squared) (overlap check); it runs once. Thread-safe for
- * distinct schemas.
+ * distinct schemas; a compiled schema is only read afterwards and may be
+ * shared by any number of threads.
  */
 KEEL_API keel_status keel_ckpt_schema_init(keel_ckpt_schema *schema, const keel_ckpt_type *root);
 
@@ -378,7 +394,8 @@ typedef struct keel_ckpt_stats {
  * schema's root type) into buffer[0, capacity) (16-aligned) and makes *ckpt a
  * view of it. Records are laid out from the start of the buffer and a table of
  * their offsets from its end.
- * Fails with KEEL_EINVAL (NULL argument, misaligned buffer), KEEL_EDESCRIPTOR if
+ * Fails with KEEL_EINVAL (NULL argument, misaligned buffer, a schema that is not
+ * compiled or whose keel_ckpt_schema_init failed), KEEL_EDESCRIPTOR if
  * the data does not match the schema (a shared pointer to something that is not
  * a shared object of the field's type; a counted array with a NULL buffer and a
  * non-zero count), KEEL_ERANGE (a count above 2^32 - 1; 2^32 - 1 records or
@@ -394,7 +411,8 @@ KEEL_API keel_status keel_ckpt_take(keel_ckpt *ckpt, const keel_ckpt_schema *sch
                                     const void *root, void *buffer, size_t capacity,
                                     const keel_ckpt_options *options);
 
-/* keel_ckpt_get_stats: fills *out (zeros if ckpt holds no checkpoint). O(1). */
+/* keel_ckpt_get_stats: fills *out (zeros if ckpt is NULL or holds no
+ * checkpoint; nothing if out is NULL). O(1). Thread-safe: it only reads ckpt. */
 KEEL_API void keel_ckpt_get_stats(const keel_ckpt *ckpt, keel_ckpt_stats *out);
 
 /*
@@ -402,9 +420,9 @@ KEEL_API void keel_ckpt_get_stats(const keel_ckpt *ckpt, keel_ckpt_stats *out);
  * stats.restore_bytes from `arena` and stores the root in *root. Every pointer
  * points into that allocation (or is an external pointer); release the arena to
  * a mark taken before to drop the whole graph.
- * Fails with KEEL_EINVAL (NULL argument, ckpt holds no checkpoint),
- * KEEL_EDESCRIPTOR (schema differs from the checkpoint's), KEEL_ENOMEM (arena
- * too small), or what load_external returned; on failure the arena is as it
+ * Fails with KEEL_EINVAL (NULL argument, ckpt holds no checkpoint, a schema that
+ * is not compiled or whose keel_ckpt_schema_init failed), KEEL_EDESCRIPTOR
+ * (schema differs from the checkpoint's), KEEL_ENOMEM (arena too small), or what load_external returned; on failure the arena is as it
  * was and *root is NULL. O(bytes + pointers): a copy and a relocation pass.
  * Not thread-safe for `arena`; any number of restores may read one checkpoint.
  */
@@ -417,8 +435,9 @@ KEEL_API keel_status keel_ckpt_restore_arena(const keel_ckpt *ckpt, const keel_c
  * (shared objects with their header, as keel_ckpt_shared_new makes them), so
  * each can be freed on its own. A temporary table of 8 bytes per record is taken
  * from the same heap for the duration of the call.
- * Fails as keel_ckpt_restore_arena, with KEEL_ENOMEM or KEEL_ERANGE from the
- * heap; on failure every block it allocated is freed again (the heap's failure
+ * Fails as keel_ckpt_restore_arena (KEEL_EINVAL also for an uncompiled or
+ * invalid schema), with KEEL_ENOMEM or KEEL_ERANGE from the heap, or
+ * KEEL_ERANGE if the table's size overflows size_t; on failure every block it allocated is freed again (the heap's failure
  * count records the refused request) and *root is NULL.
  * O(objects + bytes + pointers), each allocation O(1). Not thread-safe for `heap`.
  */
@@ -441,7 +460,7 @@ typedef struct keel_ckpt_diag {
 } keel_ckpt_diag;
 
 /* keel_ckpt_file_size: the bytes keel_ckpt_save writes for this checkpoint (0
- * if it holds none). O(1). */
+ * if ckpt is NULL or holds none). O(1). Thread-safe: it only reads ckpt. */
 KEEL_API size_t keel_ckpt_file_size(const keel_ckpt *ckpt);
 
 /*
@@ -457,8 +476,8 @@ KEEL_API keel_status keel_ckpt_encode(const keel_ckpt *ckpt, void *out, size_t c
  * file beside it (path + ".tmp"), fsync, rename over `path`, fsync of the
  * directory. A crash at any point leaves either the old file or the new one at
  * `path`, never a mix; a temporary file may be left behind and is overwritten
- * by the next save. Fails with KEEL_EINVAL (NULL argument, no checkpoint, path
- * too long) or KEEL_ESYSTEM (a system call failed; errno tells which). A
+ * by the next save. Fails with KEEL_EINVAL (NULL argument, no checkpoint, an
+ * empty path, a path too long for PATH_MAX with ".tmp" appended) or KEEL_ESYSTEM (a system call failed; errno tells which). A
  * KEEL_ESYSTEM from before the rename (creating, writing, syncing or closing
  * the temporary file, or the rename itself) removes the temporary file and
  * leaves `path` untouched. One from after it (opening or syncing the
@@ -476,12 +495,14 @@ KEEL_API keel_status keel_ckpt_save(const keel_ckpt *ckpt, const char *path);
  * keel_ckpt_load: reads the file at `path` into buffer[0, capacity) (16-aligned)
  * and, if it is a valid checkpoint for `schema`, makes *ckpt a view of it.
  * Fails, loading nothing (*ckpt holds no checkpoint), with: KEEL_EINVAL (NULL
- * argument, misaligned buffer), KEEL_ESYSTEM (open or read failed), KEEL_ENOMEM
+ * argument, misaligned buffer, a schema that is not compiled or whose
+ * keel_ckpt_schema_init failed), KEEL_ESYSTEM (open, fstat or read failed), KEEL_ENOMEM
  * (the file is larger than the buffer), KEEL_ETRUNCATED (shorter than its header
  * says), KEEL_EFORMAT (not a keel checkpoint, or inconsistent inside),
  * KEEL_EVERSION (another format version), KEEL_ECHECKSUM (a CRC32C does not
  * match), KEEL_EDESCRIPTOR (written with another schema). `diag`, if not NULL,
- * says what was wrong. O(file bytes). Thread-safe for distinct buffers.
+ * says what was wrong. O(file bytes). Thread-safe for distinct buffers (and
+ * distinct ckpt and diag); the schema is only read.
  */
 KEEL_API keel_status keel_ckpt_load(keel_ckpt *ckpt, const keel_ckpt_schema *schema,
                                     const char *path, void *buffer, size_t capacity,
@@ -494,8 +515,15 @@ KEEL_API keel_status keel_ckpt_load(keel_ckpt *ckpt, const keel_ckpt_schema *sch
  * header, the CRCs, the schema, and the structure (records tile the section,
  * every type and count matches the schema, every pointer names a record of the
  * right type and sharing, owned records are pointed at exactly once, every
- * record is reachable from the root). Same failures, less the system ones.
- * O(size).
+ * record is reachable from the root). Fails, decoding nothing (*ckpt holds no
+ * checkpoint), with KEEL_EINVAL (NULL argument, misaligned bytes, a schema
+ * that is not compiled or whose keel_ckpt_schema_init failed), KEEL_EFORMAT,
+ * KEEL_ETRUNCATED, KEEL_EVERSION, KEEL_ECHECKSUM or KEEL_EDESCRIPTOR as
+ * keel_ckpt_load; never KEEL_ESYSTEM or KEEL_ENOMEM (the bytes are already in
+ * memory and nothing is allocated). O(size). Thread-safe for distinct byte
+ * buffers (and distinct ckpt and diag): it writes the scratch words of
+ * `bytes`, so no other thread may read or decode the same bytes meanwhile; the
+ * schema is only read.
  */
 KEEL_API keel_status keel_ckpt_decode(keel_ckpt *ckpt, const keel_ckpt_schema *schema, void *bytes,
                                       size_t size, keel_ckpt_diag *diag);

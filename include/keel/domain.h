@@ -260,9 +260,11 @@ KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, 
  * keel_rref_call_move: as keel_rref_call, moving `*box` to the callee: on entry
  * the callee owns it (call->box is its handle) and *box is dead, whatever the
  * call returns. If the call is refused before entry (stale rref, filter, ...),
- * the box stays with the caller and *box is unchanged. KEEL_EACCESS if the
- * caller does not own the box, or if it is lent to a call in progress. O(1)
- * apart from the method; takes the box table's lock.
+ * the box stays with the caller and *box is unchanged. Fails as
+ * keel_rref_call, and with KEEL_EINVAL (box NULL), KEEL_ESTALE (a dead box
+ * handle), KEEL_EACCESS (the caller does not own the box, or it is lent to a
+ * call in progress). Bound: keel_rref_call's, plus the box table's lock.
+ * Thread-safe.
  */
 KEEL_API keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_box *box, void *arg,
                                          void *result);
@@ -274,8 +276,9 @@ KEEL_API keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_b
  * nobody can free or move it while it is lent, whether the method returns,
  * fails or the domain is recovered. KEEL_EACCESS if the caller neither owns
  * the box nor has it lent to its own call, or if the box is being freed or
- * moved by another thread; KEEL_ESTALE for a dead handle. O(1) and lock-free
- * apart from the method (two atomic read-modify-writes).
+ * moved by another thread; KEEL_ESTALE for a dead handle; otherwise fails as
+ * keel_rref_call. Bound: keel_rref_call's (lock-free outside strict mode and
+ * recovery), plus two atomic read-modify-writes. Thread-safe.
  */
 KEEL_API keel_status keel_rref_call_lend(keel_rref rref, unsigned method, keel_box box, void *arg,
                                          void *result);
@@ -306,14 +309,16 @@ KEEL_API const keel_failure *keel_last_failure(void);
 KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 
 /* keel_box_free: frees a box the caller owns. KEEL_ESTALE (dead handle),
- * KEEL_EACCESS (owned by someone else, or lent to a call in progress). O(1). */
+ * KEEL_EACCESS (owned by someone else, or lent to a call in progress). O(1);
+ * takes the box table's lock. Thread-safe. */
 KEEL_API keel_status keel_box_free(keel_box box);
 
 /*
  * keel_box_data: the box's bytes and size, for the owner and for the call it is
  * lent to. KEEL_ESTALE for a dead handle (moved away, freed, or its owner
  * recovered), KEEL_EACCESS if the calling domain neither owns it nor has it
- * lent to the current call. O(1).
+ * lent to the current call. O(1), lock-free. Thread-safe; the bytes are the
+ * caller's to synchronise, as any buffer's.
  */
 KEEL_API keel_status keel_box_data(keel_box box, void **data, size_t *size);
 
@@ -382,7 +387,8 @@ KEEL_API unsigned keel_box_reap(unsigned max_steps);
  * once, from the host, after create. Fails with KEEL_EINVAL (not a live domain;
  * incremental on a strict domain), KEEL_EACCESS (called from a domain),
  * KEEL_EBUSY (already enabled), KEEL_ESYSTEM (mapping failed). O(1) plus the
- * mapping. Thread-safe: it counts itself inside the domain as a call does, so a
+ * mapping, plus, if the domain failed meanwhile and this is the last thread to
+ * leave it, the recovery (as for keel_rref_call). Thread-safe: it counts itself inside the domain as a call does, so a
  * concurrent destroy either refuses it or waits for it, and of two enables at
  * once one installs the store and the other fails with KEEL_EBUSY.
  */
@@ -415,7 +421,8 @@ typedef struct keel_domain_snapshot_stats {
 } keel_domain_snapshot_stats;
 
 /* keel_domain_snapshot_get_stats: fills *out (zeros if snapshots are not
- * enabled, or the domain is not live). O(1). Thread-safe, also with a destroy
+ * enabled, or the domain is not live). O(1), plus a recovery if the domain
+ * failed meanwhile and this is the last thread to leave it. Thread-safe, also with a destroy
  * (it counts itself inside the domain while it reads the store, as a call
  * does); the set is not one atomic snapshot. */
 KEEL_API void keel_domain_snapshot_get_stats(const keel_domain *domain,

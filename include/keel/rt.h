@@ -55,9 +55,11 @@
  * allocated afterwards. Real mode's threads get their stacks from pthreads at
  * keel_rt_start.
  *
- * Thread safety: declare and start from one thread. keel_rt_lock, _unlock,
- * _trigger, _now and the statistics functions may be called from any thread
- * (job functions included) once started; keel_rt_sim_run from one thread.
+ * Thread safety: declare and start from one thread. Once started,
+ * keel_rt_lock and _unlock are called from jobs (any task's thread);
+ * keel_rt_trigger, _now and the statistics functions from any thread (job
+ * functions included) in real mode, and from the simulating thread in
+ * simulation; keel_rt_sim_run from one thread. Each function says its own.
  */
 #ifndef KEEL_RT_H
 #define KEEL_RT_H
@@ -101,23 +103,31 @@ typedef struct keel_hist {
     uint64_t bucket[KEEL_HIST_BUCKETS];
 } keel_hist;
 
-/* keel_hist_clear: empties *h. O(KEEL_HIST_BUCKETS). */
+/* keel_hist_clear: empties *h (nothing for NULL). O(KEEL_HIST_BUCKETS). Not
+ * thread-safe for one histogram: nobody may read or record into it meanwhile. */
 KEEL_API void keel_hist_clear(keel_hist *h);
-/* keel_hist_record: adds one value. O(1). Not thread-safe for one histogram. */
+/* keel_hist_record: adds one value (h must not be NULL). O(1). Not thread-safe
+ * for one histogram (plain increments; the executive records its own with
+ * atomics, and keel_rt_task_stats_get hands out copies). */
 KEEL_API void keel_hist_record(keel_hist *h, uint64_t value);
-/* keel_hist_bucket_of: the bucket a value falls in. O(1). */
+/* keel_hist_bucket_of: the bucket a value falls in. O(1). Thread-safe (pure). */
 KEEL_API unsigned keel_hist_bucket_of(uint64_t value);
-/* keel_hist_bucket_low / _high: the smallest and largest value of bucket b. O(1). */
+/* keel_hist_bucket_low / _high: the smallest and largest value of bucket b (b
+ * past the last is taken as the last). O(1). Thread-safe (pure). */
 KEEL_API uint64_t keel_hist_bucket_low(unsigned b);
 KEEL_API uint64_t keel_hist_bucket_high(unsigned b);
 /*
  * keel_hist_percentile: an upper bound on the p-quantile (0 < p <= 1): the
  * upper edge of the bucket holding the ceil(p * count)-th smallest value,
  * clamped to max, so it overstates by less than one bucket width (p = 1 gives
- * max exactly). 0 for an empty histogram. O(KEEL_HIST_BUCKETS).
+ * max exactly). 0 for an empty or NULL histogram. O(KEEL_HIST_BUCKETS).
+ * Thread-safe with other readers; not with a concurrent record, clear or merge
+ * into h.
  */
 KEEL_API uint64_t keel_hist_percentile(const keel_hist *h, double p);
-/* keel_hist_merge: adds every value of `from` into `into`. O(KEEL_HIST_BUCKETS). */
+/* keel_hist_merge: adds every value of `from` into `into` (nothing if either is
+ * NULL). O(KEEL_HIST_BUCKETS). Not thread-safe for `into`; `from` is only read
+ * (nobody may write it meanwhile). */
 KEEL_API void keel_hist_merge(keel_hist *into, const keel_hist *from);
 
 /* ------------------------------------------------------------------------- */
@@ -260,7 +270,7 @@ typedef struct keel_rt_task_config {
 
 /*
  * keel_rt_region_size: bytes keel_rt_create needs for these capacities, or 0
- * if a capacity is out of range. O(1).
+ * if a capacity is out of range. O(1). Thread-safe (pure).
  */
 KEEL_API size_t keel_rt_region_size(unsigned max_tasks, unsigned max_resources);
 
@@ -275,18 +285,27 @@ KEEL_API keel_status keel_rt_create(const keel_rt_config *config, void *region, 
 
 /*
  * keel_rt_resource_add: declares a resource; *id is its number (0, 1, ...).
- * KEEL_EINVAL (NULL), KEEL_EBUSY (already started), KEEL_EFULL. O(1).
+ * KEEL_EINVAL (NULL rt or id; name may be NULL), KEEL_EBUSY (already
+ * started), KEEL_EFULL (max_resources declared). O(1). Not thread-safe for rt:
+ * declare from one thread, before keel_rt_start.
  */
 KEEL_API keel_status keel_rt_resource_add(keel_rt *rt, const char *name, unsigned *id);
 
 /*
  * keel_rt_task_add: declares a task; *id is its number (0, 1, ...). KEEL_EINVAL
- * for a bad configuration: period 0, D > T, J >= D, a priority already taken,
- * C(HI) < C, an unknown resource, two sections on one resource, a
- * section of length 0, longer than C, or not nested properly, more than
- * KEEL_RT_MAX_SECTIONS sections, an execution model with min > max, sections
- * beyond the shortest declared execution, arrivals not ascending, or arrivals
- * for a periodic task. KEEL_EBUSY (started), KEEL_EFULL. O(sections^2).
+ * for a NULL rt, config or id, or a bad configuration: period 0, D > T,
+ * J >= D, an unknown kind or criticality (neither LO nor HI), a HI task with
+ * a non-zero C(HI) < C, a priority already taken, more than
+ * KEEL_RT_MAX_SECTIONS sections or sections NULL with a non-zero
+ * section_count, an unknown execution model or a uniform one with min > max,
+ * a section on an unknown resource, of length 0, longer than C (when C is not
+ * 0), whose offset + length overflows, or (simulated) ending beyond the
+ * shortest declared execution (C, max or min by the model), two sections on
+ * one resource, sections not nested properly, arrivals for a periodic task,
+ * arrivals NULL with a non-zero arrival_count, or arrivals not ascending.
+ * KEEL_EBUSY (started), KEEL_EFULL (max_tasks declared; checked after the
+ * configuration). O(tasks + sections^2 + arrivals). Not thread-safe for rt:
+ * declare from one thread, before keel_rt_start.
  */
 KEEL_API keel_status keel_rt_task_add(keel_rt *rt, const keel_rt_task_config *config, unsigned *id);
 
@@ -295,27 +314,39 @@ KEEL_API keel_status keel_rt_task_add(keel_rt *rt, const keel_rt_task_config *co
  * clock is 0. Real: locks memory (unless KEEL_RT_NO_MLOCK), then creates one
  * thread per task, SCHED_FIFO at fifo_base + rank if permitted (else degraded
  * mode, with a warning), pinned to `cpu`; time 0 is a CLOCK_MONOTONIC instant
- * shortly after the threads exist. KEEL_EINVAL (no task; real mode: `cpu` not
- * an online CPU, or fifo_base + tasks - 1 above SCHED_FIFO's maximum),
+ * shortly after the threads exist. KEEL_EINVAL (NULL, no task; real mode: `cpu`
+ * neither KEEL_RT_CPU_UNPINNED nor an online CPU, fifo_base < 1 (0 means 10),
+ * or fifo_base + tasks - 1 above SCHED_FIFO's maximum),
  * KEEL_EBUSY (already started), KEEL_ESYSTEM (a thread, timer or signal
  * handler could not be set up: nothing is left running), or the status of
  * keel_domain_export for a domain-bound task (its table is full: KEEL_EFULL).
- * O(tasks^2 + sections) plus thread creation.
+ * O(tasks^2 + sections) plus thread creation (real mode also waits until every
+ * thread is ready). Not thread-safe for rt: call it once, from the thread that
+ * declared the tasks and resources.
  */
 KEEL_API keel_status keel_rt_start(keel_rt *rt);
 
 /*
  * keel_rt_sim_run: advances the virtual clock to `until`, scheduling
- * everything due before it. KEEL_EINVAL for a real executive or `until` in
- * the past, KEEL_EBUSY if not started or already stopped. Cost: O(tasks) per
- * scheduling event. Not reentrant (do not call it from a job).
+ * everything due before it. KEEL_EINVAL for NULL, a real executive or `until`
+ * in the past, KEEL_EBUSY if not started, already stopped, or reentered (a
+ * call from a job, or a trace callback, while a run is in progress). Cost:
+ * O(tasks) per scheduling event, plus the job functions and trace callbacks
+ * it calls. Not thread-safe for rt: one thread runs the simulation (jobs run
+ * on it); the reentry check is a plain flag, not a lock against other threads.
  */
 KEEL_API keel_status keel_rt_sim_run(keel_rt *rt, uint64_t until);
 
 /*
  * keel_rt_stop: no further releases; real mode waits for each task's job in
  * progress to finish, then joins the threads. Statistics stay readable.
- * KEEL_EBUSY if not started or already stopped. Do not call it from a job.
+ * KEEL_EINVAL for NULL, KEEL_EBUSY if not started or already stopped.
+ * Simulated: O(tasks). Real: waits for each task's job in progress to finish,
+ * joining each thread and signalling it every 10 ms until it exits: bounded by
+ * the jobs' own lengths, not by the executive. Not thread-safe
+ * for rt: call it from one thread, not from a job, and not concurrently with
+ * keel_rt_start, keel_rt_sim_run, keel_rt_trigger or another stop (it destroys
+ * the semaphores triggers post to).
  */
 KEEL_API keel_status keel_rt_stop(keel_rt *rt);
 
@@ -327,9 +358,13 @@ KEEL_API keel_status keel_rt_stop(keel_rt *rt);
  * never waits; otherwise (degraded, unpinned) it waits until the resource is
  * free and no other task holds a ceiling at or above the caller's priority,
  * which keeps deadlock impossible (counted in lock_waits). Simulated: the
- * declared sections model the timing; these calls only check. KEEL_EINVAL (not
- * in a job, undeclared resource, or unlock out of order), KEEL_EBUSY (not
- * running). Cost, real mode: one priority change each way and a mutex held
+ * declared sections model the timing; these calls only check. KEEL_EINVAL (NULL,
+ * not in a job of this thread, a resource out of range or not declared by the
+ * task; real mode also: lock of a resource the job already holds, lock while
+ * KEEL_RT_MAX_SECTIONS are held, unlock of a resource that is not the
+ * innermost held), KEEL_EBUSY (not started, or stopped). Thread-safe across
+ * tasks: each call acts for the calling thread's current job (the executive
+ * knows it per thread), so call them only from the job itself. Cost, real mode: one priority change each way and a mutex held
  * while scanning the ceiling levels at or above the caller's (at most
  * KEEL_RT_MAX_TASKS; in practice the few it holds itself), plus, only when not
  * on one CPU with SCHED_FIFO, the wait. Simulated: O(1).
@@ -341,15 +376,23 @@ KEEL_API keel_status keel_rt_unlock(keel_rt *rt, unsigned resource);
  * keel_rt_trigger: an arrival for sporadic task `task`, now. It is released at
  * once if T has passed since its previous release, else deferred to that
  * instant; an arrival while one is deferred merges into it. KEEL_EINVAL (not a
- * sporadic task), KEEL_EBUSY (not running). O(1). Thread-safe; async-signal-safe
- * in real mode.
+ * sporadic task), KEEL_EBUSY (not running). O(1). Real mode: thread-safe and
+ * async-signal-safe, but not concurrently with keel_rt_stop. Simulated: from
+ * the thread that runs keel_rt_sim_run or its jobs, not concurrently with a
+ * run from another thread.
  */
 KEEL_API keel_status keel_rt_trigger(keel_rt *rt, unsigned task);
 
-/* keel_rt_now: the executive's clock in ns since start (0 before). O(1). */
+/* keel_rt_now: the executive's clock in ns since start (0 before, or for NULL).
+ * O(1). Real mode: thread-safe (a CLOCK_MONOTONIC read). Simulated: from the
+ * thread that runs keel_rt_sim_run or its jobs; from another thread only while
+ * no run is in progress. */
 KEEL_API uint64_t keel_rt_now(const keel_rt *rt);
 
-/* keel_rt_ceiling: the ceiling of a resource (valid once started). O(1). */
+/* keel_rt_ceiling: the ceiling of a resource, computed by keel_rt_start.
+ * KEEL_EINVAL (NULL rt or ceiling, a resource not declared), KEEL_EBUSY (not
+ * started yet; after keel_rt_stop it still answers). O(1). Thread-safe once
+ * started (ceilings do not change afterwards). */
 KEEL_API keel_status keel_rt_ceiling(const keel_rt *rt, unsigned resource, unsigned *ceiling);
 
 /* ------------------------------------------------------------------------- */
@@ -396,8 +439,13 @@ KEEL_API keel_status keel_rt_system_stats_get(const keel_rt *rt, keel_rt_system_
 
 /*
  * keel_rt_analyse: keel/analysis.h's response-time analysis of the declared
- * task set (C, C(HI), T, D, J, priorities, sections); results[i] for task i.
- * KEEL_EINVAL if a task has no wcet, else as keel_analysis_rta.
+ * task set (C, C(HI), T, D, J, priorities, sections); results[i] for task i
+ * (results has one entry per declared task).
+ * KEEL_EINVAL for NULL rt or results, no task declared, or a task with no wcet;
+ * otherwise as keel_analysis_rta (whose checks a declared set passes). Cost:
+ * O(tasks + sections) to gather the set plus keel_analysis_rta's. Uses about
+ * 13 KiB of stack. Thread-safe once the tasks are declared (it only reads
+ * the declarations), not concurrently with keel_rt_task_add.
  */
 KEEL_API keel_status keel_rt_analyse(const keel_rt *rt, keel_analysis_result *results);
 
@@ -405,8 +453,16 @@ KEEL_API keel_status keel_rt_analyse(const keel_rt *rt, keel_analysis_result *re
  * Reports, for people (text), spreadsheets (CSV) and pictures: keel_rt_report_plot
  * writes a gnuplot script (data inline) that draws each task's response-time
  * histogram with its deadline and analysed bound into `png_path`; pipe it to
- * gnuplot. They read the statistics as keel_rt_task_stats_get does.
- * KEEL_EINVAL for NULL; KEEL_ESYSTEM if writing fails.
+ * gnuplot. They read the statistics as keel_rt_task_stats_get does and include
+ * the bounds of keel_rt_analyse when it succeeds ("-" or empty otherwise).
+ * KEEL_EINVAL for NULL rt or out (report_plot: or png_path, or a png_path
+ * containing '"'; a title that is NULL or contains '"' is replaced by a
+ * default); KEEL_ESYSTEM if the stream's error indicator is set at the end
+ * (ferror: also an error from before the call); what was written stays
+ * written. Cost: keel_rt_analyse's, plus O(tasks * KEEL_HIST_BUCKETS) and the
+ * stream's writes. Thread-safe as keel_rt_task_stats_get (once started, while
+ * tasks run; each task's figures are not one snapshot); the stream is the
+ * caller's: output of two calls on one FILE may interleave.
  */
 KEEL_API keel_status keel_rt_report_text(const keel_rt *rt, FILE *out);
 KEEL_API keel_status keel_rt_report_csv(const keel_rt *rt, FILE *out);
