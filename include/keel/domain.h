@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keel/label.h"
 #include "keel/mem.h"
 #include "keel/status.h"
 
@@ -123,6 +124,11 @@ typedef struct keel_domain_config {
     unsigned failure_budget;
     uint64_t failure_window_ns;
     bool strict; /* heap inaccessible while no thread is inside (docs/domains.md) */
+    /* Information flow (keel/ifc.h): the label the domain starts with, and the
+     * most it may learn. Zero for both: public, and allowed nothing secret.
+     * The label must fit the clearance. */
+    keel_label label;
+    keel_label clearance;
 } keel_domain_config;
 
 typedef enum keel_domain_state {
@@ -321,6 +327,34 @@ KEEL_API keel_status keel_box_free(keel_box box);
  * caller's to synchronise, as any buffer's.
  */
 KEEL_API keel_status keel_box_data(keel_box box, void **data, size_t *size);
+
+/*
+ * keel_box_give: inside a call, moves a box the current domain owns to the
+ * caller of that call (a domain, or the host), and replaces *box by the
+ * caller's handle (pass it back, e.g. in the call's result): results travel
+ * without a copy. KEEL_EINVAL (NULL, or not inside a call), KEEL_ESTALE,
+ * KEEL_EACCESS (not the owner, or lent), KEEL_ECLEARANCE (the box's label does
+ * not fit the caller's clearance: it stays here). O(1); takes the box lock.
+ */
+KEEL_API keel_status keel_box_give(keel_box *box);
+
+/*
+ * keel_box_copy: a new box owned by the caller with a copy of `source`'s bytes
+ * (which the caller may access), labelled with the source's label joined with
+ * the caller's. keel copies: the caller does not open the source, and its label
+ * does not rise. Fails as keel_box_alloc and keel_box_data. O(size).
+ */
+KEEL_API keel_status keel_box_copy(keel_box source, keel_box *out);
+
+/*
+ * keel_box_append: appends all of box *source to box `dest` at offset *used,
+ * advances *used, and frees the source (its handle dies): the buffer append
+ * of the paper. dest's label becomes the join of both. Both must be the
+ * caller's. KEEL_ERANGE if it does not fit (nothing changes), KEEL_EINVAL,
+ * KEEL_ESTALE, KEEL_EACCESS; KEEL_ECLEARANCE if the joined label does not fit
+ * the owner's clearance. O(source size).
+ */
+KEEL_API keel_status keel_box_append(keel_box dest, size_t *used, keel_box *source);
 
 typedef struct keel_domain_stats {
     uint64_t calls;      /* calls that entered the domain */

@@ -49,7 +49,10 @@ extern "C" {
     X(KEEL_EFORMAT, -24, "not a keel checkpoint, or inconsistent inside")                 \
     X(KEEL_EVERSION, -25, "a checkpoint format version this build cannot read")           \
     X(KEEL_ECHECKSUM, -26, "a checksum does not match: the data is corrupt")              \
-    X(KEEL_ETRUNCATED, -27, "the data ends before the size its header declares")
+    X(KEEL_ETRUNCATED, -27, "the data ends before the size its header declares")         \
+    X(KEEL_ECLEARANCE, -28, "the data's label does not fit the receiver's clearance")     \
+    X(KEEL_EFLOW, -29, "the data's label cannot flow to the sink's bound")                \
+    X(KEEL_EPRIVILEGE, -30, "lowering a label needs a privilege the caller does not hold")
 
 typedef enum keel_status {
 #define KEEL_STATUS_ENUM_(name, value, message) name = (value),

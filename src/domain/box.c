@@ -19,11 +19,18 @@
  *
  * Free, alloc and move take the box lock; lending and keel_box_data do not. A
  * box is used by one thread at a time, as any buffer is.
+ *
+ * Labels (keel/ifc.h): each entry carries the label of its data. A box is
+ * born with its allocator's label; it goes only to principals whose clearance
+ * admits its label (move, lend, give); opening it (keel_box_data) joins the
+ * opener's label and the box's both ways. So every box a principal owns fits
+ * its clearance, which makes the check on opening an owned box a formality.
  */
 #include <string.h>
 #include <sys/mman.h>
 
 #include "domain/internal.h"
+#include "ifc/internal.h"
 
 typedef struct box_entry {
     void *data;
@@ -32,6 +39,8 @@ typedef struct box_entry {
     uint32_t owner;
     uint64_t owner_epoch;
     _Atomic uint32_t lent; /* calls lending it, plus CLOSING while a free or move runs */
+    /* Its data's label: rises as principals open it, lowered by relabel. */
+    _Atomic keel_categories secrecy, integrity;
     uint32_t next_free;    /* free-list link */
     bool live;             /* holds memory (possibly owned by a dead domain) */
 } box_entry;
@@ -187,6 +196,9 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
      * failed incarnation allocates a box that is born dead, and reaped. */
     e->owner = owner.id;
     e->owner_epoch = owner.epoch;
+    keel_label label = ifc_label(owner.id);
+    atomic_store_explicit(&e->secrecy, label.secrecy, memory_order_relaxed);
+    atomic_store_explicit(&e->integrity, label.integrity, memory_order_relaxed);
     e->live = true;
     uint32_t generation = next_generation++;
     if (next_generation == 0) {
@@ -236,9 +248,64 @@ keel_status keel_box_free(keel_box box) {
     return status;
 }
 
+static keel_label label_of(const box_entry *e) {
+    return (keel_label){atomic_load_explicit(&e->secrecy, memory_order_relaxed),
+                        atomic_load_explicit(&e->integrity, memory_order_relaxed)};
+}
+
+static void label_raise(box_entry *e, keel_label by) {
+    atomic_fetch_or_explicit(&e->secrecy, by.secrecy, memory_order_relaxed);
+    atomic_fetch_and_explicit(&e->integrity, by.integrity, memory_order_relaxed);
+}
+
+/*
+ * Opening: whoever opens a box may learn its data and write what it knows into
+ * it. The opener's label rises by the box's, within its clearance and the
+ * bound of the callers waiting on it; the box's rises by the opener's, within
+ * its owner's clearance (a borrower cannot make its lender's box unreadable
+ * to the lender).
+ */
+static keel_status open_box(const box_entry *e, box_entry *w, principal who,
+                            const call_frame *frame) {
+    keel_label box = label_of(e), self = ifc_label(who.id);
+    if (keel_label_equal(box, self)) {
+        return KEEL_OK;
+    }
+    keel_label bound = ifc_clearance(who.id);
+    if (frame != NULL) {
+        bound = keel_label_meet(bound, frame->bound);
+    }
+    if (!keel_label_flows(box, bound)) {
+        keel_status status = keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, box, bound,
+                                              "box opened by '%s'",
+                                              keel_ifc_principal_name_(who.id));
+        if (status != KEEL_OK) {
+            return status;
+        }
+    }
+    keel_label joined = keel_label_join(box, self);
+    if (e->owner != who.id && !keel_label_flows(joined, ifc_clearance(e->owner))) {
+        keel_status status = keel_ifc_refuse_(
+            KEEL_ECLEARANCE, who.id, joined, ifc_clearance(e->owner),
+            "box of '%s' opened by its borrower '%s'", keel_ifc_principal_name_(e->owner),
+            keel_ifc_principal_name_(who.id));
+        if (status != KEEL_OK) {
+            return status;
+        }
+    }
+    ifc_raise(who.id, box);
+    label_raise(w, self);
+    return KEEL_OK;
+}
+
 keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     box_entry *e;
-    keel_status status = check(box, current_principal(), keel_thread_.frame, &e);
+    principal who = current_principal();
+    call_frame *frame = keel_thread_.frame;
+    keel_status status = check(box, who, frame, &e);
+    if (status == KEEL_OK && ifc_active()) {
+        status = open_box(e, e, who, frame);
+    }
     if (status != KEEL_OK) {
         return status;
     }
@@ -251,9 +318,51 @@ keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     return KEEL_OK;
 }
 
-keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame) {
+keel_status keel_box_peek_(keel_box box, const void **data, size_t *size, keel_label *label) {
+    box_entry *e;
+    keel_status status = check(box, current_principal(), keel_thread_.frame, &e);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    *data = e->data;
+    *size = e->size;
+    *label = label_of(e);
+    return KEEL_OK;
+}
+
+keel_status keel_box_label(keel_box box, keel_label *out) {
+    box_entry *e;
+    if (out == NULL) {
+        return KEEL_EINVAL;
+    }
+    keel_status status = check(box, current_principal(), keel_thread_.frame, &e);
+    if (status == KEEL_OK) {
+        *out = label_of(e);
+    }
+    return status;
+}
+
+/* May `to` receive this box? Its label must fit the receiver's clearance. */
+static keel_status admits(const box_entry *e, uint32_t to, const char *how) {
+    if (!ifc_active()) {
+        return KEEL_OK;
+    }
+    keel_label label = label_of(e), clearance = ifc_clearance(to);
+    if (keel_label_flows(label, clearance)) {
+        return KEEL_OK;
+    }
+    uint32_t self = current_id();
+    return keel_ifc_refuse_(KEEL_ECLEARANCE, self, label, clearance, "box %s '%s' by '%s'", how,
+                            keel_ifc_principal_name_(to), keel_ifc_principal_name_(self));
+}
+
+keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame,
+                                 uint32_t borrower) {
     box_entry *e;
     keel_status status = check(box, lender, lender_frame, &e);
+    if (status == KEEL_OK) {
+        status = admits(e, borrower, "lent to");
+    }
     if (status != KEEL_OK) {
         return status;
     }
@@ -283,6 +392,12 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
         status = KEEL_EACCESS; /* lent to a call in progress on another thread */
     }
     if (status == KEEL_OK) {
+        status = admits(e, callee.id, callee.id == sender.id ? "kept by" : "moved to");
+        if (status != KEEL_OK) {
+            reopen_entry(e);
+        }
+    }
+    if (status == KEEL_OK) {
         e->owner = callee.id;
         e->owner_epoch = callee.epoch;
         uint32_t generation = next_generation++;
@@ -292,6 +407,107 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
         atomic_store_explicit(&e->generation, generation, memory_order_release);
         *moved = (keel_box){.index = box.index, .generation = generation};
         reopen_entry(e);
+    }
+    pthread_mutex_unlock(&box_lock);
+    return status;
+}
+
+keel_status keel_box_give(keel_box *box) {
+    call_frame *frame = keel_thread_.frame;
+    if (box == NULL || frame == NULL) {
+        return KEEL_EINVAL;
+    }
+    return keel_box_move_(*box, principal_of(frame), principal_of(frame->previous), box);
+}
+
+keel_status keel_box_copy(keel_box source, keel_box *out) {
+    if (out == NULL) {
+        return KEEL_EINVAL;
+    }
+    *out = KEEL_BOX_NONE;
+    const void *data;
+    size_t size;
+    keel_label label;
+    keel_status status = keel_box_peek_(source, &data, &size, &label);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    keel_box copy;
+    status = keel_box_alloc(size, &copy);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    box_entry *e = &entries[copy.index];
+    memcpy(e->data, data, size);
+    label_raise(e, label); /* born with the caller's label: now the join */
+    *out = copy;
+    return KEEL_OK;
+}
+
+keel_status keel_box_append(keel_box dest, size_t *used, keel_box *source) {
+    if (used == NULL || source == NULL || same_box(dest, *source)) {
+        return KEEL_EINVAL;
+    }
+    principal who = current_principal();
+    pthread_mutex_lock(&box_lock);
+    box_entry *d, *s;
+    keel_status status = check(dest, who, NULL, &d);
+    if (status == KEEL_OK) {
+        status = check(*source, who, NULL, &s);
+    }
+    if (status == KEEL_OK && !close_entry(s)) {
+        status = KEEL_EACCESS; /* the source is lent to a call in progress */
+    }
+    if (status != KEEL_OK) {
+        pthread_mutex_unlock(&box_lock);
+        return status;
+    }
+    if (*used > d->size || s->size > d->size - *used) {
+        status = KEEL_ERANGE;
+    } else if (ifc_active()) {
+        keel_label joined = keel_label_join(label_of(d), label_of(s));
+        if (!keel_label_flows(joined, ifc_clearance(who.id))) {
+            status = keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, joined, ifc_clearance(who.id),
+                                      "append by '%s'", keel_ifc_principal_name_(who.id));
+        }
+    }
+    if (status != KEEL_OK) {
+        reopen_entry(s);
+        pthread_mutex_unlock(&box_lock);
+        return status;
+    }
+    memcpy((char *)d->data + *used, s->data, s->size);
+    *used += s->size;
+    label_raise(d, label_of(s));
+    release(source->index);
+    pthread_mutex_unlock(&box_lock);
+    *source = KEEL_BOX_NONE;
+    return KEEL_OK;
+}
+
+keel_status keel_box_relabel(keel_box box, keel_label to) {
+    principal who = current_principal();
+    pthread_mutex_lock(&box_lock);
+    box_entry *e;
+    keel_status status = check(box, who, NULL, &e);
+    if (status == KEEL_OK) {
+        keel_label from = label_of(e);
+        keel_categories needed = ifc_needs_privilege(from, to);
+        keel_categories held = atomic_load(&keel_ifc_principals_[who.id].privileges);
+        if ((needed & ~held) != 0) {
+            status = keel_ifc_refuse_(KEEL_EPRIVILEGE, who.id, from, to,
+                                      "relabel of a box by '%s'", keel_ifc_principal_name_(who.id));
+        } else if (!keel_label_flows(to, ifc_clearance(who.id))) {
+            status = keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, to, ifc_clearance(who.id),
+                                      "relabel of a box by '%s'", keel_ifc_principal_name_(who.id));
+        }
+        if (status == KEEL_OK) {
+            if (needed != 0) {
+                keel_ifc_count_declassified_();
+            }
+            atomic_store_explicit(&e->secrecy, to.secrecy, memory_order_relaxed);
+            atomic_store_explicit(&e->integrity, to.integrity, memory_order_relaxed);
+        }
     }
     pthread_mutex_unlock(&box_lock);
     return status;

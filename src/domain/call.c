@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "domain/internal.h"
+#include "ifc/internal.h"
 
 __thread thread_state keel_thread_ __attribute__((tls_model("initial-exec")));
 
@@ -80,6 +81,64 @@ static void fail_domain(keel_domain *d, uint64_t epoch) {
 }
 
 typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
+
+/*
+ * Information flow at a call (keel/ifc.h). The call carries the caller's label
+ * to the callee (its argument), and the callee's label back (its result, its
+ * status, a panic's message). Both must fit their receiver's clearance, and
+ * both are checked before the callee runs: the callee's label against `bound`,
+ * the meet of the clearances of every caller waiting on this call, which the
+ * frame keeps so that whatever the callee opens later is held to it too. The
+ * caller's label then rises by what came back when the call ends.
+ */
+static keel_status ifc_enter(principal caller, const call_frame *caller_frame, keel_domain *d,
+                             keel_label *bound) {
+    keel_label from = ifc_label(caller.id), to = ifc_label(d->id);
+    keel_label clearance = ifc_clearance(d->id);
+    keel_label b = ifc_clearance(caller.id);
+    if (caller_frame != NULL) {
+        b = keel_label_meet(b, caller_frame->bound);
+    }
+    *bound = b;
+    keel_status status = KEEL_OK;
+    if (!keel_label_flows(from, clearance)) {
+        status = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, from, clearance,
+                                  "call into '%s' from '%s' (its argument)", d->name,
+                                  keel_ifc_principal_name_(caller.id));
+    }
+    if (status == KEEL_OK && !keel_label_flows(to, b)) {
+        status = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, to, b,
+                                  "call into '%s' from '%s' (its result)", d->name,
+                                  keel_ifc_principal_name_(caller.id));
+    }
+    if (status == KEEL_OK) {
+        ifc_raise(d->id, from);
+    }
+    return status;
+}
+
+/* The result's half, when the call ends. The callee's label can have risen
+ * past the bound only through another thread inside it (this thread's own
+ * raises are held to the bound): then the caller gets KEEL_ECLEARANCE, and a
+ * failure's message is withheld. */
+static keel_status ifc_leave(principal caller, keel_domain *d, const call_frame *frame,
+                             keel_status status) {
+    keel_label back = ifc_label(d->id);
+    if (!keel_label_flows(back, frame->bound)) {
+        keel_status refusal = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, back, frame->bound,
+                                               "result of a call into '%s' to '%s'", d->name,
+                                               keel_ifc_principal_name_(caller.id));
+        if (refusal != KEEL_OK) {
+            if (status == KEEL_EPANIC || status == KEEL_EFAULT) {
+                snprintf(keel_thread_.failure.message, sizeof keel_thread_.failure.message,
+                         "(withheld: the domain's label exceeds the caller's clearance)");
+            }
+            return refusal;
+        }
+    }
+    ifc_raise(caller.id, back);
+    return status;
+}
 
 /* What a validated rref leads to. */
 typedef struct target {
@@ -147,9 +206,14 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     target to;
     keel_status status = validate(d, rref, method, &to);
     principal caller = principal_of(t->frame);
+    keel_label bound = KEEL_LABEL_TOP;
+    bool labelled = ifc_active();
+    if (status == KEEL_OK && labelled) {
+        status = ifc_enter(caller, t->frame, d, &bound);
+    }
     if (status == KEEL_OK && mode == BOX_LEND) {
         /* Before the frame exists, so that an unwind finds the lend recorded. */
-        status = keel_box_lend_begin_(*box, caller, t->frame);
+        status = keel_box_lend_begin_(*box, caller, t->frame, d->id);
     }
     if (status != KEEL_OK) {
         leave(t, d);
@@ -164,6 +228,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     frame.epoch = to.epoch;
     frame.failure = KEEL_OK;
     frame.lent = mode == BOX_LEND ? *box : KEEL_BOX_NONE;
+    frame.bound = bound;
     t->frame = &frame;
     t->depth++;
     presence_count_call(t, rref.domain);
@@ -196,6 +261,9 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
         atomic_load_explicit(&d->epoch, memory_order_acquire) != to.epoch) {
         status = KEEL_EABORTED; /* the domain failed while this call was inside it */
+    }
+    if (labelled) {
+        status = ifc_leave(caller, d, &frame, status);
     }
     keel_domain_depart_(d);
     leave(t, d);
@@ -238,6 +306,8 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     frame.epoch = atomic_load(&d->epoch);
     frame.failure = KEEL_OK;
     frame.lent = KEEL_BOX_NONE;
+    /* init and recover answer the host (or whoever created the domain). */
+    frame.bound = frame.previous != NULL ? frame.previous->bound : KEEL_LABEL_TOP;
     t->frame = &frame;
     t->depth++;
     keel_status status;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "domain/internal.h"
+#include "ifc/internal.h"
 
 /* Domain structs never move and are never unmapped (see internal.h). Entry 0
  * is the host's id and stays unused. `claimed` reserves an entry from create to
@@ -72,6 +73,7 @@ keel_status keel_domain_system_shutdown(void) {
     pthread_mutex_unlock(&registry_lock);
     keel_fault_restore_();
     keel_box_system_shutdown_();
+    keel_ifc_system_reset_(); /* categories, privileges and labels go with it */
     system_ready = false;
     return KEEL_OK;
 }
@@ -120,7 +122,8 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
         *out = NULL;
     }
     if (config == NULL || out == NULL || config->table_capacity == 0 || config->init == NULL ||
-        config->heap_size == 0 || !system_ready) {
+        config->heap_size == 0 || !system_ready ||
+        !keel_label_flows(config->label, config->clearance)) {
         return KEEL_EINVAL;
     }
     pthread_mutex_lock(&registry_lock);
@@ -197,6 +200,7 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
         goto err_protect;
     }
     table_reset_free_list(d);
+    keel_ifc_domain_created_(id, config->label, config->clearance);
     atomic_store_explicit(&d->live, true, memory_order_seq_cst);
 
     status = keel_domain_run_inside_(d, config->init, config->context);

@@ -113,6 +113,9 @@ typedef struct call_frame {
     uint64_t epoch;              /* the callee's incarnation this call runs in */
     keel_status failure;         /* KEEL_EPANIC or KEEL_EFAULT once unwound */
     keel_box lent;               /* the box lent to this call, or KEEL_BOX_NONE */
+    /* The most the callee may learn and still answer: the meet of the
+     * clearances of every caller waiting on this call (ifc/internal.h). */
+    keel_label bound;
 } call_frame;
 
 /*
@@ -239,10 +242,15 @@ keel_status keel_box_system_shutdown_(void);
  * running in that frame may access it. The lender must own the box or have it
  * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
  * can be neither freed nor moved. */
-keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame);
+keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame,
+                                 uint32_t borrower);
 void keel_box_lend_end_(keel_box box);
-/* Moving: make `callee` the owner; the returned handle replaces the old one. */
+/* Moving: make `callee` the owner; the returned handle replaces the old one.
+ * The box's label must fit the receiver's clearance. */
 keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved);
+/* The bytes, size and label of a box the caller may access, without opening
+ * it (the caller's label does not rise): for sinks. */
+keel_status keel_box_peek_(keel_box box, const void **data, size_t *size, keel_label *label);
 void keel_box_release_domain_(uint32_t id);
 
 /* strict.c: strict mode's protection follows the validated threads inside. */
