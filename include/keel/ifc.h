@@ -140,8 +140,7 @@ KEEL_API keel_status keel_sink_init(keel_sink *sink, const keel_sink_config *con
 /* keel_sink_init_fd: a sink writing to a file descriptor (write(2), retried
  * on short writes and EINTR; KEEL_ESYSTEM if it fails). The fd stays the
  * caller's. As keel_sink_init, and KEEL_EINVAL for a negative fd. */
-KEEL_API keel_status keel_sink_init_fd(keel_sink *sink, const char *name, int fd,
-                                       keel_label bound);
+KEEL_API keel_status keel_sink_init_fd(keel_sink *sink, const char *name, int fd, keel_label bound);
 
 /*
  * keel_sink_write: writes `size` bytes from the caller's memory; their label is
@@ -157,8 +156,7 @@ KEEL_API keel_status keel_sink_write(keel_sink *sink, const void *data, size_t s
  * label is the box's joined with the caller's. KEEL_ERANGE if the range is
  * outside the box; keel_box_data's failures; KEEL_EFLOW as keel_sink_write.
  */
-KEEL_API keel_status keel_sink_write_box(keel_sink *sink, keel_box box, size_t offset,
-                                         size_t size);
+KEEL_API keel_status keel_sink_write_box(keel_sink *sink, keel_box box, size_t offset, size_t size);
 
 typedef struct keel_sink_stats {
     uint64_t writes;  /* accepted */
@@ -201,10 +199,10 @@ typedef enum keel_ifc_mode {
 KEEL_API void keel_ifc_set_mode(keel_ifc_mode mode);
 
 typedef struct keel_ifc_stats {
-    uint64_t refused;         /* refused (enforce mode) */
-    uint64_t audited;         /* would have been refused (audit mode) */
-    uint64_t declassified;    /* relabels that used a privilege */
-    unsigned categories;      /* categories created */
+    uint64_t refused;      /* refused (enforce mode) */
+    uint64_t audited;      /* would have been refused (audit mode) */
+    uint64_t declassified; /* relabels that used a privilege */
+    unsigned categories;   /* categories created */
 } keel_ifc_stats;
 
 KEEL_API void keel_ifc_get_stats(keel_ifc_stats *out);

@@ -41,7 +41,7 @@ typedef struct keel_label {
 /* Public data vouched for by nobody: the label of everything by default. */
 #define KEEL_LABEL_PUBLIC ((keel_label){0, 0})
 /* As a clearance: may learn every secret, needs no guarantee. */
-#define KEEL_LABEL_TOP ((keel_label){~(keel_categories)0, 0})
+#define KEEL_LABEL_TOP    ((keel_label){~(keel_categories)0, 0})
 
 /* keel_label_flows: may data labelled `from` reach a holder labelled `to`? O(1). */
 static inline bool keel_label_flows(keel_label from, keel_label to) {

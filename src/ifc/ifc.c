@@ -77,8 +77,7 @@ const char *keel_ifc_principal_name_(uint32_t id) {
 }
 
 static bool is_principal(uint32_t id) {
-    return id == KEEL_HOST_DOMAIN ||
-           (id < KEEL_DOMAIN_MAX && atomic_load(&keel_domains_[id].live));
+    return id == KEEL_HOST_DOMAIN || (id < KEEL_DOMAIN_MAX && atomic_load(&keel_domains_[id].live));
 }
 
 keel_status keel_ifc_category_create(const char *name, unsigned *out) {
@@ -122,10 +121,10 @@ keel_status keel_ifc_grant(uint32_t domain_id, keel_categories categories) {
     uint32_t self = current_id();
     keel_categories held = atomic_load(&keel_ifc_principals_[self].privileges);
     if ((categories & ~held) != 0) {
-        keel_status status = keel_ifc_refuse_(
-            KEEL_EPRIVILEGE, self, (keel_label){categories & ~held, 0}, (keel_label){held, 0},
-            "grant to '%s' by '%s'", keel_ifc_principal_name_(domain_id),
-            keel_ifc_principal_name_(self));
+        keel_status status =
+            keel_ifc_refuse_(KEEL_EPRIVILEGE, self, (keel_label){categories & ~held, 0},
+                             (keel_label){held, 0}, "grant to '%s' by '%s'",
+                             keel_ifc_principal_name_(domain_id), keel_ifc_principal_name_(self));
         if (status != KEEL_OK) {
             return status;
         }
@@ -157,10 +156,9 @@ keel_status keel_ifc_relabel_self(keel_label to) {
     keel_categories needed = ifc_needs_privilege(from, to);
     keel_categories held = atomic_load(&p->privileges);
     if ((needed & ~held) != 0) {
-        keel_status status = keel_ifc_refuse_(KEEL_EPRIVILEGE, self, from, to,
-                                              "relabel of '%s' (lacks the privilege of %#llx)",
-                                              keel_ifc_principal_name_(self),
-                                              (unsigned long long)(needed & ~held));
+        keel_status status = keel_ifc_refuse_(
+            KEEL_EPRIVILEGE, self, from, to, "relabel of '%s' (lacks the privilege of %#llx)",
+            keel_ifc_principal_name_(self), (unsigned long long)(needed & ~held));
         if (status != KEEL_OK) {
             return status;
         }
@@ -172,8 +170,8 @@ keel_status keel_ifc_relabel_self(keel_label to) {
         bound = keel_label_meet(bound, frame->bound);
     }
     if (!keel_label_flows(to, bound)) {
-        keel_status status = keel_ifc_refuse_(KEEL_ECLEARANCE, self, to, bound,
-                                              "relabel of '%s'", keel_ifc_principal_name_(self));
+        keel_status status = keel_ifc_refuse_(KEEL_ECLEARANCE, self, to, bound, "relabel of '%s'",
+                                              keel_ifc_principal_name_(self));
         if (status != KEEL_OK) {
             return status;
         }
@@ -187,10 +185,10 @@ keel_status keel_ifc_relabel_self(keel_label to) {
 
 size_t keel_ifc_label_format(keel_label label, char *buf, size_t size) {
     size_t n = 0;
-#define PUT(...)                                                               \
-    do {                                                                       \
+#define PUT(...)                                                                              \
+    do {                                                                                      \
         int w_ = snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, __VA_ARGS__); \
-        n += w_ > 0 ? (size_t)w_ : 0;                                          \
+        n += w_ > 0 ? (size_t)w_ : 0;                                                         \
     } while (0)
     if (size > 0) {
         buf[0] = '\0';
@@ -228,8 +226,8 @@ size_t keel_ifc_label_format(keel_label label, char *buf, size_t size) {
     return n;
 }
 
-keel_status keel_ifc_refuse_(keel_status status, uint32_t who, keel_label label,
-                             keel_label bound, const char *format, ...) {
+keel_status keel_ifc_refuse_(keel_status status, uint32_t who, keel_label label, keel_label bound,
+                             const char *format, ...) {
     keel_flow_refusal *r = &last_refusal;
     r->status = status;
     r->label = label;

@@ -62,9 +62,8 @@ static inline void ifc_raise(uint32_t id, keel_label by) {
  * `bound` it had to fit, and the place (printf format). Returns `status` in
  * enforce mode, KEEL_OK in audit mode (the operation goes ahead).
  */
-keel_status keel_ifc_refuse_(keel_status status, uint32_t who, keel_label label,
-                             keel_label bound, const char *format, ...)
-    __attribute__((format(printf, 5, 6)));
+keel_status keel_ifc_refuse_(keel_status status, uint32_t who, keel_label label, keel_label bound,
+                             const char *format, ...) __attribute__((format(printf, 5, 6)));
 
 /* Counts a relabel that used a privilege. */
 void keel_ifc_count_declassified_(void);

@@ -71,9 +71,9 @@ keel_status keel_sink_init_fd(keel_sink *s, const char *name, int fd, keel_label
 static keel_status admit(keel_sink *s, keel_label label) {
     if (!keel_label_flows(label, s->bound)) {
         uint32_t self = current_id();
-        keel_status status = keel_ifc_refuse_(KEEL_EFLOW, self, label, s->bound,
-                                              "sink '%s' written by '%s'", s->name,
-                                              keel_ifc_principal_name_(self));
+        keel_status status =
+            keel_ifc_refuse_(KEEL_EFLOW, self, label, s->bound, "sink '%s' written by '%s'",
+                             s->name, keel_ifc_principal_name_(self));
         if (status != KEEL_OK) {
             __atomic_fetch_add(&s->refused, 1, __ATOMIC_RELAXED);
             return status;

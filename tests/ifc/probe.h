@@ -116,8 +116,8 @@ static keel_status p_grant(void *object, keel_call *call) {
 }
 
 static const keel_method probe_methods[P_COUNT] = {
-    p_nop, p_open, p_keep, p_give_kept, p_call, p_raise, p_write, p_panic, p_wait, p_open_kept,
-    p_grant,
+    p_nop,   p_open,  p_keep, p_give_kept, p_call,  p_raise,
+    p_write, p_panic, p_wait, p_open_kept, p_grant,
 };
 static const keel_interface probe_interface = {"probe", P_COUNT, probe_methods};
 

@@ -92,8 +92,8 @@ KEEL_TEST(categories_are_unique_bounded_and_privilege_their_creator) {
     CHECK_STATUS(keel_ifc_category_create("a-name-much-too-long-to-keep", &c), KEEL_EINVAL);
     CHECK(strcmp(keel_ifc_category_name(bob), "bob") == 0);
     CHECK(keel_ifc_category_name(60) == NULL);
-    CHECK_EQ(keel_ifc_privileges(KEEL_HOST_DOMAIN), KEEL_CATEGORY(alice) | KEEL_CATEGORY(bob) |
-                                                       KEEL_CATEGORY(sensor));
+    CHECK_EQ(keel_ifc_privileges(KEEL_HOST_DOMAIN),
+             KEEL_CATEGORY(alice) | KEEL_CATEGORY(bob) | KEEL_CATEGORY(sensor));
     char name[16];
     for (unsigned i = 3; i < KEEL_CATEGORY_MAX; i++) {
         snprintf(name, sizeof name, "c%u", i);
@@ -249,8 +249,8 @@ KEEL_TEST(a_sink_refuses_writes_above_its_bound_and_writes_nothing) {
     setup();
     counting_sink out = {0};
     keel_sink sink;
-    keel_sink_config config = {.name = "public", .bound = PUBLIC, .write = count_write,
-                               .context = &out};
+    keel_sink_config config = {
+        .name = "public", .bound = PUBLIC, .write = count_write, .context = &out};
     CHECK_OK(keel_sink_init(&sink, &config));
     CHECK_OK(keel_sink_write(&sink, "abc", 3));
     CHECK_OK(keel_ifc_relabel_self(ALICE));
@@ -277,8 +277,8 @@ KEEL_TEST(writing_a_box_to_a_sink_does_not_open_it) {
     keel_sink public_sink, alice_sink;
     keel_sink_config config = {.name = "public", .write = count_write, .context = &pub};
     CHECK_OK(keel_sink_init(&public_sink, &config));
-    config = (keel_sink_config){.name = "alice", .bound = ALICE, .write = count_write,
-                                .context = &priv};
+    config =
+        (keel_sink_config){.name = "alice", .bound = ALICE, .write = count_write, .context = &priv};
     CHECK_OK(keel_sink_init(&alice_sink, &config));
     keel_box secret = labelled_box(ALICE);
     CHECK_OK(keel_sink_write_box(&alice_sink, secret, 0, 16));
@@ -294,8 +294,8 @@ KEEL_TEST(declaring_a_sink_declassifies_and_needs_the_privilege) {
     setup();
     counting_sink out = {0};
     keel_sink sink;
-    keel_sink_config config = {.name = "alice", .bound = ALICE, .write = count_write,
-                               .context = &out};
+    keel_sink_config config = {
+        .name = "alice", .bound = ALICE, .write = count_write, .context = &out};
     keel_ifc_drop(KEEL_CATEGORY(alice));
     CHECK_STATUS(keel_sink_init(&sink, &config), KEEL_EPRIVILEGE);
     config.bound = BOB;
@@ -417,8 +417,8 @@ KEEL_TEST(integrity_lost_by_reading_unvouched_data_closes_a_vouched_sink) {
     CHECK_OK(probe_create(&d, "controller", VOUCHED, TOP));
     counting_sink out = {0};
     keel_sink actuator;
-    keel_sink_config config = {.name = "actuator", .bound = VOUCHED, .write = count_write,
-                               .context = &out};
+    keel_sink_config config = {
+        .name = "actuator", .bound = VOUCHED, .write = count_write, .context = &out};
     CHECK_OK(keel_sink_init(&actuator, &config));
     /* A call carries the caller's label: an unvouched caller would cost d its
      * guarantee by calling it. The host vouches for itself (it holds sensor). */
@@ -487,6 +487,46 @@ KEEL_TEST(labels_are_printed_with_category_names) {
     size_t need = keel_ifc_label_format(BOTH, buf, 4);
     CHECK_EQ(need, strlen("{alice, bob}"));
     CHECK_EQ(strlen(buf), 3);
+    teardown(NULL, 0);
+}
+
+/* The paper's example: a buffer gets a public vector, then a secret one,
+ * each moved in; writing the buffer to a public channel is refused, and the
+ * first vector's handle, kept by the caller, is dead. */
+KEEL_TEST(the_papers_buffer_example) {
+    setup();
+    counting_sink out = {0};
+    keel_sink console;
+    keel_sink_config config = {.name = "console", .write = count_write, .context = &out};
+    CHECK_OK(keel_sink_init(&console, &config));
+    keel_box buffer, big;
+    CHECK_OK(keel_box_alloc(32, &buffer));
+    CHECK_OK(keel_box_alloc(64, &big));
+    keel_box v1 = labelled_box(PUBLIC), v2 = labelled_box(ALICE);
+    keel_box kept = v1; /* the alias a C program can keep */
+    size_t used = 0;
+    CHECK_OK(keel_box_append(buffer, &used, &v1));
+    CHECK_EQ(used, 16);
+    CHECK_EQ(v1.index, 0);
+    keel_label after_v1;
+    CHECK_OK(keel_box_label(buffer, &after_v1));
+    CHECK(same(after_v1, PUBLIC));
+    CHECK_STATUS(keel_box_append(buffer, &used, &big), KEEL_ERANGE); /* does not fit */
+    CHECK_OK(keel_box_data(big, NULL, NULL));                        /* and is intact */
+    CHECK_OK(keel_box_append(buffer, &used, &v2));
+    CHECK_EQ(used, 32);
+    keel_label label;
+    CHECK_OK(keel_box_label(buffer, &label));
+    CHECK(same(label, ALICE));
+    CHECK_STATUS(keel_sink_write_box(&console, buffer, 0, used), KEEL_EFLOW);
+    CHECK_STATUS(keel_sink_write_box(&console, buffer, 0, 16),
+                 KEEL_EFLOW); /* even the public half */
+    CHECK_EQ(out.writes, 0);
+    /* The moved-from handle is dead, whatever it is used for. */
+    CHECK_STATUS(keel_box_data(kept, NULL, NULL), KEEL_ESTALE);
+    CHECK_STATUS(keel_sink_write_box(&console, kept, 0, 16), KEEL_ESTALE);
+    CHECK_STATUS(keel_box_append(buffer, &used, &kept), KEEL_ESTALE);
+    CHECK(same(keel_ifc_label(KEEL_HOST_DOMAIN), PUBLIC)); /* nothing was opened */
     teardown(NULL, 0);
 }
 
