@@ -54,6 +54,7 @@ bench: deps-bench
 	$(RELEASE)/bench/domain/bench_domain --csv $(OUT)/domain.csv --png $(OUT)/domain.png
 	$(RELEASE)/bench/ckpt/bench_ckpt --csv $(OUT)/ckpt.csv --png $(OUT)/ckpt.png
 	$(RELEASE)/bench/rt/bench_rt --csv $(OUT)/rt.csv --png $(OUT)/rt.png
+	$(RELEASE)/bench/ifc/bench_ifc --csv $(OUT)/ifc.csv --png $(OUT)/ifc.png
 	bench/wcet/bench_wcet.sh $(RELEASE)/tools/wcet/keel-wcet $(RELEASE)/tests/wcet/corpus tests/wcet/corpus $(OUT)
 
 install: release

@@ -91,50 +91,87 @@ typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
  * frame keeps so that whatever the callee opens later is held to it too. The
  * caller's label then rises by what came back when the call ends.
  */
-static keel_status ifc_enter(principal caller, const call_frame *caller_frame, keel_domain *d,
-                             keel_label *bound) {
-    keel_label from = ifc_label(caller.id), to = ifc_label(d->id);
-    keel_label clearance = ifc_clearance(d->id);
-    keel_label b = ifc_clearance(caller.id);
-    if (caller_frame != NULL) {
-        b = keel_label_meet(b, caller_frame->bound);
-    }
-    *bound = b;
+static keel_status ifc_enter_refused(principal caller, keel_domain *d, keel_label bound) {
+    keel_label from = ifc_label(caller.id), clearance = ifc_clearance(d->id);
     keel_status status = KEEL_OK;
     if (!keel_label_flows(from, clearance)) {
         status = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, from, clearance,
                                   "call into '%s' from '%s' (its argument)", d->name,
                                   keel_ifc_principal_name_(caller.id));
     }
-    if (status == KEEL_OK && !keel_label_flows(to, b)) {
-        status = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, to, b,
+    keel_label to = ifc_label(d->id);
+    if (status == KEEL_OK && !keel_label_flows(to, bound)) {
+        status = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, to, bound,
                                   "call into '%s' from '%s' (its result)", d->name,
                                   keel_ifc_principal_name_(caller.id));
     }
     if (status == KEEL_OK) {
-        ifc_raise(d->id, from);
+        ifc_raise(d->id, from); /* audit mode: it goes ahead */
     }
     return status;
+}
+
+/* Both checks in one branch: the common case (everything fits) costs a few
+ * loads and logic operations; refusals and raises are out of line. */
+static inline keel_status ifc_enter(principal caller, const call_frame *caller_frame,
+                                    keel_domain *d, keel_label *bound, keel_label *seen) {
+    const ifc_principal *pc = &keel_ifc_principals_[caller.id];
+    const ifc_principal *pd = &keel_ifc_principals_[d->id];
+    keel_label from = ifc_label(caller.id), to = ifc_label(d->id);
+    keel_label b = {atomic_load_explicit(&pc->clear_secrecy, memory_order_relaxed),
+                    atomic_load_explicit(&pc->clear_integrity, memory_order_relaxed)};
+    if (caller_frame != NULL) {
+        b = keel_label_meet(b, caller_frame->bound);
+    }
+    *bound = b;
+    keel_categories misfit =
+        (from.secrecy & ~atomic_load_explicit(&pd->clear_secrecy, memory_order_relaxed)) |
+        (atomic_load_explicit(&pd->clear_integrity, memory_order_relaxed) & ~from.integrity) |
+        (to.secrecy & ~b.secrecy) | (b.integrity & ~to.integrity);
+    if (__builtin_expect(misfit != 0, 0)) {
+        return ifc_enter_refused(caller, d, b);
+    }
+    if (__builtin_expect(((from.secrecy & ~to.secrecy) | (to.integrity & ~from.integrity)) != 0,
+                         0)) {
+        ifc_raise(d->id, from);
+        to = keel_label_join(to, from);
+    }
+    *seen = to;
+    return KEEL_OK;
 }
 
 /* The result's half, when the call ends. The callee's label can have risen
  * past the bound only through another thread inside it (this thread's own
  * raises are held to the bound): then the caller gets KEEL_ECLEARANCE, and a
  * failure's message is withheld. */
-static keel_status ifc_leave(principal caller, keel_domain *d, const call_frame *frame,
-                             keel_status status) {
+static keel_status ifc_leave_refused(principal caller, keel_domain *d, const call_frame *frame,
+                                     keel_status status) {
     keel_label back = ifc_label(d->id);
-    if (!keel_label_flows(back, frame->bound)) {
-        keel_status refusal = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, back, frame->bound,
-                                               "result of a call into '%s' to '%s'", d->name,
-                                               keel_ifc_principal_name_(caller.id));
-        if (refusal != KEEL_OK) {
-            if (status == KEEL_EPANIC || status == KEEL_EFAULT) {
-                snprintf(keel_thread_.failure.message, sizeof keel_thread_.failure.message,
-                         "(withheld: the domain's label exceeds the caller's clearance)");
-            }
-            return refusal;
+    keel_status refusal = keel_ifc_refuse_(KEEL_ECLEARANCE, caller.id, back, frame->bound,
+                                           "result of a call into '%s' to '%s'", d->name,
+                                           keel_ifc_principal_name_(caller.id));
+    if (refusal != KEEL_OK) {
+        if (status == KEEL_EPANIC || status == KEEL_EFAULT) {
+            snprintf(keel_thread_.failure.message, sizeof keel_thread_.failure.message,
+                     "(withheld: the domain's label exceeds the caller's clearance)");
         }
+        return refusal;
+    }
+    ifc_raise(caller.id, back);
+    return status;
+}
+
+static inline keel_status ifc_leave(principal caller, keel_domain *d, const call_frame *frame,
+                                    keel_label seen, keel_status status) {
+    keel_label back = ifc_label(d->id);
+    /* Unchanged since entry, where it was checked against the bound: only the
+     * caller's rise remains, and that is a no-op when it already knows it. */
+    if (__builtin_expect(keel_label_equal(back, seen), 1)) {
+        ifc_raise(caller.id, back);
+        return status;
+    }
+    if (!keel_label_flows(back, frame->bound)) {
+        return ifc_leave_refused(caller, d, frame, status);
     }
     ifc_raise(caller.id, back);
     return status;
@@ -206,10 +243,10 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     target to;
     keel_status status = validate(d, rref, method, &to);
     principal caller = principal_of(t->frame);
-    keel_label bound = KEEL_LABEL_TOP;
+    keel_label bound = KEEL_LABEL_TOP, seen = KEEL_LABEL_PUBLIC;
     bool labelled = ifc_active();
     if (status == KEEL_OK && labelled) {
-        status = ifc_enter(caller, t->frame, d, &bound);
+        status = ifc_enter(caller, t->frame, d, &bound, &seen);
     }
     if (status == KEEL_OK && mode == BOX_LEND) {
         /* Before the frame exists, so that an unwind finds the lend recorded. */
@@ -263,7 +300,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         status = KEEL_EABORTED; /* the domain failed while this call was inside it */
     }
     if (labelled) {
-        status = ifc_leave(caller, d, &frame, status);
+        status = ifc_leave(caller, d, &frame, seen, status);
     }
     keel_domain_depart_(d);
     leave(t, d);
