@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/common.facts"
 : >"$tmp/common.why"
 declare -a names=() headers=() claims=()
-declare -A zeros=() loops=() gaps=()
+declare -A zeros=() loops=() gaps=() externs=()
 cur=
 while IFS= read -r line || [ -n "$line" ]; do
     [[ "$line" =~ ^[[:space:]]*# ]] && continue
@@ -32,9 +32,13 @@ while IFS= read -r line || [ -n "$line" ]; do
     read -r kw rest <<<"$body"
     case $kw in
     extern)
-        echo "extern $rest" >>"$tmp/common.facts"
-        read -r ename _ <<<"$rest"
-        printf '%s\t%s\t%s\n' "$ename" "extern $rest" "$why" >>"$tmp/common.why"
+        if [ -n "$cur" ]; then # inside an op: that op's own figure (say, a size it states)
+            externs[$cur]+="$rest"$'\t'"$why"$'\n'
+        else
+            echo "extern $rest" >>"$tmp/common.facts"
+            read -r ename _ <<<"$rest"
+            printf '%s\t%s\t%s\n' "$ename" "extern $rest" "$why" >>"$tmp/common.why"
+        fi
         ;;
     op)
         IFS='|' read -r n h c <<<"$rest"
@@ -87,10 +91,18 @@ for idx in "${!names[@]}"; do
     fi
     facts=$tmp/facts.$idx
     : >"$facts"
+    if [ -n "${externs[$op]:-}" ]; then
+        while IFS=$'\t' read -r spec why; do
+            [ -z "$spec" ] && continue
+            echo "extern $spec" >>"$facts"
+            annotation "extern $spec" "$why"
+        done <<<"${externs[$op]}"
+    fi
+    declare -a eachs=()
     if [ -n "${loops[$op]:-}" ]; then
         while IFS=$'\t' read -r spec why; do
             [ -z "$spec" ] && continue
-            read -r fn ref _ n <<<"$spec"
+            read -r fn ref _ n flag <<<"$spec"
             k=${ref#\#}
             header=$("$wcet" --format json "$img" "$fn" | jq -r --argjson k "$k" '.functions[0].loops[$k - 1].header // empty')
             if [ -z "$header" ]; then
@@ -98,13 +110,28 @@ for idx in "${!names[@]}"; do
                 exit 1
             fi
             echo "loop $fn $header max $n" >>"$facts"
-            annotation "loop $fn $ref max $n" "$why"
+            # `each`: the pass beyond the annotated max is a separate term; its
+            # cost is computed below, as the bound with max N+1 less the bound
+            [ "${flag:-}" = each ] && eachs+=("$fn $header $n"$'\t'"loop $fn $ref max $n each"$'\t'"$why")
+            [ "${flag:-}" = each ] || annotation "loop $fn $ref max $n" "$why"
         done <<<"${loops[$op]}"
     fi
     args=(--format json --facts-optional "$tmp/common.facts")
     [ -s "$facts" ] && args+=(--facts "$facts")
     "$wcet" "${args[@]}" "$img" "$op" >"$tmp/r.json"
     read -r status instr sstatus stack < <(jq -r '.functions[0] | "\(.status) \(.instructions // "-") \(.stack_status) \(.stack // "-")"' "$tmp/r.json")
+    for e in "${eachs[@]}"; do
+        IFS=$'\t' read -r loc text why <<<"$e"
+        read -r fn header n <<<"$loc"
+        sed "s/^loop $fn $header max $n\$/loop $fn $header max $((n + 1))/" "$facts" >"$facts.each"
+        more=$("$wcet" --format json --facts-optional "$tmp/common.facts" --facts "$facts.each" "$img" "$op" |
+            jq -r '.functions[0].instructions // "-"')
+        if [ "$status" = bounded ] && [[ "$more" =~ ^[0-9]+$ ]]; then
+            why="$why; each further pass adds $((more - instr)) instructions (keel-wcet, with max $((n + 1)))"
+        fi
+        annotation "$text" "$why"
+    done
+    unset eachs
     # the C library functions this bound counts
     while IFS= read -r ename; do
         [ -z "$ename" ] && continue
@@ -173,11 +200,15 @@ call charged elsewhere: each chosen call instruction is overwritten by one of
 the same length that keel-wcet models as returning unknown values (`rdtsc`, or
 `rdtscp` plus a `nop`: the call site is still counted, as one or two
 instructions). `loop` annotations become keel-wcet flow facts on the loop
-keel-wcet numbers K in that function. `extern` figures are the C library's,
-measured by `tools/bounds/measure_externs` (test `bounds_externs` re-measures
-them): an uncontended lock; waiting for a lock is blocking, which the
-schedulability analysis charges separately, and a system call's kernel time is
-not an instruction count of the caller.
+keel-wcet numbers K in that function; one marked `each` bounds the common
+case, and every further pass is a separate term whose cost is given (keel-wcet's
+bound with one more pass, less the row's). `extern` figures are the C
+library's, measured by `tools/bounds/measure_externs` (test `bounds_externs`
+re-measures them): an uncontended lock; waiting for a lock is blocking, which
+the schedulability analysis charges separately, and a system call's kernel time
+or a suspension (a sleep, a wait on a semaphore) is not an instruction count of
+the caller. An `extern` listed under one operation (a size it states) holds for
+that row only.
 
 MID
     cat "$notes"
