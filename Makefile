@@ -4,6 +4,7 @@
 #   make test    installs what is missing, builds and runs the whole suite twice:
 #                a release build (gcc) and an ASan+UBSan build (clang, with fuzzing)
 #   make bench   the full benchmarks (tables, CSV and PNG under build/release/bench-out)
+#   make bounds  regenerates docs/bounds.md (keel-wcet on the built libkeel)
 #   make install PREFIX=/usr/local
 #   make format  clang-format every C file in place
 
@@ -13,7 +14,7 @@ RELEASE := build/release
 ASAN    := build/asan
 OUT     := $(RELEASE)/bench-out
 
-.PHONY: all demo test bench release asan install format clean deps-test deps-bench
+.PHONY: all demo test bench bounds release asan install format clean deps-test deps-bench
 
 all: release
 
@@ -56,6 +57,11 @@ bench: deps-bench
 	$(RELEASE)/bench/rt/bench_rt --csv $(OUT)/rt.csv --png $(OUT)/rt.png
 	$(RELEASE)/bench/ifc/bench_ifc --csv $(OUT)/ifc.csv --png $(OUT)/ifc.png
 	bench/wcet/bench_wcet.sh $(RELEASE)/tools/wcet/keel-wcet $(RELEASE)/tests/wcet/corpus tests/wcet/corpus $(OUT)
+
+# docs/bounds.md: keel-wcet's bounds of libkeel's O(1) operations (scripts/gen-bounds.sh)
+bounds: deps-test
+	$(MAKE) --no-print-directory release
+	scripts/gen-bounds.sh $(RELEASE)/tools/wcet/keel-wcet $(RELEASE)/tools/bounds/keel_bounds_image
 
 install: release
 	cmake --install $(RELEASE) --prefix $(PREFIX)
