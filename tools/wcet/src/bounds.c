@@ -988,8 +988,9 @@ static bool cand_z3(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l
     int zrel = cand_zrel(c);
     if (zrel < 0 || !c->f)
         return false;
-    if (c->w < 64 && cap > ((uint64_t)1 << c->w) - 1)
-        cap = ((uint64_t)1 << c->w) - 1;
+    /* a distance of half the width or more: no bound (it would be by wrap-around) */
+    if (c->w < 64 && cap > ((uint64_t)1 << (c->w - 1)) - 1)
+        cap = ((uint64_t)1 << (c->w - 1)) - 1;
     int64_t bconst = 0;
     if (c->b_imm) {
         int64_t x1, x2;
@@ -1564,10 +1565,16 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
     return true;
 }
 
-/* Location X's change from loop l's header to point p in the first iteration
- * (the same on every path), into *d. */
+/* Location Y at point p minus location X at loop l's header, in the first
+ * iteration (the same on every path), into *d. */
+static bool delta_from_header2(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                               const dloc *X, const dloc *Y, point p, int64_t *d);
 static bool delta_from_header(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
                               const dloc *X, point p, int64_t *d) {
+    return delta_from_header2(an, cfg, vr, l, X, X, p, d);
+}
+static bool delta_from_header2(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                               const dloc *X, const dloc *Y, point p, int64_t *d) {
     const wc_loop *lp = &cfg->loops[l];
     int h = lp->header, n = cfg->nblocks;
     dmap *in = wc_xcalloc((size_t)n, sizeof *in), *out = wc_xcalloc((size_t)n, sizeof *out);
@@ -1610,7 +1617,7 @@ static bool delta_from_header(wc_analyzer *an, const wc_cfg *cfg, const wc_vres 
     if (changed || !at.reached)
         return false;
     run_dm_block(an, cfg, vr, p.b, 0, p.post ? p.i + 1 : p.i, &at);
-    int ia = dm_find(&at, X);
+    int ia = dm_find(&at, Y);
     if (!at.reached || ia < 0)
         return false;
     *d = at.d[ia];
@@ -1790,6 +1797,8 @@ static bool split_exit(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
     /* the tests: the same comparison of the same variable */
     cand first;
     memset(&first, 0, sizeof first);
+    dloc hreg;
+    memset(&hreg, 0, sizeof hreg);
     int64_t c0 = 0, step = 0;
     int sw[16];
     for (int i = 0; i < nT; i++) {
@@ -1802,22 +1811,41 @@ static bool split_exit(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
             if (!c.b_imm && loop_writes(an, cfg, vr, lp, &c.bl))
                 continue;
             int64_t ci;
-            if (!delta_from_header(an, cfg, vr, l, &c.a, c.p, &ci))
-                continue;
             if (i == 0) {
-                dmap init, res;
-                memset(&init, 0, sizeof init);
-                init.reached = true;
-                dm_set(&init, &c.a, 0);
-                point ph = {h, 0, false};
-                res = delta_around(an, cfg, vr, lp->in, ph, &init, -1, NULL, NULL);
-                int ia = res.reached ? dm_find(&res, &c.a) : -1;
-                if (ia < 0 || res.d[ia] == 0)
+                /* a location R stepping at the header, with A = R (at the header) + c at the test */
+                bool got = false;
+                for (int r = -1; r < WC_NREGS && !got; r++) {
+                    dloc R = c.a;
+                    if (r >= 0) {
+                        if (r == WC_RSP || r == c.a.reg)
+                            continue;
+                        R.kind = 0;
+                        R.reg = (int8_t)r;
+                        R.size = 8;
+                        R.off = 0;
+                    }
+                    if (!delta_from_header2(an, cfg, vr, l, &R, &c.a, c.p, &ci))
+                        continue;
+                    dmap init, res;
+                    memset(&init, 0, sizeof init);
+                    init.reached = true;
+                    dm_set(&init, &R, 0);
+                    point ph = {h, 0, false};
+                    res = delta_around(an, cfg, vr, lp->in, ph, &init, -1, NULL, NULL);
+                    int ia = res.reached ? dm_find(&res, &R) : -1;
+                    if (ia < 0 || res.d[ia] == 0)
+                        continue;
+                    step = res.d[ia];
+                    first = c;
+                    c0 = ci;
+                    hreg = R;
+                    got = true;
+                }
+                if (!got)
                     continue;
-                step = res.d[ia];
-                first = c;
-                c0 = ci;
             } else {
+                if (!delta_from_header2(an, cfg, vr, l, &hreg, &c.a, c.p, &ci))
+                    continue;
                 int64_t x1, x2, y1, y2;
                 bool sameb = c.b_imm == first.b_imm &&
                              (c.b_imm ? wc_val_signed(&c.b, c.w, &x1, &x2) &&

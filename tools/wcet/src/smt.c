@@ -918,11 +918,12 @@ void wc_smt_free(wc_analyzer *an) {
  * of the loop's parent with the value analysis' state there, which covers
  * every iteration of the parent) to the first arrival at the test: through
  * the blocks of the loop and of its parent, never along a back edge of
- * either. A loop met on the way (a sibling, or a loop nested in either) is
- * crossed by a summary: every register and slot it may write becomes a fresh
- * value, the others keep theirs, and the path leaves it by one of its exit
- * edges, whose block runs from that state. Each summary admits every
- * execution of the loop, so a distance refuted on all paths holds. */
+ * either. Every loop on the way (around l, a sibling, or nested in either) is
+ * entered at its header in any iteration: every register and slot it may
+ * write gets the value analysis' ranges there (and what its bound says of its
+ * counters), the others keep their values; the path then goes through its
+ * blocks to l or out of it. This admits every execution of the loop, so a
+ * distance refuted on all paths holds. */
 typedef struct mdsearch {
     sctx *x;
     const wc_cfg *cfg;
@@ -1113,7 +1114,7 @@ static bool md_path(mdsearch *ms) {
         const wc_block *bb = &ms->cfg->blocks[b];
         if (ms->sum[i] >= 0) {
             Z3_ast kv = havoc_loop(x, &st, ms->cfg, ms->vr, ms->sum[i], b,
-                                   ms->ivf && md_chain(ms, ms->sum[i]) ? &ms->ivf[ms->sum[i]] : NULL);
+                                   ms->ivf ? &ms->ivf[ms->sum[i]] : NULL);
             if (ms->sum[i] == ms->cfg->loops[ms->l].parent && b == ms->cfg->loops[ms->sum[i]].header)
                 kpar = kv;
         }
@@ -1265,11 +1266,18 @@ static void md_edge(mdsearch *ms, int from, int to, int n, int level) {
     const wc_cfg *cfg = ms->cfg;
     if (!ms->vr->in[to].reached || !ms->reach[to])
         return;
-    for (int y = ms->l; y >= 0; y = cfg->loops[y].parent)
+    for (int y = level; y >= 0; y = cfg->loops[y].parent)
         if (to == cfg->loops[y].header && cfg->loops[y].in[from])
-            return; /* a back edge of l or of a loop around it: not the first arrival */
-    if (level >= 0 && !cfg->loops[level].in[to])
-        return; /* leaving the loop: it comes back only along one of its back edges */
+            return; /* a back edge: the first arrival (for a loop crossed, any
+                       iteration is covered by its entry at the header) */
+    if (level >= 0 && !cfg->loops[level].in[to]) {
+        /* leaving a loop: one around l comes back only along a back edge; one
+         * crossed on the way goes on at the level around it */
+        if (md_chain(ms, level))
+            return;
+        md_edge(ms, from, to, n, cfg->loops[level].parent);
+        return;
+    }
     int il = cfg->blocks[to].loop;
     if (il == level) {
         ms->sum[n] = -1;
@@ -1290,34 +1298,11 @@ static void md_edge(mdsearch *ms, int from, int to, int n, int level) {
         md_dfs(ms, to, n, Y);
         return;
     }
-    if (md_chain(ms, Y)) {
-        /* a loop around l: its header in any iteration (what it writes from the
-         * value analysis at its header) */
-        ms->sum[n] = Y;
-        md_dfs(ms, to, n, Y);
-        return;
-    }
-    /* another loop on the way: crossed, leaving by each of its exit edges */
-    const wc_loop *lp2 = &cfg->loops[Y];
-    for (int k = 0; k < lp2->nblocks && ms->ok; k++) {
-        int e = lp2->blocks[k];
-        if (!ms->vr->in[e].reached)
-            continue;
-        const wc_block *eb = &cfg->blocks[e];
-        for (int q = 0; q < eb->nsucc && ms->ok; q++) {
-            int t = eb->succ[q];
-            if (lp2->in[t])
-                continue;
-            if (n + 1 >= 256) {
-                ms->ok = false;
-                ms->fail = "path too long";
-                return;
-            }
-            ms->path[n] = e;
-            ms->sum[n] = Y;
-            md_edge(ms, e, t, n + 1, level);
-        }
-    }
+    /* a loop around l, or another loop on the way: entered at its header in any
+     * iteration (what it writes from the value analysis at its header, with what
+     * its bound says), then through its blocks to l or out of it */
+    ms->sum[n] = Y;
+    md_dfs(ms, to, n, Y);
 }
 
 /* block b is path[n] (sum[n] already set) */
