@@ -966,6 +966,44 @@ static bool d_max(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *dm
     return true;
 }
 
+/* Register r is computed in loop lp only from registers, constants and stack
+ * slots (no other memory, no call): a candidate for Z3's step over two
+ * iterations. */
+static bool fed_by_registers(const wc_cfg *cfg, const wc_loop *lp, int r) {
+    uint32_t set = 1u << r;
+    for (int round = 0; round < WC_NREGS + 1; round++) {
+        uint32_t before = set;
+        for (int k = 0; k < lp->nblocks; k++) {
+            const wc_block *bb = &cfg->blocks[lp->blocks[k]];
+            for (int j = 0; j < bb->n; j++) {
+                const wc_insn *in = bb->insns[j];
+                if (!(in->regs_written & set))
+                    continue;
+                if (in->kind == WC_I_CALL || in->kind == WC_I_ICALL || in->string_op)
+                    return false;
+                for (int o = 0; o < in->nops; o++) {
+                    const wc_op *op = &in->ops[o];
+                    if (op->type == WC_OP_MEM && in->id != X86_INS_LEA && op->base != WC_RSP &&
+                        op->base != WC_RBP)
+                        return false;
+                    if (op->type == WC_OP_REG && op->reg >= 0 && op->reg < WC_NREGS)
+                        set |= 1u << op->reg;
+                    if (op->type == WC_OP_MEM) {
+                        if (op->base >= 0 && op->base < WC_NREGS)
+                            set |= 1u << op->base;
+                        if (op->index >= 0 && op->index < WC_NREGS)
+                            set |= 1u << op->index;
+                    }
+                }
+                set |= in->regs_read & 0xffffu;
+            }
+        }
+        if (set == before)
+            break;
+    }
+    return true;
+}
+
 /* the relation for the Z3 distance: 0 !=, 1 < toward the limit, 2 <=; -1 none */
 static int cand_zrel(const cand *c) {
     return c->rel == REL_NE                                                     ? 0
@@ -1007,7 +1045,8 @@ static bool cand_z3(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l
 
 static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
                           int l, int cb, cand *c, bool swap, const wc_ivfacts *ivf,
-                          int64_t force_s) {
+                          int64_t force_s, bool z3) {
+    z3 = z3 && !an->opt.no_smt;
     const wc_loop *lp = &cfg->loops[l];
     const wc_block *bb = &cfg->blocks[cb];
     const wc_insn *j = bb->insns[bb->n - 1];
@@ -1312,7 +1351,7 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                 return;
             }
             int64_t zs;
-            if (ia < 0 && !an->opt.no_smt && c->a.kind == 0 &&
+            if (ia < 0 && z3 && c->a.kind == 0 && fed_by_registers(cfg, lp, c->a.reg) &&
                 wc_smt_step(an, cfg, vr, l, c->p.b, c->p.post ? fi + 1 : fi, &f->ops[ai], &zs) &&
                 zs != 0) {
                 /* recomputed in every iteration from other variables (lea r, [base +
@@ -1333,7 +1372,8 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
     bool b_varies = false;
     int64_t bstep = 1;
     if (!c->b_imm && loop_writes(an, cfg, vr, lp, &c->bl) &&
-        !(!an->opt.no_smt && wc_smt_step(an, cfg, vr, l, c->p.b, fi, &f->ops[1 - ai], &bstep) &&
+        !(z3 && c->bl.kind == 0 && fed_by_registers(cfg, lp, c->bl.reg) &&
+          wc_smt_step(an, cfg, vr, l, c->p.b, fi, &f->ops[1 - ai], &bstep) &&
           bstep == 0)) {
         /* (recomputed in every iteration to the same value, Z3 shows: as if unchanged) */
         char bn[32];
@@ -1405,7 +1445,7 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         bool counted = count_k(c, &c->a0, &c->b, &k, why, sizeof why);
         int zrel = cand_zrel(c);
         if ((!counted || strstr(why, "wrap") || k > 65536) && zrel >= 0 && !c->sign_test &&
-            !b_varies && !an->opt.no_smt) {
+            !b_varies && z3) {
             /* Z3: the largest distance from the variable to its limit at the loop's first
              * test, over the paths that lead there (relations the intervals lose: an end
              * pointer computed from a count, a trip count from a multiply-high division,
@@ -1805,7 +1845,7 @@ static bool split_exit(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
         bool found = false;
         for (int w2 = 0; w2 < 2 && !found; w2++) {
             cand c;
-            try_candidate(an, cfg, ctx, vr, l, T[i], &c, w2 == 1, ivf, INT64_MIN);
+            try_candidate(an, cfg, ctx, vr, l, T[i], &c, w2 == 1, ivf, INT64_MIN, false);
             if (!c.f || c.sign_test || c.a.kind != 0 || !loop_writes(an, cfg, vr, lp, &c.a))
                 continue;
             if (!c.b_imm && loop_writes(an, cfg, vr, lp, &c.bl))
@@ -1868,7 +1908,7 @@ static bool split_exit(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
     memset(&best, 0, sizeof best);
     for (int i = 0; i < nT; i++) {
         cand c;
-        try_candidate(an, cfg, ctx, vr, l, T[i], &c, sw[i] == 1, ivf, step);
+        try_candidate(an, cfg, ctx, vr, l, T[i], &c, sw[i] == 1, ivf, step, true);
         if (!c.ok)
             return false;
         if (i == 0 || c.k > K) {
@@ -1898,6 +1938,11 @@ static bool z3_total(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int 
                      const wc_ivfacts *ivf, uint64_t kp, uint64_t *total, uint64_t *permax) {
     if (cand_zrel(c) < 0 || c->sign_test || c->b_varies || !c->f || kp > 4096)
         return false;
+    if (!c->a0.top && !c->b.top && c->a0.base == WC_B_NONE && c->b.base == WC_B_NONE &&
+        c->a0.lo == c->a0.hi && c->b.lo == c->b.hi)
+        return false; /* the same count in every outer iteration: rectangular */
+    if (c->a0.sym && c->a0.sym == c->b.sym && c->a0.symw >= c->w && c->b.symw >= c->w)
+        return false; /* the limit a fixed distance from the start: the same count */
     int64_t as = c->s < 0 ? -c->s : c->s;
     bool any = false;
     i128 best = 0;
@@ -1915,7 +1960,7 @@ static bool z3_total(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int 
         uint64_t M;
         const char *why;
         if (cap > ((i128)1 << 40) ||
-            !cand_z3(an, cfg, vr, l, c, ivf, delta, delta > 0 ? c->k * (uint64_t)as : 0,
+            !cand_z3(an, cfg, vr, l, c, ivf, delta, delta > 0 ? c->k * (uint64_t)as : (uint64_t)as,
                      (uint64_t)cap, &M, &why))
             continue;
         i128 sum = 0;
@@ -1966,6 +2011,14 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
         memset(lb, 0, sizeof *lb);
         lb->line = wc_image_line(an->img, cfg->blocks[lp->header].start, &lb->file);
         char whynot[1024] = "";
+        /* first without Z3; Z3 only when no test gives a reasonable bound */
+        for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (an->opt.no_smt ||
+                (best[l].ok && best[l].k <= 65536 && !strstr(best[l].how, "wrap-around only")))
+                break;
+            *whynot = 0;
+        }
         for (int k = 0; k < lp->nblocks; k++) {
             int b = lp->blocks[k];
             const wc_block *bb = &cfg->blocks[b];
@@ -1980,7 +2033,7 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 continue;
             for (int sw = 0; sw < 2; sw++) {
                 cand c;
-                try_candidate(an, cfg, ctx, vr, l, b, &c, sw == 1, ivf, 0);
+                try_candidate(an, cfg, ctx, vr, l, b, &c, sw == 1, ivf, 0, pass == 1);
                 if (!c.ok && c.structural && !structural[l].structural)
                     structural[l] = c;
                 if (c.ok) {
@@ -1992,6 +2045,7 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                     strcat(whynot, c.how);
                 }
             }
+        }
         }
         if (!best[l].ok && vr->in[lp->header].reached) {
             cand sc;

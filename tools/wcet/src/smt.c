@@ -1195,10 +1195,22 @@ static bool md_path(mdsearch *ms) {
         if (q == Z3_L_FALSE)
             goto done; /* nothing above the best so far on this path */
         uint64_t lo = q == Z3_L_TRUE && v > ms->best ? v : ms->best + 1, hi = 0;
-        if (ms->hint >= lo && ms->hint <= ms->cap &&
-            md_above(ms, cont, dq, ms->hint, &v) == Z3_L_FALSE) {
-            ms->best = ms->hint; /* at most the hint: enough */
+        if (ms->kdelta && ms->hint && lo > ms->hint) {
+            ok = false;
+            ms->fail = "the count does not follow the enclosing loop";
             goto done;
+        }
+        if (ms->hint >= lo && ms->hint <= ms->cap) {
+            if (md_above(ms, cont, dq, ms->hint, &v) == Z3_L_FALSE) {
+                ms->best = ms->hint; /* at most the hint: enough */
+                goto done;
+            }
+            if (ms->kdelta) {
+                /* a total is worth it only near the hint: give up early */
+                ok = false;
+                ms->fail = "the count does not follow the enclosing loop";
+                goto done;
+            }
         }
         /* gallop upwards from the model's value to a refuted one, at most the cap */
         for (;;) {
