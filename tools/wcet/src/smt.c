@@ -1195,22 +1195,26 @@ static bool md_path(mdsearch *ms) {
         if (q == Z3_L_FALSE)
             goto done; /* nothing above the best so far on this path */
         uint64_t lo = q == Z3_L_TRUE && v > ms->best ? v : ms->best + 1, hi = 0;
-        if (ms->kdelta && ms->hint && lo > ms->hint) {
+        if (ms->kdelta && ms->hint) {
+            /* a total is worth it only near the hint (the largest distance at
+             * the first outer iteration): the hint, or two units above it (a
+             * limit rounded down to an unroll factor), else give up early */
+            uint64_t h2 = ms->hint + 2 * (uint64_t)(ms->kdelta < 0 ? -ms->kdelta : ms->kdelta);
+            for (int t = 0; t < 2; t++) {
+                uint64_t hh = t == 0 ? ms->hint : h2;
+                if (hh >= lo && hh <= ms->cap && md_above(ms, cont, dq, hh, &v) == Z3_L_FALSE) {
+                    ms->best = hh > ms->best ? hh : ms->best;
+                    goto done;
+                }
+            }
             ok = false;
             ms->fail = "the count does not follow the enclosing loop";
             goto done;
         }
-        if (ms->hint >= lo && ms->hint <= ms->cap) {
-            if (md_above(ms, cont, dq, ms->hint, &v) == Z3_L_FALSE) {
-                ms->best = ms->hint; /* at most the hint: enough */
-                goto done;
-            }
-            if (ms->kdelta) {
-                /* a total is worth it only near the hint: give up early */
-                ok = false;
-                ms->fail = "the count does not follow the enclosing loop";
-                goto done;
-            }
+        if (ms->hint >= lo && ms->hint <= ms->cap &&
+            md_above(ms, cont, dq, ms->hint, &v) == Z3_L_FALSE) {
+            ms->best = ms->hint; /* at most the hint: enough */
+            goto done;
         }
         /* gallop upwards from the model's value to a refuted one, at most the cap */
         for (;;) {
