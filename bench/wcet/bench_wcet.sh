@@ -4,7 +4,7 @@
 #   bench_wcet.sh KEEL_WCET CORPUS_BIN_DIR CORPUS_SRC_DIR OUT_DIR [--quick]
 #
 # For every program of tests/wcet/corpus and every build (gcc and clang at
-# -O0, -O1, -O2, -Os):
+# -O0, -O1, -O2, -O3, -Os):
 #   - loops: how many, and how many keel-wcet bounds automatically (no flow
 #     facts, only the program's stated input ranges);
 #   - the bound with the program's flow facts, against valgrind's exact count
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-variants="gcc-O0 gcc-O1 gcc-O2 gcc-Os clang-O0 clang-O1 clang-O2 clang-Os"
+variants="gcc-O0 gcc-O1 gcc-O2 gcc-O3 gcc-Os clang-O0 clang-O1 clang-O2 clang-O3 clang-Os"
 header() { sed -n "s|^// wcet-$1: *||p" "$2"; }
 source <(sed -n '/^resolve_lines()/,/^}/p' "$here/../../tests/wcet/run_corpus.sh")
 
@@ -84,8 +84,8 @@ awk -F, 'NR > 1 {
     t[k] += $10
 } END {
     print "opt,builds,loops,loops_bounded_automatically,share,builds_bounded,soundness_violations,ratio_median,ratio_p90,ratio_max,mean_analysis_seconds"
-    split("O0 O1 O2 Os", order, " ")
-    for (i = 1; i <= 4; i++) {
+    split("O0 O1 O2 O3 Os", order, " ")
+    for (i = 1; i <= 5; i++) {
         k = order[i]
         m = n[k]
         for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (r[k, b] + 0 < r[k, a] + 0) { x = r[k, a]; r[k, a] = r[k, b]; r[k, b] = x }
@@ -144,7 +144,7 @@ if command -v gnuplot >/dev/null; then
     gnuplot <<GP
 set terminal pngcairo size 1400,560 font ',10'
 set output '$out/wcet.png'
-set multiplot layout 1,2 title 'keel-wcet over its corpus (gcc and clang, 4 optimisation levels)'
+set multiplot layout 1,2 title 'keel-wcet over its corpus (gcc and clang, 5 optimisation levels)'
 set style fill solid 0.6 border -1
 set boxwidth 0.6
 set yrange [0:*]

@@ -4,7 +4,7 @@
 // wcet-tight: exact
 // clang -O2 unrolls by 4 with a remainder loop: both loops are bounded, but not
 // jointly (the remainder runs n mod 4 times): bound within 4% there.
-// wcet-loose: clang-O2
+// wcet-loose: clang-O2 clang-O3
 #include "corpus.h"
 ANALYSED long count_down_ge(int n) {
     long s = 7;

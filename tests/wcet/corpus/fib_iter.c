@@ -3,7 +3,7 @@
 // wcet-args: 90
 // wcet-tight: exact
 // clang -O2 unrolls by 4 with a remainder loop: bounded, not exact.
-// wcet-loose: clang-O2
+// wcet-loose: clang-O2 clang-O3
 #include "corpus.h"
 ANALYSED unsigned long fib_iter(int n) {
     unsigned long a = 0, b = 1;

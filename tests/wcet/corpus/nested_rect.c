@@ -2,10 +2,11 @@
 // wcet-assume: n=0..40 m=0..30
 // wcet-args: 40 30
 // wcet-tight: exact
-// gcc -O2 unswitches the outer loop on m <= 0 and clang -O2 strength-reduces
-// the inner counter: the outer counter's start is then only known on a path
-// the value analysis merges: no bound.
-// wcet-unbounded: gcc-O2 clang-O2
+// gcc -O2/-O3 version the outer loop on m <= 0: two outer loops share the
+// counter, each bounded on its own (Z3 relates the second to the first's
+// exit), not jointly (2%); clang -O2/-O3 unroll the inner loop by 4 with a
+// remainder loop, bounded separately (4%).
+// wcet-loose: gcc-O2 gcc-O3 clang-O2 clang-O3
 #include "corpus.h"
 ANALYSED long nested_rect(int n, int m) {
     long s = 0;

@@ -2,9 +2,9 @@
 // wcet-assume: n=0..999
 // wcet-args: 999
 // wcet-tight: exact
-// clang -O2 computes the trip count n/3 with a multiply-high the value
-// analysis does not model: no bound.
-// wcet-unbounded: clang-O2
+// clang -O2/-O3 compute the trip count n/3 with a multiply-high (modelled)
+// and unroll by 4 with a remainder loop: bounded separately (1%).
+// wcet-loose: clang-O2 clang-O3
 #include "corpus.h"
 ANALYSED long stride3(int n) {
     long s = 0;

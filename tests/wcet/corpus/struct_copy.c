@@ -6,7 +6,7 @@
 // Copies of a 256-byte structure: gcc emits rep movsq (one count per
 // iteration, from rcx); clang calls memcpy, whose cost is given as a flow
 // fact (valgrind's replacement memcpy for 256 bytes; loose there).
-// wcet-loose: clang-O0 clang-O1 clang-O2 clang-Os
+// wcet-loose: clang-O0 clang-O1 clang-O2 clang-O3 clang-Os
 #include "corpus.h"
 struct rec {
     long v[32];

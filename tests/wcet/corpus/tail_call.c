@@ -2,8 +2,8 @@
 // wcet-assume: n=0..300
 // wcet-args: 300
 // wcet-tight: exact
-// clang -O2 unrolls the callee by 4: bounded, not exact.
-// wcet-loose: clang-O2
+// clang -O2/-O3 unroll the callee by 4: bounded, not exact.
+// wcet-loose: clang-O2 clang-O3
 // tail_top ends with a call that optimising compilers turn into a jump.
 #include "corpus.h"
 HELPER long tail_work(long x, int n) {

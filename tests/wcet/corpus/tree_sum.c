@@ -4,11 +4,11 @@
 // wcet-fact: recursion tree_rec depth 7
 // Divide and conquer: two recursive calls, 7 nested activations for n = 64.
 // The results are combined so that neither call is a tail call; clang -O2
-// and -Os still turn the second call into a loop, annotated for them.
+// -O3 and -Os still turn the second call into a loop, annotated for them.
 // wcet-fact-optional: loop tree_rec {line:if (n <= 1)} max 7
 // There each activation is bounded as 7 loop iterations, each with a full
 // recursive call: sound but very loose (the halving is not modelled).
-// wcet-loose: clang-O2 clang-Os
+// wcet-loose: clang-O2 clang-O3 clang-Os
 #include "corpus.h"
 static long arr[64];
 HELPER long tree_rec(const long *a, long n) {

@@ -4,10 +4,9 @@
 // wcet-tight: exact
 // clang -O2 unrolls by 8 with a remainder loop: both loops are bounded, but not
 // jointly (the remainder runs n mod 4 times): bound within 4% there.
-// wcet-loose: clang-O2
+// wcet-loose: clang-O2 clang-O3
 // clang -O1 and -Os keep two counters and test one derived from the other
-// (strength reduction): no bound without a relational domain.
-// wcet-unbounded: clang-O1 clang-Os
+// (strength reduction): Z3 relates them over the paths into the loop.
 #include "corpus.h"
 ANALYSED unsigned unsigned_ne(unsigned n) {
     unsigned s = 1;

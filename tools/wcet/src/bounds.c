@@ -268,6 +268,32 @@ static void run_dm_block(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
     }
 }
 
+/* The map m leaving block q towards block b: an edge taken only when
+ * `cmp X, Y` found X == Y (64-bit operands) gives the one without a delta the
+ * other's (both hold the same number there). */
+static void dm_edge(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int q, int b, dmap *m) {
+    const wc_block *qb = &cfg->blocks[q];
+    if (!m->reached || qb->term != WC_T_JCC || qb->n < 2)
+        return;
+    const wc_insn *j = qb->insns[qb->n - 1], *f = qb->insns[qb->n - 2];
+    bool taken = j->target == cfg->blocks[b].start, fall = j->addr + j->size == cfg->blocks[b].start;
+    if (taken == fall)
+        return;
+    bool eq = (j->cc == WC_CC_E && taken) || (j->cc == WC_CC_NE && !taken);
+    if (!eq || f->id != X86_INS_CMP || f->nops != 2 || f->ops[0].size != 8 || f->ops[1].size != 8)
+        return;
+    wc_state vs;
+    wc_value_at(an, cfg, vr, q, qb->n - 2, &vs);
+    dloc la, lb;
+    if (!vs.reached || !op_loc(&vs, &f->ops[0], &la) || !op_loc(&vs, &f->ops[1], &lb))
+        return;
+    int ia = dm_find(m, &la), ib = dm_find(m, &lb);
+    if (ia >= 0 && ib < 0)
+        dm_set(m, &lb, m->d[ia]);
+    else if (ib >= 0 && ia < 0)
+        dm_set(m, &la, m->d[ib]);
+}
+
 /* Delta analysis over the blocks of region from point p (map init) around to
  * p again. Returns the map at the return to p; also the in-maps of blocks
  * (hdr_in: the map at entry of block want from predecessors outside skip). */
@@ -295,7 +321,9 @@ static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
                 int q = bb->pred[k];
                 if (!region[q])
                     continue;
-                dm_join(&acc, q == p.b ? &start : &out[q]);
+                dmap e = q == p.b ? start : out[q];
+                dm_edge(an, cfg, vr, q, b, &e);
+                dm_join(&acc, &e);
             }
             if (dm_eq(&acc, &in[b]))
                 continue;
@@ -330,7 +358,9 @@ static dmap delta_around(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, 
             int q = wb->pred[k];
             if (!region[q] || (want_skip_from && want_skip_from[q]))
                 continue;
-            dm_join(want_in, q == p.b ? &start : &out[q]);
+            dmap e = q == p.b ? start : out[q];
+            dm_edge(an, cfg, vr, q, want, &e);
+            dm_join(want_in, &e);
         }
     }
     free(in);
@@ -371,6 +401,10 @@ typedef struct cand {
     bool sign_test;   /* js/jns after cmp: valid as < / >= while A - B cannot overflow */
     const wc_insn *f; /* the flag setter */
     int ai;           /* A's operand index in f */
+    bool exact;       /* for !=: the variable meets its limit exactly (not by wrap-around) */
+    bool b_varies;    /* the limit changes in the loop */
+    bool z3_step;     /* the step comes from Z3, not from the delta analysis */
+    bool split;       /* one of several copies of the exit test (split_exit) */
     char how[512];
 } cand;
 
@@ -932,8 +966,87 @@ static bool d_max(const cand *c, const wc_val *a0, const wc_val *b, uint64_t *dm
     return true;
 }
 
+/* Register r is computed in loop lp only from registers, constants and stack
+ * slots (no other memory, no call): a candidate for Z3's step over two
+ * iterations. */
+static bool fed_by_registers(const wc_cfg *cfg, const wc_loop *lp, int r) {
+    uint32_t set = 1u << r;
+    for (int round = 0; round < WC_NREGS + 1; round++) {
+        uint32_t before = set;
+        for (int k = 0; k < lp->nblocks; k++) {
+            const wc_block *bb = &cfg->blocks[lp->blocks[k]];
+            for (int j = 0; j < bb->n; j++) {
+                const wc_insn *in = bb->insns[j];
+                if (!(in->regs_written & set))
+                    continue;
+                if (in->kind == WC_I_CALL || in->kind == WC_I_ICALL || in->string_op)
+                    return false;
+                for (int o = 0; o < in->nops; o++) {
+                    const wc_op *op = &in->ops[o];
+                    if (op->type == WC_OP_MEM && in->id != X86_INS_LEA && op->base != WC_RSP &&
+                        op->base != WC_RBP)
+                        return false;
+                    if (op->type == WC_OP_REG && op->reg >= 0 && op->reg < WC_NREGS)
+                        set |= 1u << op->reg;
+                    if (op->type == WC_OP_MEM) {
+                        if (op->base >= 0 && op->base < WC_NREGS)
+                            set |= 1u << op->base;
+                        if (op->index >= 0 && op->index < WC_NREGS)
+                            set |= 1u << op->index;
+                    }
+                }
+                set |= in->regs_read & 0xffffu;
+            }
+        }
+        if (set == before)
+            break;
+    }
+    return true;
+}
+
+/* the relation for the Z3 distance: 0 !=, 1 < toward the limit, 2 <=; -1 none */
+static int cand_zrel(const cand *c) {
+    return c->rel == REL_NE                                                     ? 0
+           : (c->rel == REL_LT && c->s > 0) || (c->rel == REL_GT && c->s < 0) ? 1
+           : (c->rel == REL_LE && c->s > 0) || (c->rel == REL_GE && c->s < 0) ? 2
+                                                                              : -1;
+}
+
+/* back edges from a largest distance d */
+static uint64_t z3_count(const cand *c, uint64_t d) {
+    uint64_t as = (uint64_t)(c->s < 0 ? -c->s : c->s);
+    int zrel = cand_zrel(c);
+    return zrel == 0 ? d / as : zrel == 1 ? (d + as - 1) / as : d / as + 1;
+}
+
+/* Z3's largest distance for candidate c (see wc_smt_max_distance) */
+static bool cand_z3(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, const cand *c,
+                    const wc_ivfacts *ivf, int64_t kdelta, uint64_t hint, uint64_t cap,
+                    uint64_t *dmax, const char **why) {
+    int zrel = cand_zrel(c);
+    if (zrel < 0 || !c->f)
+        return false;
+    /* a distance of half the width or more: no bound (it would be by wrap-around) */
+    if (c->w < 64 && cap > ((uint64_t)1 << (c->w - 1)) - 1)
+        cap = ((uint64_t)1 << (c->w - 1)) - 1;
+    int64_t bconst = 0;
+    if (c->b_imm) {
+        int64_t x1, x2;
+        wc_val_signed(&c->b, c->w, &x1, &x2);
+        bconst = x1;
+    }
+    /* addresses of one object do not wrap around (as for the intervals) */
+    bool wrapchk = c->a0.base == WC_B_NONE && c->b.base == WC_B_NONE;
+    return wc_smt_max_distance(an, cfg, vr, l, c->p.b, c->p.post ? c->p.i + 1 : c->p.i,
+                               &c->f->ops[c->ai], c->b_imm ? NULL : &c->f->ops[1 - c->ai], bconst,
+                               c->w, c->s, zrel, c->uns, wrapchk, cap, ivf, kdelta, hint, dmax,
+                               why);
+}
+
 static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
-                          int l, int cb, cand *c, bool swap) {
+                          int l, int cb, cand *c, bool swap, const wc_ivfacts *ivf,
+                          int64_t force_s, bool z3) {
+    z3 = z3 && !an->opt.no_smt;
     const wc_loop *lp = &cfg->loops[l];
     const wc_block *bb = &cfg->blocks[cb];
     const wc_insn *j = bb->insns[bb->n - 1];
@@ -1040,7 +1153,11 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         if (cont == WC_CC_S || cont == WC_CC_NS)
             c->uns = false;
     }
-    {
+    if (force_s == INT64_MIN)
+        return; /* the test parsed, nothing more asked */
+    if (force_s)
+        c->s = force_s; /* the step per iteration, known from elsewhere */
+    else {
         /* the step: locations equal to A at p, then around the loop */
         dmap init;
         memset(&init, 0, sizeof init);
@@ -1233,17 +1350,32 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
                          an_, (unsigned long long)kb);
                 return;
             }
-            snprintf(c->how, sizeof c->how,
-                     "exit at 0x%llx: %s is not an induction variable of the loop",
-                     (unsigned long long)j->addr, an_);
-            return;
-        }
-        c->s = res.d[ia];
+            int64_t zs;
+            if (ia < 0 && z3 && c->a.kind == 0 && fed_by_registers(cfg, lp, c->a.reg) &&
+                wc_smt_step(an, cfg, vr, l, c->p.b, c->p.post ? fi + 1 : fi, &f->ops[ai], &zs) &&
+                zs != 0) {
+                /* recomputed in every iteration from other variables (lea r, [base +
+                 * index]), yet changing by a constant: Z3 over two iterations */
+                c->s = zs;
+                c->z3_step = true;
+            } else {
+                snprintf(c->how, sizeof c->how,
+                         "exit at 0x%llx: %s is not an induction variable of the loop",
+                         (unsigned long long)j->addr, an_);
+                return;
+            }
+        } else
+            c->s = res.d[ia];
     }
     /* a limit that changes in the loop: for <, <=, >, >= its range over all
      * iterations (the value analysis at the test) still bounds the loop */
     bool b_varies = false;
-    if (!c->b_imm && loop_writes(an, cfg, vr, lp, &c->bl)) {
+    int64_t bstep = 1;
+    if (!c->b_imm && loop_writes(an, cfg, vr, lp, &c->bl) &&
+        !(z3 && c->bl.kind == 0 && fed_by_registers(cfg, lp, c->bl.reg) &&
+          wc_smt_step(an, cfg, vr, l, c->p.b, fi, &f->ops[1 - ai], &bstep) &&
+          bstep == 0)) {
+        /* (recomputed in every iteration to the same value, Z3 shows: as if unchanged) */
         char bn[32];
         loc_str(&c->bl, bn, sizeof bn);
         if (c->rel == REL_EQ || c->rel == REL_NE) {
@@ -1311,27 +1443,30 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
             }
         }
         bool counted = count_k(c, &c->a0, &c->b, &k, why, sizeof why);
-        if ((!counted || strstr(why, "wrap")) && c->rel == REL_NE && !an->opt.no_smt) {
-            /* Z3: on every path to the loop, the limit lies ahead of the variable by a multiple of
-             * the step */
-            uint64_t dmax;
-            if (d_max(c, &c->a0, &c->b, &dmax)) {
-                int64_t bconst = 0;
-                if (c->b_imm) {
-                    int64_t x1, x2;
-                    wc_val_signed(&c->b, c->w, &x1, &x2);
-                    bconst = x1;
-                }
-                uint64_t as = (uint64_t)(c->s < 0 ? -c->s : c->s);
-                if (wc_smt_distance(an, cfg, vr, l, c->p.b, c->p.post ? fi + 1 : fi, &f->ops[c->ai],
-                                    c->b_imm ? NULL : &f->ops[1 - c->ai], bconst, c->w, c->s,
-                                    dmax)) {
+        int zrel = cand_zrel(c);
+        if ((!counted || strstr(why, "wrap") || k > 65536) && zrel >= 0 && !c->sign_test &&
+            !b_varies && z3) {
+            /* Z3: the largest distance from the variable to its limit at the loop's first
+             * test, over the paths that lead there (relations the intervals lose: an end
+             * pointer computed from a count, a trip count from a multiply-high division,
+             * the remainder of a vectorised or unrolled loop) */
+            uint64_t dmax, cap = (uint64_t)1 << 40, iv;
+            if (d_max(c, &c->a0, &c->b, &iv) && iv < cap)
+                cap = iv;
+            const char *zwhy = "";
+            if (cand_z3(an, cfg, vr, l, c, ivf, 0, 0, cap, &dmax, &zwhy)) {
+                uint64_t kz = z3_count(c, dmax);
+                if (!counted || kz < k) {
                     counted = true;
-                    k = dmax / as;
+                    k = kz;
                     snprintf(why, sizeof why,
-                             "Z3: the limit is at most %llu ahead, by a multiple of the step",
+                             zrel == 0 ? "Z3: the limit is at most %llu ahead, by a multiple of the step, on every path to the loop"
+                                       : "Z3: the limit is at most %llu ahead on every path to the loop, without wrap-around",
                              (unsigned long long)dmax);
                 }
+            } else if (!counted) {
+                size_t len = strlen(why);
+                snprintf(why + len, sizeof why - len, "; Z3: %s", zwhy);
             }
         }
         if (!counted) {
@@ -1343,9 +1478,11 @@ static void try_candidate(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx
         }
         c->ok = true;
         c->k = k;
-        snprintf(c->how, sizeof c->how, "counted: %s from %s step %+lld while %s %s%s %s%s%s", an_,
-                 a0s, (long long)c->s, an_, rel_names[c->rel], c->uns ? "u" : "", bs,
-                 *why ? ", " : "", why);
+        c->exact = !strstr(why, "wrap-around only");
+        c->b_varies = b_varies;
+        snprintf(c->how, sizeof c->how, "counted: %s from %s step %+lld%s while %s %s%s %s%s%s", an_,
+                 a0s, (long long)c->s, c->z3_step ? " (Z3: the same change in every iteration)" : "",
+                 an_, rel_names[c->rel], c->uns ? "u" : "", bs, *why ? ", " : "", why);
     }
     return;
 unsupported:
@@ -1380,7 +1517,8 @@ static bool add_inner_count(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *c
 static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
                        int li, const cand *ci, int lo, const cand *co, uint64_t *total,
                        uint64_t *permax) {
-    if (!co->ok || co->a0.top || co->a0.base != WC_B_NONE || co->a0.lo != co->a0.hi || co->k > 1024)
+    if (!co->ok || co->split || ci->split || co->a0.top || co->a0.base != WC_B_NONE ||
+        co->a0.lo != co->a0.hi || co->k > 1024)
         return false;
     const wc_loop *outer = &cfg->loops[lo];
     const wc_block *pb = &cfg->blocks[co->p.b];
@@ -1467,18 +1605,420 @@ static bool triangular(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, c
     return true;
 }
 
+/* Location Y at point p minus location X at loop l's header, in the first
+ * iteration (the same on every path), into *d. */
+static bool delta_from_header2(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                               const dloc *X, const dloc *Y, point p, int64_t *d);
+static bool delta_from_header(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                              const dloc *X, point p, int64_t *d) {
+    return delta_from_header2(an, cfg, vr, l, X, X, p, d);
+}
+static bool delta_from_header2(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                               const dloc *X, const dloc *Y, point p, int64_t *d) {
+    const wc_loop *lp = &cfg->loops[l];
+    int h = lp->header, n = cfg->nblocks;
+    dmap *in = wc_xcalloc((size_t)n, sizeof *in), *out = wc_xcalloc((size_t)n, sizeof *out);
+    bool changed = true;
+    for (int round = 0; changed && round < 50; round++) {
+        changed = false;
+        for (int k = 0; k < n; k++) {
+            int b = -1;
+            for (int q = 0; q < n; q++)
+                if (cfg->blocks[q].rpo == k)
+                    b = q;
+            if (b < 0 || !lp->in[b])
+                continue;
+            dmap acc;
+            memset(&acc, 0, sizeof acc);
+            if (b == h) {
+                acc.reached = true;
+                dm_set(&acc, X, 0);
+            } else
+                for (int q2 = 0; q2 < cfg->blocks[b].npred; q2++) {
+                    int q = cfg->blocks[b].pred[q2];
+                    if (!lp->in[q])
+                        continue;
+                    dmap e = out[q];
+                    dm_edge(an, cfg, vr, q, b, &e);
+                    dm_join(&acc, &e);
+                }
+            if (in[b].reached && dm_eq(&acc, &in[b]))
+                continue;
+            in[b] = acc;
+            changed = true;
+            dmap o = acc;
+            run_dm_block(an, cfg, vr, b, 0, cfg->blocks[b].n, &o);
+            out[b] = o;
+        }
+    }
+    dmap at = in[p.b];
+    free(in);
+    free(out);
+    if (changed || !at.reached)
+        return false;
+    run_dm_block(an, cfg, vr, p.b, 0, p.post ? p.i + 1 : p.i, &at);
+    int ia = dm_find(&at, Y);
+    if (!at.reached || ia < 0)
+        return false;
+    *d = at.d[ia];
+    return true;
+}
+
+/* What loop l's bound (candidate c) says for the loops nested in it. */
+static void iv_facts(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, const cand *c,
+                     wc_ivfacts *f) {
+    memset(f, 0, sizeof *f);
+    if (!c->ok)
+        return;
+    const wc_loop *lp = &cfg->loops[l];
+    int h = lp->header;
+    /* each register's step per iteration, at the header (one delta analysis
+     * per register the loop writes: the map relates locations to that one) */
+    f->valid = true;
+    f->kmax = c->k;
+    uint32_t written = 0;
+    for (int k = 0; k < lp->nblocks; k++) {
+        const wc_block *bb = &cfg->blocks[lp->blocks[k]];
+        for (int j = 0; j < bb->n; j++)
+            written |= bb->insns[j]->regs_written;
+    }
+    /* registers whose value is exact only in its low 32 bits: written at 32
+     * bits, or copied (at 64 bits) from such a register */
+    uint32_t low32 = 0;
+    for (int round = 0; round < WC_NREGS + 1; round++) {
+        uint32_t before = low32;
+        for (int k = 0; k < lp->nblocks; k++) {
+            const wc_block *bb = &cfg->blocks[lp->blocks[k]];
+            for (int j = 0; j < bb->n; j++) {
+                const wc_insn *in = bb->insns[j];
+                if (in->nops < 1 || in->ops[0].type != WC_OP_REG || in->ops[0].reg < 0 ||
+                    in->ops[0].reg >= WC_NREGS)
+                    continue;
+                bool from32 = in->ops[0].size == 4;
+                for (int o = 1; o < in->nops; o++) {
+                    const wc_op *op = &in->ops[o];
+                    if (op->type == WC_OP_REG && op->reg >= 0 && op->reg < WC_NREGS &&
+                        (low32 & (1u << op->reg)))
+                        from32 = true;
+                    if (op->type == WC_OP_MEM &&
+                        ((op->base >= 0 && op->base < WC_NREGS && (low32 & (1u << op->base))) ||
+                         (op->index >= 0 && op->index < WC_NREGS && (low32 & (1u << op->index)))))
+                        from32 = true;
+                }
+                if (from32)
+                    low32 |= 1u << in->ops[0].reg;
+            }
+        }
+        if (low32 == before)
+            break;
+    }
+    for (int r = 0; r < WC_NREGS; r++) {
+        if (r == WC_RSP || !(written & (1u << r)))
+            continue;
+        dmap init;
+        memset(&init, 0, sizeof init);
+        init.reached = true;
+        dloc rl = {0, (int8_t)r, 8, 0};
+        dm_set(&init, &rl, 0);
+        point ph = {h, 0, false};
+        dmap res = delta_around(an, cfg, vr, lp->in, ph, &init, -1, NULL, NULL);
+        int i = res.reached ? dm_find(&res, &rl) : -1;
+        if (i < 0)
+            continue;
+        /* exact at 64 bits unless written at 32 bits; not through extensions */
+        bool ok = true, w32 = false;
+        for (int k = 0; k < lp->nblocks && ok; k++) {
+            const wc_block *bb = &cfg->blocks[lp->blocks[k]];
+            for (int j = 0; j < bb->n; j++) {
+                const wc_insn *in = bb->insns[j];
+                if (!(in->regs_written & (1u << r)))
+                    continue;
+                if (in->id == X86_INS_MOVSXD || in->id == X86_INS_MOVSX || in->id == X86_INS_MOVZX ||
+                    in->id == X86_INS_CDQE)
+                    ok = false;
+                if (in->nops >= 1 && in->ops[0].type == WC_OP_REG && in->ops[0].reg == r &&
+                    in->ops[0].size == 4)
+                    w32 = true;
+            }
+        }
+        if (!ok)
+            continue;
+        f->ivmask |= 1u << r;
+        f->step[r] = res.d[i];
+        if (w32 || (low32 & (1u << r)))
+            f->iv32 |= 1u << r;
+    }
+    /* the exit test: A a register, the limit a register the loop keeps or a constant */
+    int rel = c->rel == REL_NE && c->exact                                     ? 0
+              : (c->rel == REL_LT && c->s > 0) || (c->rel == REL_GT && c->s < 0) ? 1
+              : (c->rel == REL_LE && c->s > 0) || (c->rel == REL_GE && c->s < 0) ? 2
+                                                                                 : -1;
+    if (rel < 0 || c->sign_test || c->b_varies || c->a.kind != 0 || !c->f ||
+        (!c->b_imm && (c->bl.kind != 0 || loop_writes(an, cfg, vr, lp, &c->bl))))
+        return; /* (a limit recomputed in the loop is not its value at the entry) */
+    int64_t bconst = 0;
+    if (c->b_imm) {
+        int64_t x2;
+        if (!wc_val_signed(&c->b, c->w, &bconst, &x2) || bconst != x2)
+            return;
+    }
+    int64_t cdelta;
+    if (!delta_from_header(an, cfg, vr, l, &c->a, c->p, &cdelta))
+        return;
+    f->test = true;
+    f->areg = c->a.reg;
+    f->breg = c->b_imm ? -1 : c->bl.reg;
+    f->bconst = bconst;
+    f->rel = rel;
+    f->w = c->w;
+    f->uns = c->uns;
+    f->c = cdelta;
+    f->s = c->s;
+}
+
+/* A loop whose exit test was duplicated onto each path (no one test runs in
+ * every iteration): when the tests form a cut of the loop (every way around
+ * passes one), compare the same variable A with the same limit, and A has
+ * the same offset c from its header value at each of them, then one test of
+ * A_header + c runs in every iteration; A's step per iteration is measured at
+ * the header. The bound is the largest count over the tests' first arrivals. */
+static bool split_exit(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
+                       int l, const wc_ivfacts *ivf, cand *out) {
+    const wc_loop *lp = &cfg->loops[l];
+    int n = cfg->nblocks, h = lp->header;
+    bool *isT = wc_xcalloc((size_t)n, sizeof *isT);
+    int T[16], nT = 0;
+    for (int k = 0; k < lp->nblocks; k++) {
+        int b = lp->blocks[k];
+        const wc_block *bb = &cfg->blocks[b];
+        if (bb->term != WC_T_JCC || bb->loop != l || !vr->in[b].reached || bb->nsucc != 2)
+            continue;
+        if (lp->in[bb->succ[0]] == lp->in[bb->succ[1]])
+            continue;
+        if (nT >= 16) {
+            free(isT);
+            return false;
+        }
+        T[nT++] = b;
+        isT[b] = true;
+    }
+    /* a cut: no way from the header back to it that avoids the tests */
+    bool cut = nT >= 2;
+    if (cut) {
+        bool *seen = wc_xcalloc((size_t)n, sizeof *seen);
+        int *st = wc_xcalloc((size_t)n + 1, sizeof *st), top = 0;
+        if (!isT[h]) {
+            st[top++] = h;
+            seen[h] = true;
+        }
+        while (top && cut) {
+            int b = st[--top];
+            const wc_block *bb = &cfg->blocks[b];
+            for (int k = 0; k < bb->nsucc; k++) {
+                int s2 = bb->succ[k];
+                if (!lp->in[s2] || !vr->in[s2].reached)
+                    continue;
+                if (s2 == h) {
+                    cut = false;
+                    break;
+                }
+                if (!seen[s2] && !isT[s2]) {
+                    seen[s2] = true;
+                    st[top++] = s2;
+                }
+            }
+        }
+        free(seen);
+        free(st);
+    }
+    free(isT);
+    if (!cut)
+        return false;
+    /* the tests: the same comparison of the same variable */
+    cand first;
+    memset(&first, 0, sizeof first);
+    dloc hreg;
+    memset(&hreg, 0, sizeof hreg);
+    int64_t c0 = 0, step = 0;
+    int sw[16];
+    for (int i = 0; i < nT; i++) {
+        bool found = false;
+        for (int w2 = 0; w2 < 2 && !found; w2++) {
+            cand c;
+            try_candidate(an, cfg, ctx, vr, l, T[i], &c, w2 == 1, ivf, INT64_MIN, false);
+            if (!c.f || c.sign_test || c.a.kind != 0 || !loop_writes(an, cfg, vr, lp, &c.a))
+                continue;
+            if (!c.b_imm && loop_writes(an, cfg, vr, lp, &c.bl))
+                continue;
+            int64_t ci;
+            if (i == 0) {
+                /* a location R stepping at the header, with A = R (at the header) + c at the test */
+                bool got = false;
+                for (int r = -1; r < WC_NREGS && !got; r++) {
+                    dloc R = c.a;
+                    if (r >= 0) {
+                        if (r == WC_RSP || r == c.a.reg)
+                            continue;
+                        R.kind = 0;
+                        R.reg = (int8_t)r;
+                        R.size = 8;
+                        R.off = 0;
+                    }
+                    if (!delta_from_header2(an, cfg, vr, l, &R, &c.a, c.p, &ci))
+                        continue;
+                    dmap init, res;
+                    memset(&init, 0, sizeof init);
+                    init.reached = true;
+                    dm_set(&init, &R, 0);
+                    point ph = {h, 0, false};
+                    res = delta_around(an, cfg, vr, lp->in, ph, &init, -1, NULL, NULL);
+                    int ia = res.reached ? dm_find(&res, &R) : -1;
+                    if (ia < 0 || res.d[ia] == 0)
+                        continue;
+                    step = res.d[ia];
+                    first = c;
+                    c0 = ci;
+                    hreg = R;
+                    got = true;
+                }
+                if (!got)
+                    continue;
+            } else {
+                if (!delta_from_header2(an, cfg, vr, l, &hreg, &c.a, c.p, &ci))
+                    continue;
+                int64_t x1, x2, y1, y2;
+                bool sameb = c.b_imm == first.b_imm &&
+                             (c.b_imm ? wc_val_signed(&c.b, c.w, &x1, &x2) &&
+                                            wc_val_signed(&first.b, first.w, &y1, &y2) && x1 == x2 &&
+                                            y1 == y2 && x1 == y1
+                                      : loc_eq(&c.bl, &first.bl));
+                if (!loc_eq(&c.a, &first.a) || c.rel != first.rel || c.uns != first.uns ||
+                    c.w != first.w || ci != c0 || !sameb)
+                    continue;
+            }
+            sw[i] = w2;
+            found = true;
+        }
+        if (!found)
+            return false;
+    }
+    /* each test's count with the step per iteration; the largest */
+    uint64_t K = 0;
+    cand best;
+    memset(&best, 0, sizeof best);
+    for (int i = 0; i < nT; i++) {
+        cand c;
+        try_candidate(an, cfg, ctx, vr, l, T[i], &c, sw[i] == 1, ivf, step, true);
+        if (!c.ok)
+            return false;
+        if (i == 0 || c.k > K) {
+            K = c.k;
+            best = c;
+        }
+    }
+    best.k = K;
+    best.split = true;
+    char an_[32];
+    loc_str(&best.a, an_, sizeof an_);
+    char h2[sizeof best.how];
+    snprintf(h2, sizeof h2,
+             "%d copies of the exit test (one on each way around the loop) compare %s%+lld with the same limit; per test: %s",
+             nT, an_, (long long)c0, best.how);
+    memcpy(best.how, h2, sizeof best.how);
+    *out = best;
+    return true;
+}
+
+/* Nested loops whose count follows the enclosing loop's iteration k (0 to
+ * kp): Z3's largest D + k * delta, for delta one step (or one unit) either
+ * way, bounds the
+ * count in iteration k by that of (M - k * delta); the total is their sum
+ * over k (each at most the loop's own bound). */
+static bool z3_total(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, const cand *c,
+                     const wc_ivfacts *ivf, uint64_t kp, uint64_t *total, uint64_t *permax) {
+    if (cand_zrel(c) < 0 || c->sign_test || c->b_varies || !c->f || kp > 4096)
+        return false;
+    if (!c->a0.top && !c->b.top && c->a0.base == WC_B_NONE && c->b.base == WC_B_NONE &&
+        c->a0.lo == c->a0.hi && c->b.lo == c->b.hi)
+        return false; /* the same count in every outer iteration: rectangular */
+    if (c->a0.sym && c->a0.sym == c->b.sym && c->a0.symw >= c->w && c->b.symw >= c->w)
+        return false; /* the limit a fixed distance from the start: the same count */
+    int64_t as = c->s < 0 ? -c->s : c->s;
+    bool any = false;
+    i128 best = 0;
+    /* D + k * delta is at most the largest D plus kp steps */
+    i128 cap = ((i128)c->k + 1 + (i128)kp) * as;
+    /* the count falls by one per outer iteration (a step of D, or one unit when
+     * an unrolled loop's limit is rounded), else rises */
+    int64_t deltas[4] = {as, 1, -as, -1};
+    for (int dir = 0; dir < 4; dir++) {
+        int64_t delta = deltas[dir];
+        if ((dir == 1 || dir == 3) && as == 1)
+            continue;
+        if (dir >= 2 && any && best < (i128)c->k * (kp + 1))
+            break;
+        uint64_t M;
+        const char *why;
+        if (cap > ((i128)1 << 40) ||
+            !cand_z3(an, cfg, vr, l, c, ivf, delta, delta > 0 ? c->k * (uint64_t)as : (uint64_t)as,
+                     (uint64_t)cap, &M, &why))
+            continue;
+        i128 sum = 0;
+        for (uint64_t k = 0; k <= kp; k++) {
+            i128 d = (i128)M - (i128)k * delta;
+            uint64_t cnt = d < 0 ? 0 : z3_count(c, (uint64_t)d);
+            if (d < 0 && cand_zrel(c) == 2)
+                cnt = 0;
+            if (cnt > c->k)
+                cnt = c->k;
+            sum += cnt;
+        }
+        if (!any || sum < best)
+            best = sum;
+        any = true;
+    }
+    if (!any || best > (i128)UINT64_MAX / 4)
+        return false;
+    *total = (uint64_t)best;
+    *permax = c->k;
+    return true;
+}
+
 void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, const wc_vres *vr,
                     wc_lbound *out, wc_fres *fr) {
     (void)fr;
     int nl = cfg->nloops;
     cand *best = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *best);
     cand *structural = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *structural);
+    wc_ivfacts *ivf = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *ivf);
+    /* outer loops first: what their bounds say helps bound the loops inside */
+    int *order = wc_xcalloc((size_t)(nl ? nl : 1), sizeof *order), no = 0;
+    for (int d = 0; no < nl && d <= nl + 1; d++)
+        for (int l = 0; l < nl; l++)
+            if (cfg->loops[l].depth == d)
+                order[no++] = l;
     for (int l = 0; l < nl; l++) {
+        bool listed = false;
+        for (int i = 0; i < no; i++)
+            listed |= order[i] == l;
+        if (!listed)
+            order[no++] = l;
+    }
+    for (int oi = 0; oi < nl; oi++) {
+        int l = order[oi];
         const wc_loop *lp = &cfg->loops[l];
         wc_lbound *lb = &out[l];
         memset(lb, 0, sizeof *lb);
         lb->line = wc_image_line(an->img, cfg->blocks[lp->header].start, &lb->file);
         char whynot[1024] = "";
+        /* first without Z3; Z3 only when no test gives a reasonable bound */
+        for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (an->opt.no_smt ||
+                (best[l].ok && best[l].k <= 65536 && !strstr(best[l].how, "wrap-around only")))
+                break;
+            *whynot = 0;
+        }
         for (int k = 0; k < lp->nblocks; k++) {
             int b = lp->blocks[k];
             const wc_block *bb = &cfg->blocks[b];
@@ -1493,7 +2033,7 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 continue;
             for (int sw = 0; sw < 2; sw++) {
                 cand c;
-                try_candidate(an, cfg, ctx, vr, l, b, &c, sw == 1);
+                try_candidate(an, cfg, ctx, vr, l, b, &c, sw == 1, ivf, 0, pass == 1);
                 if (!c.ok && c.structural && !structural[l].structural)
                     structural[l] = c;
                 if (c.ok) {
@@ -1506,10 +2046,17 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 }
             }
         }
+        }
+        if (!best[l].ok && vr->in[lp->header].reached) {
+            cand sc;
+            if (split_exit(an, cfg, ctx, vr, l, ivf, &sc))
+                best[l] = sc;
+        }
         if (best[l].ok) {
             lb->bounded = true;
             lb->max = best[l].k;
             lb->how = wc_xstrdup(best[l].how);
+            iv_facts(an, cfg, vr, l, &best[l], &ivf[l]);
         } else {
             if (!vr->in[lp->header].reached) {
                 lb->bounded = true;
@@ -1548,8 +2095,8 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 (unsigned long long)total);
             continue;
         }
-        if (!best[l].ok)
-            continue;
+        if (!best[l].ok || best[l].split)
+            continue; /* (a split test is not met in every iteration: no per-run count) */
         if (triangular(an, cfg, ctx, vr, l, &best[l], p, &best[p], &total, &permax) &&
             total < best[l].k * (best[p].k + 1)) {
             out[l].has_total = true;
@@ -1563,8 +2110,24 @@ void wc_loop_bounds(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, cons
                 out[l].how, (unsigned long long)permax, (unsigned long long)total);
             free(out[l].how);
             out[l].how = h;
+            continue;
+        }
+        if (!an->opt.no_smt && ivf[p].valid && z3_total(an, cfg, vr, l, &best[l], ivf, best[p].k,
+                                                        &total, &permax) &&
+            total < best[l].k * (best[p].k + 1)) {
+            out[l].has_total = true;
+            out[l].total_loop = p;
+            out[l].total = total;
+            char *h = wc_fmt("%s; in total at most %llu per entry of the enclosing loop (Z3: the "
+                             "distance to the limit changes by a step per iteration of the "
+                             "enclosing loop)",
+                             out[l].how, (unsigned long long)total);
+            free(out[l].how);
+            out[l].how = h;
         }
     }
     free(best);
     free(structural);
+    free(ivf);
+    free(order);
 }

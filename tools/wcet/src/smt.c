@@ -33,6 +33,10 @@
 #define SMT_RLIMIT 4000000u
 #endif
 #define SMT_BUDGET_SECONDS 20.0
+/* the largest-distance search: a deterministic number of checks per question,
+ * and a wall-time guard well above what they take */
+#define MD_MAX_CHECKS 400
+#define MD_GUARD_SECONDS 120.0
 
 static double now_s(void) {
     struct timespec ts;
@@ -362,6 +366,34 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
             return;
         }
         break;
+    case X86_INS_DIV:
+        /* rax = rdx:rax / src, rdx = rdx:rax % src (edx:eax at 32 bits), unsigned; a
+         * quotient too wide traps, so on the paths that go on it fits */
+        if (in->nops == 1 && (w == 64 || w == 32)) {
+            Z3_ast num = Z3_mk_concat(c, lowbits(x, st->reg[WC_RDX], w), lowbits(x, st->reg[WC_RAX], w));
+            b = Z3_mk_zero_ext(c, (unsigned)w, rd(x, st, vs, o0, nip));
+            Z3_ast q = Z3_mk_extract(c, (unsigned)w - 1, 0, Z3_mk_bvudiv(c, num, b));
+            Z3_ast rm = Z3_mk_extract(c, (unsigned)w - 1, 0, Z3_mk_bvurem(c, num, b));
+            st->reg[WC_RAX] = w == 64 ? q : Z3_mk_zero_ext(c, 32, q);
+            st->reg[WC_RDX] = w == 64 ? rm : Z3_mk_zero_ext(c, 32, rm);
+            st->fkind = 0;
+            return;
+        }
+        break;
+    case X86_INS_MUL:
+        /* rdx:rax = rax * src (edx:eax at 32 bits), unsigned */
+        if (in->nops == 1 && (w == 64 || w == 32)) {
+            a = Z3_mk_zero_ext(c, (unsigned)w, lowbits(x, st->reg[WC_RAX], w));
+            b = Z3_mk_zero_ext(c, (unsigned)w, rd(x, st, vs, o0, nip));
+            r = Z3_mk_bvmul(c, a, b);
+            Z3_ast lo = Z3_mk_extract(c, (unsigned)w - 1, 0, r);
+            Z3_ast hi = Z3_mk_extract(c, 2 * (unsigned)w - 1, (unsigned)w, r);
+            st->reg[WC_RAX] = w == 64 ? lo : Z3_mk_zero_ext(c, 32, lo);
+            st->reg[WC_RDX] = w == 64 ? hi : Z3_mk_zero_ext(c, 32, hi);
+            st->fkind = 0;
+            return;
+        }
+        break;
     case X86_INS_INC:
     case X86_INS_DEC:
     case X86_INS_NEG:
@@ -526,22 +558,45 @@ static void constrain(sctx *x, Z3_ast var, const wc_val *v, int w) {
     Z3_ast t = lowbits(x, var, w);
     Z3_solver_assert(c, x->s, Z3_mk_bvsge(c, t, cst(x, lo, w)));
     Z3_solver_assert(c, x->s, Z3_mk_bvsle(c, t, cst(x, hi, w)));
+    if (lo != hi && v->m > 1 && v->m <= (1u << 20) &&
+        (w >= 64 ? lo > INT64_MIN / 2 : lo > -((int64_t)1 << (w - 2)))) {
+        /* the congruence: t - r is a multiple of m (no overflow well inside the width) */
+        Z3_ast d = Z3_mk_bvsub(c, t, cst(x, (int64_t)v->r, w));
+        Z3_solver_assert(c, x->s,
+                         Z3_mk_eq(c, Z3_mk_bvsrem(c, d, cst(x, (int64_t)v->m, w)), cst(x, 0, w)));
+    }
     if (v->w < 64 && v->zx && w == v->w)
         Z3_solver_assert(c, x->s,
                          Z3_mk_eq(c, Z3_mk_extract(c, 63, (unsigned)w, var), cst(x, 0, 64 - w)));
 }
 
-/* a symbolic state that satisfies the value analysis' state vs */
-static void state_from(sctx *x, sstate *st, const wc_state *vs) {
+/* a symbolic state that satisfies the value analysis' state vs; with keep,
+ * the registers in keepmask and keep's slots keep keep's values (the state
+ * after crossing a loop that does not write them) */
+static void state_from_keep(sctx *x, sstate *st, const wc_state *vs, const sstate *keep,
+                            uint32_t keepmask) {
     memset(st, 0, sizeof *st);
     st->esc_lo = vs->esc_lo;
+    bool kept[WC_NREGS + WC_MAX_SLOTS];
+    memset(kept, 0, sizeof kept);
     for (int r = 0; r < WC_NREGS; r++) {
-        st->reg[r] = fresh(x, 64);
         const wc_val *v = &vs->reg[r];
+        if (keep && (keepmask & (1u << r))) {
+            st->reg[r] = keep->reg[r];
+            kept[r] = true;
+            continue;
+        }
+        st->reg[r] = fresh(x, 64);
         constrain(x, st->reg[r], v, v->base != WC_B_NONE ? 64 : v->w);
     }
     for (int i = 0; i < vs->nslots; i++) {
         const wc_slot *s = &vs->slot[i];
+        int k = keep ? slot_idx(keep, s->off, s->size) : -1;
+        if (k >= 0) {
+            slot_put(st, s->off, s->size, keep->slot[k].v);
+            kept[WC_NREGS + i] = true;
+            continue;
+        }
         Z3_ast v = fresh(x, s->size * 8);
         slot_put(st, s->off, s->size, v);
         constrain(x, v, &s->v, s->size * 8);
@@ -559,6 +614,8 @@ static void state_from(sctx *x, sstate *st, const wc_state *vs) {
                 j < WC_NREGS ? (b->base != WC_B_NONE ? 64 : b->w) : vs->slot[j - WC_NREGS].size * 8;
             if (b->sym != a->sym || wa != wb || a->symw < wa || b->symw < wb)
                 continue;
+            if (kept[i] && kept[j])
+                continue;
             Z3_ast ta = i < WC_NREGS ? lowbits(x, st->reg[i], wa)
                                      : st->slot[slot_idx(st, vs->slot[i - WC_NREGS].off,
                                                          vs->slot[i - WC_NREGS].size)]
@@ -572,6 +629,14 @@ static void state_from(sctx *x, sstate *st, const wc_state *vs) {
                                       Z3_mk_bvsub(x->c, tb, cst(x, b->sc, wb))));
         }
     }
+    if (keep)
+        for (int i = 0; i < keep->nslots; i++)
+            if (slot_idx(st, keep->slot[i].off, keep->slot[i].size) < 0)
+                slot_put(st, keep->slot[i].off, keep->slot[i].size, keep->slot[i].v);
+}
+
+static void state_from(sctx *x, sstate *st, const wc_state *vs) {
+    state_from_keep(x, st, vs, NULL, 0);
 }
 
 /* One Z3 context per analyzer, renewed now and then (its terms are freed only
@@ -848,145 +913,575 @@ void wc_smt_free(wc_analyzer *an) {
     an->z3ctx = NULL;
 }
 
-/* ---------- distance proofs at a loop's first test ---------- */
-typedef struct pathsearch {
+/* ---------- the largest distance at a loop's first test ---------- */
+/* The paths searched run from the start (the function's entry, or the header
+ * of the loop's parent with the value analysis' state there, which covers
+ * every iteration of the parent) to the first arrival at the test: through
+ * the blocks of the loop and of its parent, never along a back edge of
+ * either. Every loop on the way (around l, a sibling, or nested in either) is
+ * entered at its header in any iteration: every register and slot it may
+ * write gets the value analysis' ranges there (and what its bound says of its
+ * counters), the others keep their values; the path then goes through its
+ * blocks to l or out of it. This admits every execution of the loop, so a
+ * distance refuted on all paths holds. */
+typedef struct mdsearch {
     sctx *x;
     const wc_cfg *cfg;
     const wc_vres *vr;
-    int l, pblock, pstop;
+    int l, start, pblock, pstop;
+    const wc_ivfacts *ivf;
+    int64_t kdelta;
+    uint64_t hint; /* a likely upper bound, tried first (0: none) */
     const wc_op *aop, *bop;
     int64_t bconst;
-    int w;
+    int w, rel;
     int64_t s;
-    uint64_t dmax;
-    int paths;
-    bool refuted_all;
-    bool *reach; /* blocks from which pblock can be reached */
+    bool uns, wrapchk;
+    uint64_t cap, best;
+    int paths, checks;
+    bool ok;
+    const char *fail;
+    bool *reach;
     double t0;
+    int n;
     int path[256];
-} pathsearch;
+    int sum[256]; /* >= 0: the loop summarised before block path[i] (an exit block of it) */
+} mdsearch;
 
-static bool allowed_block(const pathsearch *ps, int b) {
-    const wc_cfg *cfg = ps->cfg;
-    if (cfg->blocks[b].loop < 0)
-        return true;
-    return cfg->blocks[b].loop == ps->l;
+/* cross loop L2, leaving it from its block e: what the loop may write gets
+ * the value analysis' ranges and equalities at e's entry (which hold in every
+ * iteration), what it does not write keeps its value */
+static Z3_ast havoc_loop(sctx *x, sstate *st, const wc_cfg *cfg, const wc_vres *vr, int L2, int e,
+                         const wc_ivfacts *ivf) {
+    Z3_ast kvar = NULL;
+    const wc_loop *lp = &cfg->loops[L2];
+    uint32_t written = 0;
+    sstate old = *st;
+    for (int k = 0; k < lp->nblocks; k++) {
+        const wc_block *bb = &cfg->blocks[lp->blocks[k]];
+        wc_state vs = vr->in[lp->blocks[k]];
+        for (int i = 0; i < bb->n; i++) {
+            const wc_insn *in = bb->insns[i];
+            written |= in->regs_written;
+            if (in->kind == WC_I_CALL || in->kind == WC_I_ICALL || in->string_op ||
+                in->id == X86_INS_PUSH || (in->regs_written & (1u << WC_RSP)) || !vs.reached)
+                old.nslots = 0;
+            if (in->kind == WC_I_CALL || in->kind == WC_I_ICALL)
+                written |= (1u << WC_RAX) | (1u << WC_RCX) | (1u << WC_RDX) | (1u << WC_RSI) |
+                           (1u << WC_RDI) | (1u << WC_R8) | (1u << WC_R9) | (1u << WC_R10) |
+                           (1u << WC_R11);
+            if (in->nops >= 1 && in->ops[0].type == WC_OP_MEM && in->id != X86_INS_CMP &&
+                in->id != X86_INS_TEST && in->kind == WC_I_NORMAL) {
+                int64_t off;
+                if (vs.reached && wc_op_slot(&vs, &in->ops[0], &off))
+                    slot_kill(&old, off, off + (in->ops[0].size ? in->ops[0].size : 8));
+                else {
+                    int64_t lo = old.esc_lo;
+                    if (vs.reached && vs.esc_lo < lo)
+                        lo = vs.esc_lo;
+                    if (lo != INT64_MAX)
+                        slot_kill(&old, lo, INT64_MAX);
+                }
+            }
+            if (vs.reached)
+                wc_value_step(x->an, &vs, in);
+        }
+    }
+    sstate nst;
+    if (getenv("WCET_DEBUG"))
+        for (int r = 0; r < WC_NREGS; r++)
+            if (written & (1u << r)) {
+                char vb[96];
+                wc_val_str(&vr->in[e].reg[r], vb, sizeof vb);
+                fprintf(stderr, "  crossing loop %d: %s = %s\n", L2, wc_reg_name(r, 8), vb);
+            }
+    state_from_keep(x, &nst, &vr->in[e], &old, ~written);
+    if (ivf && ivf->valid && e == lp->header) {
+        /* after k back edges: the counters moved k steps, and the exit test
+         * continued in each earlier iteration */
+        Z3_context c = x->c;
+        Z3_ast k = fresh(x, 64);
+        kvar = k;
+        Z3_solver_assert(c, x->s, Z3_mk_bvule(c, k, Z3_mk_unsigned_int64(c, ivf->kmax, bv(x, 64))));
+        for (int r = 0; r < WC_NREGS; r++) {
+            if (!(ivf->ivmask & (1u << r)))
+                continue;
+            Z3_ast v = Z3_mk_bvadd(c, old.reg[r], Z3_mk_bvmul(c, k, cst(x, ivf->step[r], 64)));
+            if (ivf->iv32 & (1u << r))
+                Z3_solver_assert(c, x->s, Z3_mk_eq(c, lowbits(x, nst.reg[r], 32), lowbits(x, v, 32)));
+            else
+                Z3_solver_assert(c, x->s, Z3_mk_eq(c, nst.reg[r], v));
+        }
+        if (ivf->test && ivf->areg >= 0 && ivf->areg < WC_NREGS) {
+            int w = ivf->w;
+            Z3_ast a0 = lowbits(x, Z3_mk_bvadd(c, old.reg[ivf->areg], cst(x, ivf->c, 64)), w);
+            Z3_ast b = ivf->breg >= 0 ? lowbits(x, old.reg[ivf->breg], w) : cst(x, ivf->bconst, w);
+            Z3_ast kw = lowbits(x, k, w);
+            if (ivf->rel == 0) {
+                /* A meets B after D / |s| steps: k <= D / |s| */
+                Z3_ast d = ivf->s > 0 ? Z3_mk_bvsub(c, b, a0) : Z3_mk_bvsub(c, a0, b);
+                uint64_t as = (uint64_t)(ivf->s < 0 ? -ivf->s : ivf->s);
+                Z3_solver_assert(c, x->s, Z3_mk_bvule(c, Z3_mk_bvmul(c, kw, Z3_mk_unsigned_int64(c, as, bv(x, w))), d));
+            } else {
+                /* the test of iteration k - 1 continued */
+                Z3_ast ak = Z3_mk_bvadd(c, a0, Z3_mk_bvmul(c, Z3_mk_bvsub(c, kw, cst(x, 1, w)), cst(x, ivf->s, w)));
+                Z3_ast cont;
+                if (ivf->s > 0)
+                    cont = ivf->rel == 1 ? (ivf->uns ? Z3_mk_bvult(c, ak, b) : Z3_mk_bvslt(c, ak, b))
+                                         : (ivf->uns ? Z3_mk_bvule(c, ak, b) : Z3_mk_bvsle(c, ak, b));
+                else
+                    cont = ivf->rel == 1 ? (ivf->uns ? Z3_mk_bvugt(c, ak, b) : Z3_mk_bvsgt(c, ak, b))
+                                         : (ivf->uns ? Z3_mk_bvuge(c, ak, b) : Z3_mk_bvsge(c, ak, b));
+                Z3_solver_assert(c, x->s, Z3_mk_or(c, 2, (Z3_ast[]){Z3_mk_eq(c, k, cst(x, 0, 64)), cont}));
+            }
+        }
+    }
+    nst.fkind = 0;
+    *st = nst;
+    return kvar;
 }
 
-static bool check_path(pathsearch *ps, int n) {
-    sctx *x = ps->x;
-    Z3_solver_push(x->c, x->s);
+static Z3_ast max_const(sctx *x, int w, bool uns, int64_t add) {
+    /* the largest value at width w (unsigned or signed) plus add */
+    uint64_t m = uns ? (w >= 64 ? UINT64_MAX : ((uint64_t)1 << w) - 1)
+                     : (w >= 64 ? (uint64_t)INT64_MAX : ((uint64_t)1 << (w - 1)) - 1);
+    return Z3_mk_unsigned_int64(x->c, m + (uint64_t)add, bv(x, w));
+}
+static Z3_ast min_const(sctx *x, int w, bool uns, int64_t add) {
+    uint64_t m = uns ? 0 : (w >= 64 ? (uint64_t)INT64_MIN : (uint64_t)1 << (w - 1));
+    return Z3_mk_unsigned_int64(x->c, m + (uint64_t)add, bv(x, w));
+}
+
+static uint64_t model_u64(sctx *x, Z3_ast t, bool *ok) {
+    *ok = false;
+    Z3_model m = Z3_solver_get_model(x->c, x->s);
+    if (!m)
+        return 0;
+    Z3_model_inc_ref(x->c, m);
+    Z3_ast v;
+    uint64_t r = 0;
+    if (Z3_model_eval(x->c, m, t, true, &v) && Z3_get_numeral_uint64(x->c, v, &r))
+        *ok = true;
+    Z3_model_dec_ref(x->c, m);
+    return r;
+}
+
+static bool md_spent(const mdsearch *ms) {
+    return ms->checks >= MD_MAX_CHECKS || now_s() - ms->t0 > MD_GUARD_SECONDS;
+}
+
+static bool md_chain(const mdsearch *ms, int L);
+
+/* can D exceed m while the test continues? (the model's D when it can) */
+static Z3_lbool md_above(mdsearch *ms, Z3_ast cont, Z3_ast d, uint64_t m, uint64_t *v) {
+    sctx *x = ms->x;
+    Z3_context c = x->c;
+    Z3_solver_push(c, x->s);
+    Z3_ast above = ms->kdelta ? Z3_mk_bvsgt(c, d, Z3_mk_int64(c, (int64_t)m, bv(x, 64)))
+                              : Z3_mk_bvugt(c, d, Z3_mk_unsigned_int64(c, m, bv(x, ms->w)));
+    Z3_solver_assert(c, x->s, Z3_mk_and(c, 2, (Z3_ast[]){cont, above}));
+    double tq = now_s();
+    ms->checks++;
+    Z3_lbool q = Z3_solver_check(c, x->s);
+    if (getenv("WCET_DEBUG"))
+        fprintf(stderr, "  D > %llu: %s in %.3fs\n", (unsigned long long)m,
+                q == Z3_L_FALSE ? "unsat" : q == Z3_L_TRUE ? "sat" : "unknown", now_s() - tq);
+    bool got = false;
+    *v = 0;
+    if (q == Z3_L_TRUE)
+        *v = model_u64(x, d, &got);
+    if (q == Z3_L_TRUE && getenv("WCET_DEBUG_MODEL"))
+        fprintf(stderr, "%s\n", Z3_model_to_string(c, Z3_solver_get_model(c, x->s)));
+    if (q == Z3_L_TRUE && !got)
+        q = Z3_L_UNDEF;
+    Z3_solver_pop(c, x->s, 1);
+    return q;
+}
+
+/* the path in ms->path[0..n): its largest distance, into ms->best */
+static bool md_path(mdsearch *ms) {
+    sctx *x = ms->x;
+    Z3_context c = x->c;
+    int n = ms->n;
+    Z3_solver_push(c, x->s);
     sstate st;
-    state_from(x, &st, &ps->vr->in[0]);
+    state_from(x, &st, &ms->vr->in[ms->start]);
+    wc_state at;
+    memset(&at, 0, sizeof at);
+    Z3_ast kpar = NULL; /* the parent loop's iteration at its header, when known */
     for (int i = 0; i < n; i++) {
-        int b = ps->path[i];
-        const wc_block *bb = &ps->cfg->blocks[b];
-        wc_state vs = ps->vr->in[b];
-        int upto = i + 1 == n ? ps->pstop : bb->n;
+        int b = ms->path[i];
+        const wc_block *bb = &ms->cfg->blocks[b];
+        if (ms->sum[i] >= 0) {
+            Z3_ast kv = havoc_loop(x, &st, ms->cfg, ms->vr, ms->sum[i], b,
+                                   ms->ivf ? &ms->ivf[ms->sum[i]] : NULL);
+            if (ms->sum[i] == ms->cfg->loops[ms->l].parent && b == ms->cfg->loops[ms->sum[i]].header)
+                kpar = kv;
+        }
+        wc_state vs = ms->vr->in[b];
+        int upto = i + 1 == n ? ms->pstop : bb->n;
         for (int k = 0; k < upto; k++) {
             step(x, &st, vs.reached ? &vs : NULL, bb->insns[k]);
             if (vs.reached)
                 wc_value_step(x->an, &vs, bb->insns[k]);
         }
         if (i + 1 < n)
-            Z3_solver_assert(x->c, x->s, edge_cond(x, &st, ps->cfg, b, ps->path[i + 1]));
-        else {
-            /* at the test: refute D mod 2^w > dmax or D not a multiple of s */
-            wc_state at = vs;
-            Z3_ast a = rd(x, &st, at.reached ? &at : NULL, ps->aop, 0);
-            Z3_ast bb2 = ps->bop ? rd(x, &st, at.reached ? &at : NULL, ps->bop, 0)
-                                 : cst(x, ps->bconst, ps->w);
-            Z3_ast d = ps->s > 0 ? Z3_mk_bvsub(x->c, bb2, a) : Z3_mk_bvsub(x->c, a, bb2);
-            uint64_t as = (uint64_t)(ps->s < 0 ? -ps->s : ps->s);
-            Z3_ast bad = Z3_mk_bvugt(x->c, d, Z3_mk_unsigned_int64(x->c, ps->dmax, bv(x, ps->w)));
-            if (as > 1)
-                bad = Z3_mk_or(
-                    x->c, 2,
-                    (Z3_ast[]){
-                        bad,
-                        Z3_mk_not(x->c,
-                                  Z3_mk_eq(x->c, Z3_mk_bvurem(x->c, d, cst(x, (int64_t)as, ps->w)),
-                                           cst(x, 0, ps->w)))});
-            Z3_solver_assert(x->c, x->s, bad);
-        }
+            Z3_solver_assert(c, x->s, edge_cond(x, &st, ms->cfg, b, ms->path[i + 1]));
+        else
+            at = vs;
     }
-    bool sat = may_be_sat(x);
+    int w = ms->w;
+    Z3_ast a = rd(x, &st, at.reached ? &at : NULL, ms->aop, 0);
+    Z3_ast bv_ = ms->bop ? rd(x, &st, at.reached ? &at : NULL, ms->bop, 0) : cst(x, ms->bconst, w);
+    Z3_ast d = ms->s > 0 ? Z3_mk_bvsub(c, bv_, a) : Z3_mk_bvsub(c, a, bv_);
+    Z3_ast dq = d; /* the quantity maximised: D, or D + k * kdelta (signed, 64 bits) */
+    if (ms->kdelta) {
+        if (!kpar) {
+            Z3_solver_pop(c, x->s, 1);
+            ms->paths++;
+            ms->fail = "the enclosing loop's iteration is not known";
+            return false;
+        }
+        dq = Z3_mk_bvadd(c, w < 64 ? Z3_mk_zero_ext(c, (unsigned)(64 - w), d) : d,
+                         Z3_mk_bvmul(c, kpar, cst(x, ms->kdelta, 64)));
+    }
+    /* the test continues the loop (for the ordered relations) */
+    Z3_ast cont = Z3_mk_true(c);
+    if (ms->rel == 1) /* A < B toward B (A > B for a negative step) */
+        cont = ms->s > 0 ? (ms->uns ? Z3_mk_bvult(c, a, bv_) : Z3_mk_bvslt(c, a, bv_))
+                         : (ms->uns ? Z3_mk_bvugt(c, a, bv_) : Z3_mk_bvsgt(c, a, bv_));
+    else if (ms->rel == 2)
+        cont = ms->s > 0 ? (ms->uns ? Z3_mk_bvule(c, a, bv_) : Z3_mk_bvsle(c, a, bv_))
+                         : (ms->uns ? Z3_mk_bvuge(c, a, bv_) : Z3_mk_bvsge(c, a, bv_));
+    bool ok = true;
+    uint64_t as = (uint64_t)(ms->s < 0 ? -ms->s : ms->s);
+    if (ms->rel == 0 && as > 1) {
+        Z3_solver_push(c, x->s);
+        Z3_solver_assert(
+            c, x->s,
+            Z3_mk_not(c, Z3_mk_eq(c, Z3_mk_bvurem(c, d, cst(x, (int64_t)as, w)), cst(x, 0, w))));
+        if (Z3_solver_check(c, x->s) != Z3_L_FALSE) {
+            ok = false;
+            ms->fail = "the distance may not be a multiple of the step";
+        }
+        Z3_solver_pop(c, x->s, 1);
+        if (!ok)
+            goto done;
+    }
+    if (ms->wrapchk && ms->rel != 0) {
+        /* no wrap-around before the test fails: B - 1 + s <= MAX (<) or B + s <= MAX (<=),
+         * mirrored for a negative step */
+        Z3_ast bad;
+        if (ms->s > 0)
+            bad = ms->uns ? Z3_mk_bvugt(c, bv_, max_const(x, w, true, (ms->rel == 1 ? 1 : 0) - ms->s))
+                          : Z3_mk_bvsgt(c, bv_, max_const(x, w, false, (ms->rel == 1 ? 1 : 0) - ms->s));
+        else
+            bad = ms->uns ? Z3_mk_bvult(c, bv_, min_const(x, w, true, (ms->rel == 1 ? -1 : 0) - ms->s))
+                          : Z3_mk_bvslt(c, bv_, min_const(x, w, false, (ms->rel == 1 ? -1 : 0) - ms->s));
+        Z3_solver_push(c, x->s);
+        Z3_solver_assert(c, x->s, Z3_mk_and(c, 2, (Z3_ast[]){cont, bad}));
+        if (Z3_solver_check(c, x->s) != Z3_L_FALSE) {
+            ok = false;
+            ms->fail = "the variable may wrap around before the test fails";
+        }
+        Z3_solver_pop(c, x->s, 1);
+        if (!ok)
+            goto done;
+    }
+    /* the largest D: above the best so far? then below the cap? then bisect */
+    {
+        uint64_t v = 0;
+        Z3_lbool q = md_above(ms, cont, dq, ms->best, &v);
+        if (q == Z3_L_FALSE)
+            goto done; /* nothing above the best so far on this path */
+        uint64_t lo = q == Z3_L_TRUE && v > ms->best ? v : ms->best + 1, hi = 0;
+        if (ms->kdelta && ms->hint) {
+            /* a total is worth it only near the hint (the largest distance at
+             * the first outer iteration): the hint, or two units above it (a
+             * limit rounded down to an unroll factor), else give up early */
+            uint64_t h2 = ms->hint + 2 * (uint64_t)(ms->kdelta < 0 ? -ms->kdelta : ms->kdelta);
+            for (int t = 0; t < 2; t++) {
+                uint64_t hh = t == 0 ? ms->hint : h2;
+                if (hh >= lo && hh <= ms->cap && md_above(ms, cont, dq, hh, &v) == Z3_L_FALSE) {
+                    ms->best = hh > ms->best ? hh : ms->best;
+                    goto done;
+                }
+            }
+            ok = false;
+            ms->fail = "the count does not follow the enclosing loop";
+            goto done;
+        }
+        if (ms->hint >= lo && ms->hint <= ms->cap &&
+            md_above(ms, cont, dq, ms->hint, &v) == Z3_L_FALSE) {
+            ms->best = ms->hint; /* at most the hint: enough */
+            goto done;
+        }
+        /* gallop upwards from the model's value to a refuted one, at most the cap */
+        for (;;) {
+            uint64_t m = lo >= ms->cap / 4 ? ms->cap : (lo < 16 ? 16 : lo) * 4;
+            if (lo > ms->cap || md_spent(ms)) {
+                ok = false;
+                ms->fail = lo > ms->cap ? "the distance is not bounded" : "too many checks";
+                goto done;
+            }
+            q = md_above(ms, cont, dq, m, &v);
+            if (q == Z3_L_FALSE) {
+                hi = m;
+                break;
+            }
+            if (m == ms->cap || q == Z3_L_UNDEF) {
+                ok = false;
+                ms->fail = q == Z3_L_UNDEF ? "Z3 could not decide within its limits"
+                                           : "the distance is not bounded";
+                goto done;
+            }
+            lo = q == Z3_L_TRUE && v > m ? v : m + 1;
+        }
+        while (lo < hi) {
+            if (md_spent(ms)) {
+                ok = false;
+                ms->fail = "too many checks";
+                goto done;
+            }
+            uint64_t mid = lo + (hi - lo) / 2;
+            q = md_above(ms, cont, dq, mid, &v);
+            if (q == Z3_L_FALSE)
+                hi = mid;
+            else /* reachable (or unknown: the bound stays above mid) */
+                lo = q == Z3_L_TRUE && v > mid && v <= hi ? v : mid + 1;
+        }
+        ms->best = hi;
+    }
+done:
+    Z3_solver_pop(c, x->s, 1);
+    ms->paths++;
     if (getenv("WCET_DEBUG")) {
-        fprintf(stderr, "distance path of %d blocks to 0x%llx: %s\n", n,
-                (unsigned long long)ps->cfg->blocks[ps->path[n - 1]].start, sat ? "sat" : "unsat");
-        if (sat && Z3_solver_check(x->c, x->s) == Z3_L_TRUE)
-            fprintf(stderr, "%s\n", Z3_model_to_string(x->c, Z3_solver_get_model(x->c, x->s)));
+        fprintf(stderr, "max distance path %d (%d blocks): %s, best %llu:", ms->paths, n,
+                ok ? "ok" : ms->fail, (unsigned long long)ms->best);
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, " %s%llx", ms->sum[i] >= 0 ? "~" : "",
+                    (unsigned long long)ms->cfg->blocks[ms->path[i]].start);
+        fprintf(stderr, "\n");
     }
-    Z3_solver_pop(x->c, x->s, 1);
-    return !sat;
+    return ok;
 }
 
-static void dfs(pathsearch *ps, int b, int n, bool in_loop) {
-    if (!ps->refuted_all)
-        return;
-    if (now_s() - ps->t0 > SMT_BUDGET_SECONDS) {
-        ps->refuted_all = false;
-        return;
-    }
-    if (ps->paths > 64 || n >= 256) {
-        ps->refuted_all = false;
-        return;
-    }
-    ps->path[n] = b;
-    if (b == ps->pblock) {
-        ps->paths++;
-        if (!check_path(ps, n + 1))
-            ps->refuted_all = false;
-        return;
-    }
-    const wc_block *bb = &ps->cfg->blocks[b];
-    const wc_loop *lp = &ps->cfg->loops[ps->l];
-    for (int k = 0; k < bb->nsucc; k++) {
-        int s = bb->succ[k];
-        if (!ps->vr->in[s].reached || !ps->reach[s])
-            continue;
-        if (!allowed_block(ps, s)) {
-            /* through another loop: not enumerable, so not proven */
-            ps->refuted_all = false;
-            return;
-        }
-        if (in_loop && s == lp->header)
-            continue; /* no back edge: the first arrival at the test */
-        if (!in_loop && lp->in[s] && s != lp->header)
-            continue;
-        dfs(ps, s, n + 1, in_loop || lp->in[s]);
-        if (!ps->refuted_all)
-            return;
-    }
+/* on the chain from the outermost loop around l down to l itself */
+static bool md_chain(const mdsearch *ms, int L) {
+    for (int y = ms->l; y >= 0; y = ms->cfg->loops[y].parent)
+        if (y == L)
+            return true;
+    return false;
 }
 
-bool wc_smt_distance(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock,
-                     int pstop, const wc_op *aop, const wc_op *bop, int64_t bconst, int w,
-                     int64_t s, uint64_t dmax) {
-    if (!vr->in[0].reached || cfg->blocks[0].loop >= 0)
+static void md_dfs(mdsearch *ms, int b, int n, int level);
+
+/* the edge from block `from` (in loop `level`'s own blocks, -1: outside every
+ * loop) to block to, as the next step of the path at index n */
+static void md_edge(mdsearch *ms, int from, int to, int n, int level) {
+    const wc_cfg *cfg = ms->cfg;
+    if (!ms->vr->in[to].reached || !ms->reach[to])
+        return;
+    for (int y = level; y >= 0; y = cfg->loops[y].parent)
+        if (to == cfg->loops[y].header && cfg->loops[y].in[from])
+            return; /* a back edge: the first arrival (for a loop crossed, any
+                       iteration is covered by its entry at the header) */
+    if (level >= 0 && !cfg->loops[level].in[to]) {
+        /* leaving a loop: one around l comes back only along a back edge; one
+         * crossed on the way goes on at the level around it */
+        if (md_chain(ms, level))
+            return;
+        md_edge(ms, from, to, n, cfg->loops[level].parent);
+        return;
+    }
+    int il = cfg->blocks[to].loop;
+    if (il == level) {
+        ms->sum[n] = -1;
+        md_dfs(ms, to, n, level);
+        return;
+    }
+    /* the loop around `to` nested directly in `level` */
+    int Y = il;
+    while (Y >= 0 && cfg->loops[Y].parent != level)
+        Y = cfg->loops[Y].parent;
+    if (Y < 0 || to != cfg->loops[Y].header) {
+        ms->ok = false;
+        ms->fail = "a loop on the way is entered other than through its header";
+        return;
+    }
+    if (Y == ms->l) {
+        ms->sum[n] = -1;
+        md_dfs(ms, to, n, Y);
+        return;
+    }
+    /* a loop around l, or another loop on the way: entered at its header in any
+     * iteration (what it writes from the value analysis at its header, with what
+     * its bound says), then through its blocks to l or out of it */
+    ms->sum[n] = Y;
+    md_dfs(ms, to, n, Y);
+}
+
+/* block b is path[n] (sum[n] already set) */
+static void md_dfs(mdsearch *ms, int b, int n, int level) {
+    if (!ms->ok)
+        return;
+    if (md_spent(ms) || ms->paths >= 128 || n >= 255) {
+        ms->ok = false;
+        ms->fail = ms->paths >= 128 ? "too many paths" : n >= 255 ? "path too long" : "too many checks";
+        return;
+    }
+    ms->path[n] = b;
+    if (b == ms->pblock && level == ms->l) {
+        ms->n = n + 1;
+        if (!md_path(ms))
+            ms->ok = false;
+        return;
+    }
+    const wc_block *bb = &ms->cfg->blocks[b];
+    for (int k = 0; k < bb->nsucc && ms->ok; k++)
+        md_edge(ms, b, bb->succ[k], n + 1, level);
+}
+
+bool wc_smt_max_distance(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock,
+                         int pstop, const wc_op *aop, const wc_op *bop, int64_t bconst, int w,
+                         int64_t s, int rel, bool uns, bool wrapchk, uint64_t cap,
+                         const wc_ivfacts *ivf, int64_t kdelta, uint64_t hint, uint64_t *dmax,
+                         const char **why) {
+    *why = "";
+    if (cfg->irreducible || s == 0 || w < 8 || w > 64) {
+        *why = "unsupported";
         return false;
+    }
+    int start = 0;
+    if (!vr->in[0].reached || cfg->blocks[0].loop >= 0) {
+        *why = "no start state";
+        return false;
+    }
     sctx x;
     sctx_open(&x, an);
-    pathsearch ps = {&x, cfg, vr,   l, pblock, pstop, aop, bop, bconst,
-                     w,  s,   dmax, 0, true,   NULL,  0.0, {0}};
-    ps.reach = wc_xcalloc((size_t)cfg->nblocks, sizeof *ps.reach);
-    ps.t0 = now_s();
+    mdsearch ms;
+    memset(&ms, 0, sizeof ms);
+    ms.x = &x;
+    ms.cfg = cfg;
+    ms.vr = vr;
+    ms.l = l;
+    ms.ivf = ivf;
+    ms.kdelta = kdelta;
+    ms.hint = hint;
+    ms.start = start;
+    ms.pblock = pblock;
+    ms.pstop = pstop;
+    ms.aop = aop;
+    ms.bop = bop;
+    ms.bconst = bconst;
+    ms.w = w;
+    ms.rel = rel;
+    ms.s = s;
+    ms.uns = uns;
+    ms.wrapchk = wrapchk;
+    ms.cap = cap;
+    ms.ok = true;
+    ms.t0 = now_s();
+    /* blocks from which the test can be reached */
+    ms.reach = wc_xcalloc((size_t)cfg->nblocks, sizeof *ms.reach);
     int *stack = wc_xcalloc((size_t)cfg->nblocks + 1, sizeof *stack), top = 0;
-    ps.reach[pblock] = true;
+    ms.reach[pblock] = true;
     stack[top++] = pblock;
     while (top) {
         int b = stack[--top];
         for (int k = 0; k < cfg->blocks[b].npred; k++) {
             int q = cfg->blocks[b].pred[k];
-            if (!ps.reach[q]) {
-                ps.reach[q] = true;
+            if (!ms.reach[q]) {
+                ms.reach[q] = true;
                 stack[top++] = q;
             }
         }
     }
     free(stack);
-    dfs(&ps, 0, 0, false);
-    free(ps.reach);
+    ms.sum[0] = -1;
+    md_dfs(&ms, start, 0, -1);
+    free(ms.reach);
     sctx_close(&x);
-    return ps.refuted_all && ps.paths > 0;
+    if (!ms.ok || ms.paths == 0) {
+        *why = ms.fail ? ms.fail : "no path";
+        return false;
+    }
+    *dmax = ms.best;
+    return true;
+}
+
+/* ---------- an induction variable's step, from two iterations ---------- */
+bool wc_smt_step(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock, int pstop,
+                 const wc_op *aop, int64_t *stepv) {
+    const wc_loop *lp = &cfg->loops[l];
+    int h = lp->header;
+    if (!vr->in[h].reached)
+        return false;
+    /* the body: one path from the header around to it */
+    int path[64], np = 0, b = h, ip = -1;
+    for (;;) {
+        if (np >= 64 || cfg->blocks[b].loop != l)
+            return false;
+        if (b == pblock)
+            ip = np;
+        path[np++] = b;
+        const wc_block *bb = &cfg->blocks[b];
+        if (bb->term != WC_T_JCC && bb->term != WC_T_JMP && bb->term != WC_T_FALL)
+            return false;
+        int next = -1, ins = 0;
+        for (int k = 0; k < bb->nsucc; k++)
+            if (lp->in[bb->succ[k]]) {
+                next = bb->succ[k];
+                ins++;
+            }
+        if (ins != 1)
+            return false;
+        if (next == h)
+            break;
+        b = next;
+    }
+    if (ip < 0)
+        return false;
+    sctx x;
+    sctx_open(&x, an);
+    Z3_context c = x.c;
+    sstate st;
+    state_from(&x, &st, &vr->in[h]);
+    Z3_ast a[2] = {NULL, NULL};
+    for (int it = 0; it < 2; it++)
+        for (int i = 0; i < np; i++) {
+            const wc_block *bb = &cfg->blocks[path[i]];
+            wc_state vs = vr->in[path[i]];
+            for (int k = 0; k < bb->n; k++) {
+                if (i == ip && k == pstop)
+                    a[it] = rd(&x, &st, vs.reached ? &vs : NULL, aop, 0);
+                step(&x, &st, vs.reached ? &vs : NULL, bb->insns[k]);
+                if (vs.reached)
+                    wc_value_step(an, &vs, bb->insns[k]);
+            }
+            if (i == ip && pstop >= bb->n)
+                a[it] = rd(&x, &st, vs.reached ? &vs : NULL, aop, 0);
+            if (it == 1 && i == ip)
+                break;
+            Z3_solver_assert(c, x.s, edge_cond(&x, &st, cfg, path[i], i + 1 < np ? path[i + 1] : h));
+        }
+    bool ok = false;
+    if (a[0] && a[1]) {
+        Z3_ast d = Z3_mk_bvsub(c, a[1], a[0]);
+        if (Z3_solver_check(c, x.s) == Z3_L_TRUE) {
+            bool got;
+            uint64_t v = model_u64(&x, d, &got);
+            int w = aop->size ? aop->size * 8 : 64;
+            int64_t sv = wc_sext(v, w);
+            if (got) {
+                Z3_solver_push(c, x.s);
+                Z3_solver_assert(c, x.s, Z3_mk_not(c, Z3_mk_eq(c, d, Z3_mk_unsigned_int64(c, v, bv(&x, w)))));
+                ok = Z3_solver_check(c, x.s) == Z3_L_FALSE;
+                Z3_solver_pop(c, x.s, 1);
+                *stepv = sv;
+            }
+        }
+    }
+    sctx_close(&x);
+    return ok;
 }

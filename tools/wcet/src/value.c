@@ -125,7 +125,28 @@ static wc_val with_sym(wc_val r, const wc_val *from, int w, int64_t add) {
     return r;
 }
 
+/* a zero-extended narrow register value as the 64-bit number it is */
+static wc_val zx_to64(wc_val v) {
+    uint64_t lo, hi;
+    if (v.top || !v.zx || v.w >= 64 || v.base != WC_B_NONE || !wc_val_unsigned(&v, v.w, &lo, &hi))
+        return v;
+    wc_val r = wc_val_range((int64_t)lo, (int64_t)hi, 64);
+    if (v.m > 1 && lo != hi) {
+        r.m = v.m;
+        r = norm(r);
+    }
+    r.sym = v.sym;
+    r.sc = v.sc;
+    r.symw = v.symw;
+    return r;
+}
+
 static wc_val vjoin(wc_val a, wc_val b) {
+    if (a.w != b.w && (a.w == 64 || b.w == 64)) {
+        /* a 32-bit write and a 64-bit one of the same register */
+        a = zx_to64(a);
+        b = zx_to64(b);
+    }
     if (a.top || b.top || a.base != b.base || a.w != b.w)
         return keep_sym(wc_val_top(a.w > b.w ? a.w : b.w), &a, &b);
     wc_val v = a;
@@ -736,15 +757,28 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         {
             int64_t alo, ahi, blo, bhi;
             bool ka = wc_val_signed(&a, w, &alo, &ahi), kb = wc_val_signed(&b, w, &blo, &bhi);
-            if (kb && blo == bhi && blo < 0 && ((-blo) & (-blo - 1)) == 0 && ka && alo >= 0) {
+            if (ka && kb && alo == ahi && blo == bhi)
+                r = wc_val_const(alo & blo, w);
+            else if (kb && blo == bhi && blo < 0 && ((-blo) & (-blo - 1)) == 0 && ka && alo >= 0) {
                 /* x & -2^k: clears the low bits */
                 r = wc_val_range(0, ahi & blo, w);
                 if (r.lo != r.hi) {
                     r.m = (uint64_t)(-blo);
                     r.r = 0;
                 }
-            } else if (kb && blo >= 0)
+            } else if (kb && blo >= 0) {
                 r = wc_val_range(0, ka && alo >= 0 && ahi < bhi ? ahi : bhi, w);
+                if (blo == bhi && blo > 0 && r.lo != r.hi) {
+                    /* the mask's low zero bits stay zero: a multiple of 2^k */
+                    uint64_t low = (uint64_t)blo & (~(uint64_t)blo + 1);
+                    if (low > 1) {
+                        r.m = low;
+                        r.r = 0;
+                        r.hi -= (int64_t)((uint64_t)r.hi % low);
+                        r = norm(r);
+                    }
+                }
+            }
             else if (ka && alo >= 0)
                 r = wc_val_range(0, ahi, w);
             else
@@ -803,6 +837,57 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
             else
                 r = wc_val_top(w);
             write_op(st, o0, r, nip);
+            st->fl.valid = false;
+            return;
+        }
+        handled = false;
+        break;
+    case X86_INS_DIV:
+        /* rax = rdx:rax / src, rdx = rdx:rax % src (edx:eax at 32 bits), unsigned,
+         * with the high half 0 (a zero-extended dividend) */
+        if (in->nops == 1 && (w == 64 || w == 32)) {
+            wc_op ra = {.type = WC_OP_REG, .size = (uint8_t)(w / 8), .reg = WC_RAX};
+            wc_op rd = {.type = WC_OP_REG, .size = (uint8_t)(w / 8), .reg = WC_RDX};
+            a = wc_read_op(st, &ra, nip);
+            b = wc_read_op(st, o0, nip);
+            wc_val hi0 = wc_read_op(st, &rd, nip);
+            uint64_t alo, ahi, blo, bhi, hlo, hhi;
+            wc_val q = wc_val_top(w), rem = wc_val_top(w);
+            if (wc_val_unsigned(&hi0, w, &hlo, &hhi) && hlo == 0 && hhi == 0 &&
+                wc_val_unsigned(&a, w, &alo, &ahi) && wc_val_unsigned(&b, w, &blo, &bhi) && blo > 0 &&
+                ahi <= (uint64_t)smax(w) && bhi <= (uint64_t)smax(w)) {
+                q = wc_val_range((int64_t)(alo / bhi), (int64_t)(ahi / blo), w);
+                rem = wc_val_range(0, (int64_t)(ahi < bhi - 1 ? ahi : bhi - 1), w);
+            }
+            write_op(st, &ra, q, nip);
+            write_op(st, &rd, rem, nip);
+            st->fl.valid = false;
+            return;
+        }
+        handled = false;
+        break;
+    case X86_INS_MUL:
+        /* rdx:rax = rax * src (edx:eax at 32 bits), unsigned: both halves grow
+         * with each factor, so the ranges' corners bound them (a division by a
+         * constant compiles to the high half) */
+        if (in->nops == 1 && (w == 64 || w == 32)) {
+            wc_op ra = {.type = WC_OP_REG, .size = (uint8_t)(w / 8), .reg = WC_RAX};
+            wc_op rd = {.type = WC_OP_REG, .size = (uint8_t)(w / 8), .reg = WC_RDX};
+            a = wc_read_op(st, &ra, nip);
+            b = wc_read_op(st, o0, nip);
+            uint64_t alo, ahi, blo, bhi;
+            wc_val lo_half = wc_val_top(w), hi_half = wc_val_top(w);
+            if (wc_val_unsigned(&a, w, &alo, &ahi) && wc_val_unsigned(&b, w, &blo, &bhi)) {
+                unsigned __int128 pl = (unsigned __int128)alo * blo,
+                                  ph = (unsigned __int128)ahi * bhi;
+                uint64_t hl = (uint64_t)(pl >> w), hh = (uint64_t)(ph >> w);
+                if (hh <= (uint64_t)smax(w))
+                    hi_half = wc_val_range((int64_t)hl, (int64_t)hh, w);
+                if ((ph >> w) == 0 && (uint64_t)ph <= (uint64_t)smax(w))
+                    lo_half = wc_val_range((int64_t)(uint64_t)pl, (int64_t)(uint64_t)ph, w);
+            }
+            write_op(st, &ra, lo_half, nip);
+            write_op(st, &rd, hi_half, nip);
             st->fl.valid = false;
             return;
         }
@@ -1230,6 +1315,49 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
                 ok = refine_loc(dst, &f->a, w, cc, f->vb);
                 if (ok && f->b.type != WC_OP_IMM)
                     ok = refine_loc(dst, &f->b, w, cc_swap(cc), f->va);
+                if (ok && cc == WC_CC_E && w == 64 && f->a.type == WC_OP_REG &&
+                    f->b.type == WC_OP_REG && f->a.reg >= 0 && f->a.reg < WC_NREGS &&
+                    f->b.reg >= 0 && f->b.reg < WC_NREGS && f->a.reg != f->b.reg && from->n >= 2 &&
+                    from->insns[from->n - 2]->id == X86_INS_CMP) {
+                    /* the two registers hold the same number: one symbol for both (a
+                     * pointer that has reached its end pointer) */
+                    wc_val *ra = &dst->reg[f->a.reg], *rb = &dst->reg[f->b.reg];
+                    if (ra->sym && rb->sym && ra->sym != rb->sym && ra->symw == 64 &&
+                        rb->symw == 64) {
+                        /* keep the symbol more locations share; the other register takes it */
+                        int na = 0, nb = 0;
+                        for (int r = 0; r < WC_NREGS; r++) {
+                            na += dst->reg[r].sym == ra->sym;
+                            nb += dst->reg[r].sym == rb->sym;
+                        }
+                        for (int i = 0; i < dst->nslots; i++) {
+                            na += dst->slot[i].v.sym == ra->sym;
+                            nb += dst->slot[i].v.sym == rb->sym;
+                        }
+                        wc_val *to = na > nb ? rb : ra, *from2 = na > nb ? ra : rb;
+                        to->sym = from2->sym;
+                        to->sc = from2->sc;
+                    } else if (ra->sym && rb->sym)
+                        ;
+                    else if (rb->sym && rb->symw == 64) {
+                        ra->sym = rb->sym;
+                        ra->sc = rb->sc;
+                        ra->symw = 64;
+                    } else if (ra->sym && ra->symw == 64) {
+                        rb->sym = ra->sym;
+                        rb->sc = ra->sc;
+                        rb->symw = 64;
+                    } else if (!ra->sym && !rb->sym) {
+                        int32_t id = (int32_t)(0x20000000u | ((uint32_t)j->addr & 0x1fffffffu));
+                        ra->sym = rb->sym = id;
+                        ra->sc = rb->sc = 0;
+                        ra->symw = rb->symw = 64;
+                    }
+                    if (ra->top)
+                        ra->w = 64;
+                    if (rb->top)
+                        rb->w = 64;
+                }
             } else if (f->b.type == WC_OP_IMM) {
                 /* sub a, imm: the flags compare the old a; its value lives on in a's symbol */
                 ok = refine_loc2(dst, NULL, f->va, w, cc, f->vb);
@@ -1462,6 +1590,14 @@ void wc_value_run(wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx, int st
                 char vb[96];
                 wc_val_str(&out->in[b].slot[i].v, vb, sizeof vb);
                 fprintf(stderr, " [%lld]=%s", (long long)out->in[b].slot[i].off, vb);
+            }
+            for (int r = 0; r < WC_NREGS; r++) {
+                char vb[96];
+                wc_val_str(&out->in[b].reg[r], vb, sizeof vb);
+                if (!out->in[b].reg[r].top || out->in[b].reg[r].sym)
+                    fprintf(stderr, " %s=%s{%x%+lld/%d}", wc_reg_name(r, 8), vb,
+                            (unsigned)out->in[b].reg[r].sym, (long long)out->in[b].reg[r].sc,
+                            out->in[b].reg[r].symw);
             }
             fprintf(stderr, "\n");
         }

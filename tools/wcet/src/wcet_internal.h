@@ -393,12 +393,49 @@ void wc_loop_bounds(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ct
  * (bounded search up to limit); false when it cannot decide. */
 bool wc_smt_loop_bound(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
                        uint64_t limit, uint64_t *max, char **how);
-/* Prove at the first arrival at (pblock, instruction pstop) of loop l, on
- * every path from the function's entry, that D = B - A (A - B if s < 0),
- * modulo 2^w, is at most dmax and a multiple of |s|. */
-bool wc_smt_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
-                     int pblock, int pstop, const wc_op *aop, const wc_op *bop, int64_t bconst,
-                     int w, int64_t s, uint64_t dmax);
+/* What the bound of a loop says about its registers, for the loops nested in
+ * it: at the header, after k back edges (k <= kmax), each register in ivmask
+ * holds its value at the loop's entry + k * step (in its low 32 bits only when
+ * in iv32); with `test`, the exit test compares register areg, whose value at
+ * the test is its header value + c, with register breg (or bconst when breg <
+ * 0, unchanged in the loop) under rel (0 !=, reached exactly by steps of s;
+ * 1 <, 2 <= toward the limit, without wrap-around), so the test continued in
+ * every earlier iteration. */
+typedef struct wc_ivfacts {
+    bool valid;
+    uint64_t kmax;
+    uint32_t ivmask, iv32;
+    int64_t step[WC_NREGS];
+    bool test;
+    int areg, breg, rel, w;
+    bool uns;
+    int64_t c, s, bconst;
+} wc_ivfacts;
+
+/* The largest distance D = B - A (A - B if s < 0), modulo 2^w, at the first
+ * arrival at (pblock, instruction pstop) of loop l, over every path from the
+ * function's entry: a loop around l is entered at its header in any iteration
+ * (ivf, per loop, may say more of it: NULL when nothing), other loops are
+ * crossed by forgetting what they write. rel 0: the
+ * loop continues while A != B, and D must also be a multiple of |s|; rel 1:
+ * while A < B (A > B for s < 0), rel 2: while A <= B (A >= B), signed or
+ * unsigned, D counted only where the test continues, and (wrapchk) A cannot
+ * wrap around before the test fails. False (why says why) when Z3 cannot
+ * show D <= cap on every path. kdelta != 0: the largest D + k * kdelta
+ * instead, k the iteration of l's parent (its header visits so far), for a
+ * count that changes with the enclosing loop. hint (0: none): a likely
+ * bound, tried first; when it holds it is the answer. */
+bool wc_smt_max_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                         int pblock, int pstop, const wc_op *aop, const wc_op *bop, int64_t bconst,
+                         int w, int64_t s, int rel, bool uns, bool wrapchk, uint64_t cap,
+                         const wc_ivfacts *ivf, int64_t kdelta, uint64_t hint, uint64_t *dmax,
+                         const char **why);
+/* Loop l's body is one path: does operand aop, read at (pblock, instruction
+ * pstop), change by the same *step in every iteration (Z3, over two
+ * consecutive iterations from any header state the value analysis allows)?
+ * A step of 0: the same value in every iteration. */
+bool wc_smt_step(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock,
+                 int pstop, const wc_op *aop, int64_t *step);
 /* Is the path (sequence of blocks, all outside loops) feasible? 1 yes, 0 no,
  * -1 unknown. */
 int wc_smt_path_feasible(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr,
