@@ -169,13 +169,18 @@ static void round_of(bool labelled, unsigned n, hist h[OPS], uint64_t empty) {
         uint64_t t1 = bench_tsc_end();
         hist_add(&h[OP_CALL], t1 - t0 > empty ? t1 - t0 - empty : 0);
         t0 = bench_tsc_begin();
-        s |= keel_rref_call_lend(target, M_OPEN, box, NULL, NULL);
+        if (s != KEEL_OK) {
+            fail("timed call", s);
+        }
+        s = keel_rref_call_lend(target, M_OPEN, box, NULL, NULL);
         t1 = bench_tsc_end();
         hist_add(&h[OP_LEND], t1 - t0 > empty ? t1 - t0 - empty : 0);
         keel_box moving;
-        s |= keel_box_alloc(64, &moving);
+        if (s != KEEL_OK || (s = keel_box_alloc(64, &moving)) != KEEL_OK) {
+            fail("lend call or box", s);
+        }
         t0 = bench_tsc_begin();
-        s |= keel_rref_call_move(target, M_KEEP, &moving, NULL, NULL);
+        s = keel_rref_call_move(target, M_KEEP, &moving, NULL, NULL);
         t1 = bench_tsc_end();
         hist_add(&h[OP_MOVE], t1 - t0 > empty ? t1 - t0 - empty : 0);
         if (s != KEEL_OK) {

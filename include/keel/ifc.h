@@ -63,7 +63,7 @@ extern "C" {
  */
 KEEL_API keel_status keel_ifc_category_create(const char *name, unsigned *out);
 
-/* The name of category `c`, or NULL if it does not exist. O(1). */
+/* The name of category `c`, or NULL if it does not exist. Never fails. O(1). */
 KEEL_API const char *keel_ifc_category_name(unsigned c);
 
 /*
@@ -74,11 +74,14 @@ KEEL_API const char *keel_ifc_category_name(unsigned c);
  */
 KEEL_API keel_status keel_ifc_grant(uint32_t domain_id, keel_categories categories);
 
-/* keel_ifc_drop: the calling principal gives up privileges. O(1). */
+/* keel_ifc_drop: the calling principal gives up privileges (those it does not
+ * hold are ignored). Never fails. O(1), one atomic AND. */
 KEEL_API void keel_ifc_drop(keel_categories categories);
 
 /* A principal's current label, clearance and privileges (the host's is
- * KEEL_HOST_DOMAIN). Public zeros for an id that names no live domain. O(1). */
+ * KEEL_HOST_DOMAIN). Never fail: public zeros for an id that names no live
+ * domain. O(1); the label's two sets are read separately, each only ever
+ * moving one way between declassifications. */
 KEEL_API keel_label keel_ifc_label(uint32_t domain_id);
 KEEL_API keel_label keel_ifc_clearance(uint32_t domain_id);
 KEEL_API keel_categories keel_ifc_privileges(uint32_t domain_id);
@@ -94,8 +97,10 @@ KEEL_API keel_status keel_ifc_relabel_self(keel_label to);
 
 /* ---- boxes ---- */
 
-/* keel_box_label: a box's label, for whoever may access it (keel_box_data's
- * rules; reading a label raises nothing: labels are public). O(1). */
+/* keel_box_label: a box's label, for whoever may access it (the owner, or the
+ * call it is lent to); reading a label raises nothing: labels are public.
+ * KEEL_EINVAL (out NULL), KEEL_ESTALE (dead handle), KEEL_EACCESS. O(1),
+ * lock-free. */
 KEEL_API keel_status keel_box_label(keel_box box, keel_label *out);
 
 /*
@@ -153,8 +158,9 @@ KEEL_API keel_status keel_sink_write(keel_sink *sink, const void *data, size_t s
 /*
  * keel_sink_write_box: writes bytes [offset, offset + size) of a box the caller
  * may access, without opening it (the caller's label does not rise); their
- * label is the box's joined with the caller's. KEEL_ERANGE if the range is
- * outside the box; keel_box_data's failures; KEEL_EFLOW as keel_sink_write.
+ * label is the box's joined with the caller's. KEEL_EINVAL (sink NULL),
+ * KEEL_ESTALE or KEEL_EACCESS (as keel_box_data), KEEL_ERANGE if the range is
+ * outside the box, KEEL_EFLOW as keel_sink_write. O(1) plus the write.
  */
 KEEL_API keel_status keel_sink_write_box(keel_sink *sink, keel_box box, size_t offset, size_t size);
 
@@ -164,6 +170,8 @@ typedef struct keel_sink_stats {
     uint64_t refused; /* refused by the label check */
 } keel_sink_stats;
 
+/* A sink's counters (each read atomically; the set is not one snapshot) and
+ * its bound. Never fail. O(1). */
 KEEL_API void keel_sink_get_stats(const keel_sink *sink, keel_sink_stats *out);
 KEEL_API keel_label keel_sink_bound(const keel_sink *sink);
 
@@ -181,9 +189,12 @@ typedef struct keel_flow_refusal {
 /* The calling thread's last refusal (status KEEL_OK if none yet). O(1). */
 KEEL_API const keel_flow_refusal *keel_ifc_last_refusal(void);
 
-/* keel_ifc_set_reporter: called with every refusal, on the refusing thread
- * (keep it short: it may run inside a domain). NULL silences reports. The
- * default prints refusal->text on stderr. Not thread-safe: call at setup. */
+/* keel_ifc_set_reporter: called with every refusal, on the refusing thread.
+ * Keep it short and keep it away from keel: it may run inside a domain, and a
+ * refused move or relabel reports with the box table's lock held, so a
+ * reporter that calls keel's box functions deadlocks. NULL silences reports.
+ * The default prints refusal->text on stderr. Never fails. O(1). Not
+ * thread-safe: call at setup. */
 KEEL_API void keel_ifc_set_reporter(void (*reporter)(const keel_flow_refusal *, void *),
                                     void *context);
 
@@ -195,7 +206,8 @@ typedef enum keel_ifc_mode {
     KEEL_IFC_AUDIT,
 } keel_ifc_mode;
 
-/* keel_ifc_set_mode: for the whole process. Not thread-safe: call at setup. */
+/* keel_ifc_set_mode: for the whole process. Never fails. O(1). Not
+ * thread-safe: call at setup. */
 KEEL_API void keel_ifc_set_mode(keel_ifc_mode mode);
 
 typedef struct keel_ifc_stats {
@@ -205,12 +217,15 @@ typedef struct keel_ifc_stats {
     unsigned categories;   /* categories created */
 } keel_ifc_stats;
 
+/* The process's counters (each read atomically; the set is not one snapshot).
+ * Never fails. O(1). */
 KEEL_API void keel_ifc_get_stats(keel_ifc_stats *out);
 
 /*
  * keel_ifc_label_format: writes `label` with category names, e.g.
  * "{alice, bob}" or "{alice | vouched: sensor}", into buf (always
- * terminated). Returns the length it needed, as snprintf. O(64).
+ * terminated unless size is 0). Returns the length it needed, as snprintf;
+ * never fails. O(KEEL_CATEGORY_MAX).
  */
 KEEL_API size_t keel_ifc_label_format(keel_label label, char *buf, size_t size);
 

@@ -265,8 +265,7 @@ static void label_raise(box_entry *e, keel_label by) {
  * its owner's clearance (a borrower cannot make its lender's box unreadable
  * to the lender).
  */
-static keel_status open_box(const box_entry *e, box_entry *w, principal who,
-                            const call_frame *frame) {
+static keel_status open_box(box_entry *e, principal who, const call_frame *frame) {
     keel_label box = label_of(e), self = ifc_label(who.id);
     if (keel_label_equal(box, self)) {
         return KEEL_OK;
@@ -294,7 +293,7 @@ static keel_status open_box(const box_entry *e, box_entry *w, principal who,
         }
     }
     ifc_raise(who.id, box);
-    label_raise(w, self);
+    label_raise(e, self);
     return KEEL_OK;
 }
 
@@ -304,7 +303,7 @@ keel_status keel_box_data(keel_box box, void **data, size_t *size) {
     call_frame *frame = keel_thread_.frame;
     keel_status status = check(box, who, frame, &e);
     if (status == KEEL_OK && ifc_active()) {
-        status = open_box(e, e, who, frame);
+        status = open_box(e, who, frame);
     }
     if (status != KEEL_OK) {
         return status;
@@ -392,7 +391,7 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
         status = KEEL_EACCESS; /* lent to a call in progress on another thread */
     }
     if (status == KEEL_OK) {
-        status = admits(e, callee.id, callee.id == sender.id ? "kept by" : "moved to");
+        status = admits(e, callee.id, "moved to");
         if (status != KEEL_OK) {
             reopen_entry(e);
         }

@@ -183,46 +183,47 @@ keel_status keel_ifc_relabel_self(keel_label to) {
     return KEEL_OK;
 }
 
-size_t keel_ifc_label_format(keel_label label, char *buf, size_t size) {
-    size_t n = 0;
-#define PUT(...)                                                                              \
-    do {                                                                                      \
-        int w_ = snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, __VA_ARGS__); \
-        n += w_ > 0 ? (size_t)w_ : 0;                                                         \
-    } while (0)
-    if (size > 0) {
-        buf[0] = '\0';
+/* Appends to buf as snprintf would, counting what did not fit in *n. */
+static void put(char *buf, size_t size, size_t *n, const char *text) {
+    size_t len = strlen(text);
+    if (*n < size) {
+        size_t room = size - *n - 1;
+        memcpy(buf + *n, text, len < room ? len : room);
+        buf[*n + (len < room ? len : room)] = '\0';
     }
-    PUT("{");
+    *n += len;
+}
+
+/* The names of `set`, separated by ", " ("#c" for one that does not exist). */
+static void put_set(char *buf, size_t size, size_t *n, keel_categories set) {
     const char *sep = "";
     for (unsigned c = 0; c < KEEL_CATEGORY_MAX; c++) {
-        if (label.secrecy & KEEL_CATEGORY(c)) {
+        if (set & KEEL_CATEGORY(c)) {
+            char unnamed[8];
             const char *name = keel_ifc_category_name(c);
-            if (name != NULL) {
-                PUT("%s%s", sep, name);
-            } else {
-                PUT("%s#%u", sep, c);
+            if (name == NULL) {
+                snprintf(unnamed, sizeof unnamed, "#%u", c);
+                name = unnamed;
             }
+            put(buf, size, n, sep);
+            put(buf, size, n, name);
             sep = ", ";
         }
     }
-    if (label.integrity != 0) {
-        PUT("%svouched:", label.secrecy != 0 ? " | " : "");
-        sep = " ";
-        for (unsigned c = 0; c < KEEL_CATEGORY_MAX; c++) {
-            if (label.integrity & KEEL_CATEGORY(c)) {
-                const char *name = keel_ifc_category_name(c);
-                if (name != NULL) {
-                    PUT("%s%s", sep, name);
-                } else {
-                    PUT("%s#%u", sep, c);
-                }
-                sep = ", ";
-            }
-        }
+}
+
+size_t keel_ifc_label_format(keel_label label, char *buf, size_t size) {
+    size_t n = 0;
+    if (size > 0) {
+        buf[0] = '\0';
     }
-    PUT("}");
-#undef PUT
+    put(buf, size, &n, "{");
+    put_set(buf, size, &n, label.secrecy);
+    if (label.integrity != 0) {
+        put(buf, size, &n, label.secrecy != 0 ? " | vouched: " : "vouched: ");
+        put_set(buf, size, &n, label.integrity);
+    }
+    put(buf, size, &n, "}");
     return n;
 }
 
