@@ -41,8 +41,8 @@ typedef struct box_entry {
     _Atomic uint32_t lent; /* calls lending it, plus CLOSING while a free or move runs */
     /* Its data's label: rises as principals open it, lowered by relabel. */
     _Atomic keel_categories secrecy, integrity;
-    uint32_t next_free;    /* free-list link */
-    bool live;             /* holds memory (possibly owned by a dead domain) */
+    uint32_t next_free; /* free-list link */
+    bool live;          /* holds memory (possibly owned by a dead domain) */
 } box_entry;
 
 #define CLOSING 0x80000000u
@@ -275,19 +275,19 @@ static keel_status open_box(box_entry *e, principal who, const call_frame *frame
         bound = keel_label_meet(bound, frame->bound);
     }
     if (!keel_label_flows(box, bound)) {
-        keel_status status = keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, box, bound,
-                                              "box opened by '%s'",
-                                              keel_ifc_principal_name_(who.id));
+        keel_status status =
+            keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, box, bound, "box opened by '%s'",
+                             keel_ifc_principal_name_(who.id));
         if (status != KEEL_OK) {
             return status;
         }
     }
     keel_label joined = keel_label_join(box, self);
     if (e->owner != who.id && !keel_label_flows(joined, ifc_clearance(e->owner))) {
-        keel_status status = keel_ifc_refuse_(
-            KEEL_ECLEARANCE, who.id, joined, ifc_clearance(e->owner),
-            "box of '%s' opened by its borrower '%s'", keel_ifc_principal_name_(e->owner),
-            keel_ifc_principal_name_(who.id));
+        keel_status status =
+            keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, joined, ifc_clearance(e->owner),
+                             "box of '%s' opened by its borrower '%s'",
+                             keel_ifc_principal_name_(e->owner), keel_ifc_principal_name_(who.id));
         if (status != KEEL_OK) {
             return status;
         }
@@ -494,8 +494,8 @@ keel_status keel_box_relabel(keel_box box, keel_label to) {
         keel_categories needed = ifc_needs_privilege(from, to);
         keel_categories held = atomic_load(&keel_ifc_principals_[who.id].privileges);
         if ((needed & ~held) != 0) {
-            status = keel_ifc_refuse_(KEEL_EPRIVILEGE, who.id, from, to,
-                                      "relabel of a box by '%s'", keel_ifc_principal_name_(who.id));
+            status = keel_ifc_refuse_(KEEL_EPRIVILEGE, who.id, from, to, "relabel of a box by '%s'",
+                                      keel_ifc_principal_name_(who.id));
         } else if (!keel_label_flows(to, ifc_clearance(who.id))) {
             status = keel_ifc_refuse_(KEEL_ECLEARANCE, who.id, to, ifc_clearance(who.id),
                                       "relabel of a box by '%s'", keel_ifc_principal_name_(who.id));
