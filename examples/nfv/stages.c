@@ -31,55 +31,65 @@ static uint32_t get32(const uint8_t *p) {
 
 /* ---- gen: the packet source ---- */
 
+/* Frees the first `n` of gen's boxes (after a failure). */
+static void gen_drop(keel_box *boxes, unsigned n) {
+    for (unsigned i = 0; i < 1 + TENANTS; i++) {
+        if (i < n) {
+            keel_box_free(boxes[i]);
+        }
+    }
+}
+
 static keel_status gen_fill(void *object, keel_call *call) {
     (void)object;
     const gen_arg *a = call->arg;
     gen_out *out = call->result;
     unsigned n = clamp_count(a->count);
     keel_box boxes[1 + TENANTS];
-    unsigned made = 0;
-    keel_status st = keel_box_alloc(sizeof(nfv_batch), &boxes[0]);
-    for (made = st == KEEL_OK; made < 1 + TENANTS && st == KEEL_OK; made += st == KEEL_OK) {
-        st = keel_box_alloc(sizeof(nfv_payloads), &boxes[made]);
-    }
-    nfv_batch *b = NULL;
-    nfv_payloads *p[TENANTS] = {NULL};
-    if (st == KEEL_OK) {
-        st = keel_box_data(boxes[0], (void **)&b, NULL);
-    }
-    for (unsigned t = 0; t < TENANTS && st == KEEL_OK; t++) {
-        st = keel_box_data(boxes[1 + t], (void **)&p[t], NULL);
-    }
-    if (st == KEEL_OK) {
-        memset(b->meta, 0, sizeof b->meta);
-        b->count = n;
-        b->sequence = a->sequence;
-        b->first = a->first;
-        for (unsigned t = 0; t < TENANTS; t++) {
-            p[t]->count = 0;
-            p[t]->tenant = t;
+    void *data[1 + TENANTS];
+    for (unsigned i = 0; i < 1 + TENANTS; i++) {
+        keel_status st =
+            keel_box_alloc(i == 0 ? sizeof(nfv_batch) : sizeof(nfv_payloads), &boxes[i]);
+        if (st != KEEL_OK) {
+            gen_drop(boxes, i);
+            return st;
         }
-        for (unsigned i = 0; i < n; i++) {
-            nfv_payload payload;
-            unsigned t;
-            nfv_make_packet(a->first + i, &b->frames[i], &payload, &t);
-            b->meta[i].slot = (uint16_t)p[t]->count;
-            p[t]->entry[p[t]->count++] = payload;
-        }
-        /* From here on each payload box holds its tenant's data: label it so.
-         * gen never opens them again, so its own label stays public. */
-        for (unsigned t = 0; t < TENANTS && st == KEEL_OK; t++) {
-            st = keel_box_relabel(boxes[1 + t], a->tenant_label[t]);
+        if ((st = keel_box_data(boxes[i], &data[i], NULL)) != KEEL_OK) {
+            gen_drop(boxes, i + 1);
+            return st;
         }
     }
-    for (unsigned i = 0; i < made && st == KEEL_OK; i++) {
-        st = keel_box_give(&boxes[i]);
+    nfv_batch *b = data[0];
+    nfv_payloads *p[TENANTS] = {data[1], data[2], data[3]};
+    memset(b->meta, 0, sizeof b->meta);
+    b->count = n;
+    b->sequence = a->sequence;
+    b->first = a->first;
+    for (unsigned t = 0; t < TENANTS; t++) {
+        p[t]->count = 0;
+        p[t]->tenant = t;
     }
-    if (st != KEEL_OK) {
-        for (unsigned i = 0; i < made; i++) {
-            keel_box_free(boxes[i]); /* those already given are the caller's: refused */
+    for (unsigned i = 0; i < n; i++) {
+        nfv_payload payload;
+        unsigned t;
+        nfv_make_packet(a->first + i, &b->frames[i], &payload, &t);
+        b->meta[i].slot = (uint16_t)p[t]->count;
+        p[t]->entry[p[t]->count++] = payload;
+    }
+    /* From here on each payload box holds its tenant's data: label it so
+     * (gen never opens them again, so its own label stays public), and give
+     * all four to the caller. Giving cannot fail here (the boxes are gen's,
+     * the host's clearance is everything); were it to, the boxes already
+     * given would be the host's. */
+    for (unsigned i = 0; i < 1 + TENANTS; i++) {
+        keel_status st = i == 0 ? KEEL_OK : keel_box_relabel(boxes[i], a->tenant_label[i - 1]);
+        if (st == KEEL_OK) {
+            st = keel_box_give(&boxes[i]);
         }
-        return st;
+        if (st != KEEL_OK) {
+            gen_drop(boxes + i, 1 + TENANTS - i);
+            return st;
+        }
     }
     out->batch = boxes[0];
     for (unsigned t = 0; t < TENANTS; t++) {
@@ -178,13 +188,15 @@ static void fw_classify_range(const fw_trie *trie, nfv_batch *b, unsigned from, 
     }
 }
 
-void fw_classify_frames(const void *trie, nfv_batch *b) {
+__attribute__((noinline)) void fw_classify_frames(const void *trie, nfv_batch *b) {
     fw_classify_range(trie, b, 0, clamp_count(b->count));
 }
 
-/* The injected fault: first scribble on the trie (so that carrying on
+/* The injected fault: half the batch classified, then a scribble on the trie (so that carrying on
  * without a rollback would classify wrongly), then fail. */
-static _Noreturn void fw_fail(fw_trie *trie, const fw_arg *a) {
+static __attribute__((noinline)) _Noreturn void fw_fail(fw_trie *trie, nfv_batch *b,
+                                                         const fw_arg *a) {
+    fw_classify_range(trie, b, 0, clamp_count(b->count) / 2);
     fw_node *n = trie->root;
     uint32_t s = a->seed;
     for (unsigned depth = 0; depth < 12 && n != NULL; depth++, s >>= 1) {
@@ -209,12 +221,10 @@ static keel_status fw_classify(void *object, keel_call *call) {
     if (st != KEEL_OK) {
         return st;
     }
-    unsigned n = clamp_count(b->count);
     if (a != NULL && a->fault != FW_FAULT_NONE) {
-        fw_classify_range(trie, b, 0, n / 2);
-        fw_fail(trie, a);
+        fw_fail(trie, b, a);
     }
-    fw_classify_range(trie, b, 0, n);
+    fw_classify_frames(trie, b);
     return KEEL_OK;
 }
 
@@ -349,7 +359,8 @@ static keel_status tx_deliver(void *object, keel_call *call) {
     if (a->tenant >= TENANTS) {
         return KEEL_EINVAL;
     }
-    for (unsigned i = 0; i < s->count; i++) {
+    unsigned n = clamp_count(s->count);
+    for (unsigned i = 0; i < n; i++) {
         const tx_plan_entry *e = &s->entry[i];
         if (e->tenant != a->tenant || !e->deliver || e->slot >= BATCH) {
             continue;
