@@ -337,6 +337,31 @@ typedef struct keel_domain_stats {
  * domains, at most 65). Thread-safe. */
 KEEL_API void keel_domain_get_stats(const keel_domain *domain, keel_domain_stats *out);
 
+/* How a domain's heap is kept from code outside it (docs/domains.md). */
+typedef enum keel_strict_mode {
+    KEEL_STRICT_OFF = 0,  /* not strict: the heap is reachable from anywhere */
+    KEEL_STRICT_MPROTECT, /* PROT_NONE while no thread is inside; process-wide */
+    KEEL_STRICT_PKEY,     /* its own protection key, enabled per thread inside it */
+} keel_strict_mode;
+
+/*
+ * keel_domain_strict_mode: which mechanism the domain got at create. A strict
+ * domain gets a protection key if the processor and kernel support them (see
+ * keel_domain_pkeys_supported) and one of the process's keys (at most 15) is
+ * free, else mprotect. O(1). Thread-safe.
+ */
+KEEL_API keel_strict_mode keel_domain_strict_mode(const keel_domain *domain);
+
+/*
+ * keel_domain_pkeys_supported: true if keel_domain_system_init found memory
+ * protection keys usable (CPUID OSPKE and the kernel hands out keys) and the
+ * environment did not forbid them (KEEL_NO_PKEYS=1 does). O(1). Thread-safe.
+ */
+KEEL_API bool keel_domain_pkeys_supported(void);
+
+/* keel_strict_mode_name: "off", "mprotect" or "protection key". O(1). */
+KEEL_API const char *keel_strict_mode_name(keel_strict_mode mode);
+
 typedef struct keel_exchange_stats {
     keel_heap_stats heap; /* the exchange heap */
     unsigned boxes_live;  /* boxes allocated and not yet reclaimed */
