@@ -33,6 +33,7 @@ enum {
     M_PANIC,
     M_WAIT,  /* touches its heap, then blocks until released */
     M_NESTED, /* calls another domain (a `nested` in *arg), then touches its own heap */
+    M_TAMPER, /* WRPKRU enabling every key, reads *(long *)*arg, then panics */
     M_COUNT
 };
 
@@ -100,10 +101,37 @@ static keel_status m_nested(void *o, keel_call *call) {
     return KEEL_OK;
 }
 
+#if defined(__x86_64__)
+static uint32_t read_pkru(void) {
+    uint32_t eax, edx;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+    return eax;
+}
+static void write_pkru(uint32_t value) {
+    __asm__ volatile(".byte 0x0f, 0x01, 0xef" : : "a"(value), "c"(0), "d"(0) : "memory");
+}
+#else
+static uint32_t read_pkru(void) {
+    return 0;
+}
+static void write_pkru(uint32_t value) {
+    (void)value;
+}
+#endif
+
+static volatile long tampered_read;
+
+static keel_status m_tamper(void *o, keel_call *call) {
+    (void)o;
+    write_pkru(0); /* unprivileged: any code may do this */
+    tampered_read = *(volatile long *)*(void **)call->arg;
+    keel_panic("tampered");
+}
+
 static const keel_method methods[M_COUNT] = {
     [M_ADD] = m_add,         [M_ADDRESS] = m_address,       [M_READ_AT] = m_read_at,
     [M_WRITE_AT] = m_write_at, [M_NULL_WRITE] = m_null_write, [M_PANIC] = m_panic,
-    [M_WAIT] = m_wait,       [M_NESTED] = m_nested};
+    [M_WAIT] = m_wait,       [M_NESTED] = m_nested,           [M_TAMPER] = m_tamper};
 static const keel_interface interface = {"strict-test", M_COUNT, methods};
 
 typedef struct component {
@@ -194,18 +222,6 @@ static const keel_strict_mode modes[] = {KEEL_STRICT_MPROTECT, KEEL_STRICT_PKEY}
 static void report(const char *test, keel_strict_mode mode, bool ran) {
     printf("  %s: %s mode %s\n", test, keel_strict_mode_name(mode), ran ? "ran" : "NOT RUN (no pku)");
 }
-
-#if defined(__x86_64__)
-static uint32_t read_pkru(void) {
-    uint32_t eax, edx;
-    __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));
-    return eax;
-}
-#else
-static uint32_t read_pkru(void) {
-    return 0;
-}
-#endif
 
 KEEL_TEST(each_domain_reports_its_mode_and_keys_run_out_into_mprotect) {
     setup();
@@ -488,6 +504,44 @@ KEEL_TEST(with_keys_a_fault_keeps_the_hosts_own_protection_keys) {
     CHECK_OK(keel_domain_destroy(keyed));
     munmap((void *)mine, page);
     pkey_free(key);
+}
+
+KEEL_TEST(with_keys_a_domain_can_re_enable_keys_but_an_unwind_takes_them_back) {
+    setup();
+    bool ran = keel_domain_pkeys_supported();
+    report("WRPKRU inside a domain", KEEL_STRICT_PKEY, ran);
+    if (!ran) {
+        return;
+    }
+    fillers f;
+    component vc, pc;
+    keel_domain *victim = make_in_mode("victim", &vc, KEEL_STRICT_PKEY, &f);
+    keel_domain *plain = make("plain", &pc, false);
+    CHECK(victim != NULL && plain != NULL);
+    long add = 77, result = 0;
+    CHECK_OK(keel_rref_call(vc.rref, M_ADD, &add, &result));
+    void *inside = NULL;
+    CHECK_OK(keel_rref_call(vc.rref, M_ADDRESS, NULL, &inside));
+    /* What protection keys cannot stop: the plain domain enables every key
+     * itself and reads the victim's heap without a fault. */
+    tampered_read = 0;
+    CHECK_STATUS(keel_rref_call(pc.rref, M_TAMPER, &inside, NULL), KEEL_EPANIC);
+    CHECK_EQ(tampered_read, 77);
+    /* The unwind put keel's keys back as the host had them: the victim's heap
+     * is out of the host's reach again (the other keys' bits are the
+     * program's, and stay as the domain left them). */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        long v = *(volatile long *)inside;
+        _exit(v == 77 ? 3 : 0);
+    }
+    int status;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    CHECK_OK(keel_domain_destroy(plain));
+    CHECK_OK(keel_domain_destroy(victim));
+    drop_fillers(&f);
 }
 
 typedef struct worker_args {
