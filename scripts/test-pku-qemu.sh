@@ -36,25 +36,29 @@ if [ -z "$kernel" ] || [ ! -r "$kernel" ]; then
     exit 1
 fi
 busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
-    busybox=/bin/busybox
-fi
+[ -n "$busybox" ] || { echo "test-pku: no busybox (scripts/deps.sh pku installs it)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fs=$work/fs
 mkdir -p "$fs"/{bin,tests,proc,sys,dev,tmp}
-cp "$busybox" "$fs/bin/busybox"
-for t in "${tests[@]}"; do
-    exe=$(find "$build/tests" -type f -name "$t" -perm -u+x | head -n 1)
-    [ -n "$exe" ] || { echo "test-pku: $t not built" >&2; exit 1; }
-    cp "$exe" "$fs/tests/$t"
-    # The libraries it loads, at the paths the loader looks for them.
-    ldd "$exe" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
+
+# Copies an executable, and the shared libraries it loads at the paths the
+# loader looks for them (none for a static one).
+copy_with_libs() {
+    cp "$1" "$2"
+    ldd "$1" 2>/dev/null | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
         [ -f "$lib" ] || continue
         mkdir -p "$fs$(dirname "$lib")"
         cp -L "$lib" "$fs$lib"
     done
+}
+
+copy_with_libs "$busybox" "$fs/bin/busybox"
+for t in "${tests[@]}"; do
+    exe=$(find "$build/tests" -type f -name "$t" -perm -u+x | head -n 1)
+    [ -n "$exe" ] || { echo "test-pku: $t not built" >&2; exit 1; }
+    copy_with_libs "$exe" "$fs/tests/$t"
 done
 
 cat >"$fs/init" <<'EOF'
