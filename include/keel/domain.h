@@ -33,8 +33,10 @@
  * What plain C cannot stop, and what keel therefore does not claim: code inside
  * a domain shares the process's address space, so a wild write can reach any
  * memory that is mapped writable. Strict mode (per domain) keeps a domain's heap
- * inaccessible while no thread is inside it, which turns such writes into
- * contained faults; see docs/domains.md for what each mode guarantees.
+ * inaccessible to code not running inside it (with protection keys, per thread;
+ * else by mprotect, while no thread is inside), which turns such writes into
+ * contained faults; see docs/domains.md for what each mode guarantees. Keys are
+ * not a security boundary: WRPKRU is unprivileged, any code can re-enable them.
  *
  * Thread safety: every function here may be called from any thread, except
  * where a comment says otherwise. Several threads may be inside one domain.
@@ -122,7 +124,10 @@ typedef struct keel_domain_config {
      * `failure_window_ns` (0: never stop for this reason; at most 64). */
     unsigned failure_budget;
     uint64_t failure_window_ns;
-    bool strict; /* heap inaccessible while no thread is inside (docs/domains.md) */
+    /* Heap inaccessible to code not running inside the domain: per thread with
+     * a protection key where the CPU has them and one is free, else process-wide
+     * by mprotect (keel_domain_strict_mode; docs/domains.md). */
+    bool strict;
 } keel_domain_config;
 
 typedef enum keel_domain_state {
@@ -250,8 +255,9 @@ KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, vo
  * did not finish normally: KEEL_EPANIC or KEEL_EFAULT (it failed: see
  * keel_last_failure), KEEL_EABORTED (it ran while another thread made the
  * domain fail: whatever it wrote to *result is unreliable).
- * O(1) apart from the method, plus: in strict mode a lock and at most two
- * mprotect calls; and if this thread is the last to leave a failed domain, the
+ * O(1) apart from the method, plus: in strict mode two WRPKRU with a
+ * protection key, or else a lock and at most two mprotect calls; and if this
+ * thread is the last to leave a failed domain, the
  * recovery (O(heap / 1024) plus the recovery function). Thread-safe.
  */
 KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
