@@ -10,8 +10,9 @@
 # It boots the Debian kernel installed by `scripts/deps.sh pku` (or the newest
 # /boot/vmlinuz-*) with a throwaway initramfs: busybox, the test executables and
 # the shared libraries they load. Its /init prints the CPU's pku flags, runs each
-# test (the strict one twice: with keys, then with KEEL_NO_PKEYS=1), prints every
-# result line to the serial console and powers off. The console output is kept in
+# test (the strict one twice: with keys, then with KEEL_NO_PKEYS=1) and
+# bench_strict_instructions (instructions per strict call in each mode: counts,
+# not cycles), prints every result line to the serial console and powers off. The console output is kept in
 # BUILD_DIR/pku-qemu.log; the script fails if any test failed, if the guest had
 # no protection keys, or if the guest never reported.
 # Timings inside the guest are meaningless (an emulator): only results count.
@@ -47,7 +48,7 @@ mkdir -p "$fs"/{bin,tests,proc,sys,dev,tmp}
 # loader looks for them (none for a static one).
 copy_with_libs() {
     cp "$1" "$2"
-    ldd "$1" 2>/dev/null | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
+    { ldd "$1" 2>/dev/null || true; } | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
         [ -f "$lib" ] || continue
         mkdir -p "$fs$(dirname "$lib")"
         cp -L "$lib" "$fs$lib"
@@ -55,6 +56,11 @@ copy_with_libs() {
 }
 
 copy_with_libs "$busybox" "$fs/bin/busybox"
+counter=$build/bench/domain/bench_strict_instructions
+if [ -f "$build/CMakeCache.txt" ] && grep -q '^KEEL_BUILD_BENCH:BOOL=ON' "$build/CMakeCache.txt"; then
+    cmake --build "$build" --target bench_strict_instructions >/dev/null
+    copy_with_libs "$counter" "$fs/bin/bench_strict_instructions"
+fi
 for t in "${tests[@]}"; do
     exe=$(find "$build/tests" -type f -name "$t" -perm -u+x | head -n 1)
     [ -n "$exe" ] || { echo "test-pku: $t not built" >&2; exit 1; }
@@ -83,6 +89,9 @@ for t in /tests/*; do
         run test_domain_strict_without_pkeys env KEEL_NO_PKEYS=1 /tests/$t
     fi
 done
+if [ -x /bin/bench_strict_instructions ]; then
+    run bench_strict_instructions /bin/bench_strict_instructions
+fi
 echo "pku-guest: all done"
 sync
 poweroff -f
@@ -97,7 +106,7 @@ timeout 1500 qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1024 
     -append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null >"$log" 2>&1 || true
 tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 
-grep -E '^(pku-guest|strict mode here|  |ok |FAIL|[0-9]+ passed)' "$log" || true
+grep -E '^(pku-guest|strict mode here|Instructions|the last|  |ok |FAIL|[0-9]+ passed)' "$log" || true
 if ! grep -q '^pku-guest: all done' "$log"; then
     echo "test-pku: the guest did not finish (see $log)" >&2
     exit 1
