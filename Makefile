@@ -5,6 +5,8 @@
 #                a release build (gcc) and an ASan+UBSan build (clang, with fuzzing)
 #   make bench   the full benchmarks (tables, CSV and PNG under build/release/bench-out)
 #   make bounds  regenerates docs/bounds.md (keel-wcet on the built libkeel)
+#   make test-pku  the strict-mode and domain tests under QEMU on a CPU with
+#                protection keys (installs QEMU and a kernel; not part of make test)
 #   make install PREFIX=/usr/local
 #   make format  clang-format every C file in place
 
@@ -14,7 +16,7 @@ RELEASE := build/release
 ASAN    := build/asan
 OUT     := $(RELEASE)/bench-out
 
-.PHONY: all demo test bench bounds release asan install format clean deps-test deps-bench
+.PHONY: all demo test bench bounds release asan install format clean deps-test deps-bench test-pku deps-pku
 
 all: release
 
@@ -23,6 +25,9 @@ deps-test:
 
 deps-bench:
 	@scripts/deps.sh bench
+
+deps-pku:
+	@scripts/deps.sh pku
 
 $(RELEASE)/CMakeCache.txt:
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
@@ -42,6 +47,10 @@ test: deps-test
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory asan
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+
+test-pku: deps-pku
+	$(MAKE) --no-print-directory release
+	scripts/test-pku-qemu.sh $(RELEASE)
 
 demo: deps-bench
 	$(MAKE) --no-print-directory release
