@@ -10,11 +10,13 @@
 # It boots the Debian kernel installed by `scripts/deps.sh pku` (or the newest
 # /boot/vmlinuz-*) with a throwaway initramfs: busybox, the test executables and
 # the shared libraries they load. Its /init prints the CPU's pku flags, runs each
-# test (the strict one twice: with keys, then with KEEL_NO_PKEYS=1) and
+# test (the strict one twice: with keys, then with KEEL_NO_PKEYS=1),
 # bench_strict_instructions (instructions per strict call in each mode: counts,
-# not cycles), prints every result line to the serial console and powers off. The console output is kept in
-# BUILD_DIR/pku-qemu.log; the script fails if any test failed, if the guest had
-# no protection keys, or if the guest never reported.
+# not cycles) and keel-wcet's pkru case (tests/wcet/cases/pkru.S), prints every
+# result line to the serial console and powers off. The console output is kept
+# in BUILD_DIR/pku-qemu.log; the script fails if any test failed, if the guest
+# had no protection keys, if the guest never reported, or if an instruction
+# count of the pkru case differs from keel-wcet's bound of it.
 # Timings inside the guest are meaningless (an emulator): only results count.
 set -euo pipefail
 
@@ -61,6 +63,13 @@ if [ -f "$build/CMakeCache.txt" ] && grep -q '^KEEL_BUILD_BENCH:BOOL=ON' "$build
     cmake --build "$build" --target bench_strict_instructions >/dev/null
     copy_with_libs "$counter" "$fs/bin/bench_strict_instructions"
 fi
+# keel-wcet's protection-key cases (tests/wcet/cases/pkru.S): single-stepped in
+# the guest, each count compared below with keel-wcet's bound on the host.
+pkru_case=$build/tests/wcet/cases/pkru
+wcet=$build/tools/wcet/keel-wcet
+if cmake --build "$build" --target wcet_cases keel-wcet >/dev/null 2>&1 && [ -x "$pkru_case" ]; then
+    copy_with_libs "$pkru_case" "$fs/bin/pkru"
+fi
 for t in "${tests[@]}"; do
     exe=$(find "$build/tests" -type f -name "$t" -perm -u+x | head -n 1)
     [ -n "$exe" ] || { echo "test-pku: $t not built" >&2; exit 1; }
@@ -89,6 +98,9 @@ for t in /tests/*; do
         run test_domain_strict_without_pkeys env KEEL_NO_PKEYS=1 /tests/$t
     fi
 done
+if [ -x /bin/pkru ]; then
+    run pkru_steps /bin/pkru --step
+fi
 if [ -x /bin/bench_strict_instructions ]; then
     run bench_strict_instructions /bin/bench_strict_instructions
 fi
@@ -106,7 +118,7 @@ timeout 1500 qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1024 
     -append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null >"$log" 2>&1 || true
 tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 
-grep -E '^(pku-guest|strict mode here|Instructions|the last|  |ok |FAIL|[0-9]+ passed)' "$log" || true
+grep -E '^(pku-guest|strict mode here|Instructions|the last|  |ok |FAIL|[0-9]+ passed|pkru-steps)' "$log" || true
 if ! grep -q '^pku-guest: all done' "$log"; then
     echo "test-pku: the guest did not finish (see $log)" >&2
     exit 1
@@ -120,5 +132,18 @@ if [ -n "$failed" ]; then
     echo "test-pku: failed:" >&2
     echo "$failed" >&2
     exit 1
+fi
+if [ -x "$pkru_case" ]; then
+    # keel-wcet's model of RDPKRU and WRPKRU against the emulated CPU: the
+    # bound of each function must equal the instructions it executed.
+    while read -r _ name steps; do
+        bound=$("$wcet" --format bound "$pkru_case" "$name" | awk '{print $3}')
+        if [ "$bound" != "$steps" ]; then
+            echo "test-pku: keel-wcet bounds $name at '$bound' instructions; it executed $steps" >&2
+            exit 1
+        fi
+        echo "test-pku: keel-wcet's bound of $name equals its executed count, $steps"
+    done < <(grep '^pkru-steps: pkru_' "$log")
+    [ "$(grep -c '^pkru-steps: pkru_' "$log")" -eq 3 ] || { echo "test-pku: pkru --step did not count 3 functions" >&2; exit 1; }
 fi
 echo "test-pku: every test passed under QEMU with protection keys"

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "keel/domain.h"
+#include "keel/ifc.h"
 #include "keel_test.h"
 
 enum {
@@ -167,6 +168,10 @@ static void setup(void) {
     }
 }
 
+/* The label and clearance make() gives (public and nothing secret, unless a
+ * test sets them). */
+static keel_label make_label, make_clearance;
+
 static keel_domain *make(const char *name, component *comp, bool strict) {
     setup();
     memset(comp, 0, sizeof *comp);
@@ -175,7 +180,9 @@ static keel_domain *make(const char *name, component *comp, bool strict) {
                                  .table_capacity = 4,
                                  .init = init,
                                  .context = comp,
-                                 .strict = strict};
+                                 .strict = strict,
+                                 .label = make_label,
+                                 .clearance = make_clearance};
     keel_domain *d = NULL;
     return keel_domain_create(&config, &d) == KEEL_OK ? d : NULL;
 }
@@ -622,6 +629,56 @@ KEEL_TEST(four_threads_in_four_strict_domains_keep_their_own_heaps) {
     CHECK_OK(keel_domain_destroy(culprit));
     for (int i = 0; i < T; i++) {
         CHECK_OK(keel_domain_destroy(d[i]));
+    }
+}
+
+/* Information-flow checks (keel/ifc.h) sit around the admission into a
+ * domain: a refused call never enters the callee, and the caller keeps its
+ * own rights in either mechanism. Last in this file: once a category exists,
+ * every call is checked. */
+KEEL_TEST(a_flow_refused_or_allowed_from_inside_a_strict_domain_leaves_it_its_rights) {
+    unsigned secret;
+    CHECK_OK(keel_ifc_category_create("strict-secret", &secret));
+    keel_label labelled = {KEEL_CATEGORY(secret), 0};
+    for (unsigned m = 0; m < 2; m++) {
+        fillers f;
+        component ac, pc, sc, cc;
+        make_label = make_clearance = labelled;
+        keel_domain *a = make_in_mode("secret-caller", &ac, modes[m], &f);
+        report("label checks around the admission", modes[m], a != NULL);
+        if (a == NULL) {
+            make_label = make_clearance = KEEL_LABEL_PUBLIC;
+            continue;
+        }
+        keel_domain *cleared = make("cleared", &cc, true); /* may learn the secret */
+        make_label = make_clearance = KEEL_LABEL_PUBLIC;
+        keel_domain *plain = make("public-plain", &pc, false);
+        keel_domain *strict = make("public-strict", &sc, true);
+        CHECK(plain != NULL && strict != NULL && cleared != NULL);
+        uint32_t before = keel_domain_pkeys_supported() ? read_pkru() : 0;
+        long add = 1, expected = 0;
+        for (int round = 0; round < 30; round++) {
+            keel_rref refused[2] = {pc.rref, sc.rref};
+            nested n = {.callee = round % 3 == 2 ? cc.rref : refused[round % 3],
+                        .method = M_ADD,
+                        .callee_arg = &add};
+            long result = 0;
+            /* The caller's own heap after the inner call: a fault there if
+             * the refusal (or the allowed call) left it the wrong rights. */
+            CHECK_OK(keel_rref_call(ac.rref, M_NESTED, &n, &result));
+            CHECK_STATUS(n.inner, round % 3 == 2 ? KEEL_OK : KEEL_ECLEARANCE);
+            expected += 100;
+            CHECK_EQ(result, expected);
+        }
+        CHECK(keel_ifc_last_refusal() != NULL);
+        if (keel_domain_pkeys_supported()) {
+            CHECK_EQ(read_pkru(), before);
+        }
+        CHECK_OK(keel_domain_destroy(strict));
+        CHECK_OK(keel_domain_destroy(plain));
+        CHECK_OK(keel_domain_destroy(cleared));
+        CHECK_OK(keel_domain_destroy(a));
+        drop_fillers(&f);
     }
 }
 
