@@ -311,12 +311,17 @@ KEEL_API const keel_failure *keel_last_failure(void);
 
 /* ---- boxes ---- */
 
+/* How many box entries each keel_box_alloc examines for dead boxes to reclaim. */
+#define KEEL_BOX_REAP_PER_ALLOC 4u
+
 /*
  * keel_box_alloc: `size` bytes in the exchange heap, owned by the calling domain
  * (or the host). KEEL_ERANGE for size 0 or too large, KEEL_ENOMEM, KEEL_EFULL (no
- * box entry free). O(1): a bounded number of dead boxes is reclaimed on the way;
- * only when the exchange heap is full does it sweep the whole box table for dead
- * boxes once (O(box_capacity)) before answering KEEL_ENOMEM.
+ * box entry free). O(1): on the way it examines the next KEEL_BOX_REAP_PER_ALLOC
+ * entries of the box table (round-robin) and reclaims the dead boxes among them,
+ * so every box_capacity / KEEL_BOX_REAP_PER_ALLOC allocations reclaim every box
+ * whose owner died; only when the exchange heap is full does it sweep the whole
+ * box table for dead boxes once (O(box_capacity)) before answering KEEL_ENOMEM.
  */
 KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 
@@ -413,8 +418,9 @@ KEEL_API void keel_exchange_get_stats(keel_exchange_stats *out);
 
 /*
  * keel_box_reap: reclaims up to `max_steps` box entries whose owner died (each
- * O(1)); returns how many it freed. keel_box_alloc calls it with a small
- * constant; call it with a larger one where latency does not matter.
+ * O(1)); returns how many it freed. keel_box_alloc takes
+ * KEEL_BOX_REAP_PER_ALLOC such steps; call this with more where latency does not
+ * matter (box_capacity steps visit every entry once).
  */
 KEEL_API unsigned keel_box_reap(unsigned max_steps);
 
