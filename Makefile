@@ -6,6 +6,8 @@
 #                a release build (gcc) and an ASan+UBSan build (clang, with fuzzing)
 #   make bench   the full benchmarks (tables, CSV and PNG under build/release/bench-out)
 #   make bounds  regenerates docs/bounds.md (keel-wcet on the built libkeel)
+#   make test-pku  the strict-mode and domain tests under QEMU on a CPU with
+#                protection keys (installs QEMU and a kernel; not part of make test)
 #   make install PREFIX=/usr/local
 #   make format  clang-format every C file in place
 
@@ -15,7 +17,7 @@ RELEASE := build/release
 ASAN    := build/asan
 OUT     := $(RELEASE)/bench-out
 
-.PHONY: all demo test bench bounds release asan install format clean deps-test deps-bench
+.PHONY: all demo test bench bounds release asan install format clean deps-test deps-bench test-pku deps-pku
 
 all: release
 
@@ -24,6 +26,9 @@ deps-test:
 
 deps-bench:
 	@scripts/deps.sh bench
+
+deps-pku:
+	@scripts/deps.sh pku
 
 $(RELEASE)/CMakeCache.txt:
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
@@ -43,6 +48,10 @@ test: deps-test
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory asan
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+
+test-pku: deps-pku
+	$(MAKE) --no-print-directory release
+	scripts/test-pku-qemu.sh $(RELEASE)
 
 # The flagship demo (examples/nfv): builds only what it runs, runs the pipeline
 # for DEMO_SECONDS, then bounds its job with keel-wcet and proves the task set

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages keel's build, tests and benchmarks need.
 # Silent when everything is present. Runs `apt-get update` at most once.
-# Usage: scripts/deps.sh [test|bench|all]   (default: all)
+# Usage: scripts/deps.sh [test|bench|all|pku]   (default: all; pku only on request)
 set -euo pipefail
 
 # Every package the project uses, grouped by what needs it.
@@ -12,12 +12,16 @@ bench=(libjemalloc-dev libmimalloc-dev gnuplot-nox)
 # keel-wcet (tools/wcet): decoding, ELF and DWARF, the IPET solver, the SMT solver;
 # jq reads its JSON in the tests
 tools=(libcapstone-dev libelf-dev libdw-dev libglpk-dev libz3-dev jq)
+# make test-pku (not part of make test): the strict-mode tests on an emulated
+# CPU with protection keys, booted from a Debian kernel and a busybox initramfs
+pku=(qemu-system-x86 linux-image-amd64 busybox-static cpio)
 
 case "${1:-all}" in
 test) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
 bench) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
 all) want=("${base[@]}" "${bench[@]}" "${tools[@]}") ;;
-*) echo "usage: $0 [test|bench|all]" >&2; exit 2 ;;
+pku) want=("${base[@]}" "${pku[@]}") ;;
+*) echo "usage: $0 [test|bench|all|pku]" >&2; exit 2 ;;
 esac
 
 missing=()

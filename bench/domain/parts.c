@@ -4,6 +4,7 @@
 #include "parts.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -21,8 +22,12 @@ enum { HEAP_BYTES = 64 * 1024 + 64 * 1024 / 64 + 16384 };
 
 typedef struct part_context {
     pipeline *p;
-    keel_domain *strict; /* a domain in strict mode, with one null method */
+    keel_domain *strict; /* a domain in strict mode (mprotect), with one null method */
     keel_rref strict_rref;
+    keel_domain *keyed; /* the same with a protection key, or NULL (no pku) */
+    keel_rref keyed_rref;
+    keel_domain *fillers[16]; /* strict domains holding the keys, if any */
+    unsigned filler_count;
     _Atomic uint64_t counter;
     pthread_mutex_t mutex;
     sigjmp_buf env;
@@ -68,6 +73,13 @@ static NOINLINE uint64_t rref_call(part_context *c) {
 
 static NOINLINE uint64_t rref_call_strict(part_context *c) {
     TIMED_CALLS(keel_rref_call(c->strict_rref, 0, NULL, NULL));
+}
+
+static NOINLINE uint64_t rref_call_pkey(part_context *c) {
+    if (c->keyed == NULL) {
+        return 0;
+    }
+    TIMED_CALLS(keel_rref_call(c->keyed_rref, 0, NULL, NULL));
 }
 
 static NOINLINE uint64_t rref_lend(part_context *c) {
@@ -132,6 +144,7 @@ static uint64_t (*const part_loops[P_COUNT])(part_context *) = {
     [P_PLAIN_CALL] = plain_call,
     [P_RREF_CALL] = rref_call,
     [P_RREF_CALL_STRICT] = rref_call_strict,
+    [P_RREF_CALL_PKEY] = rref_call_pkey,
     [P_RREF_LEND] = rref_lend,
     [P_RREF_LEND_DATA] = rref_lend_data,
     [P_BOX_DATA] = box_data,
@@ -158,6 +171,18 @@ static const keel_interface strict_interface = {"null", 1, strict_methods};
 static keel_status strict_init(keel_domain *d, void *context) {
     static char object;
     return keel_domain_export(d, &object, &strict_interface, context);
+}
+
+static void close_strict(part_context *c) {
+    if (c->strict != NULL) {
+        keel_domain_destroy(c->strict);
+    }
+    if (c->keyed != NULL) {
+        keel_domain_destroy(c->keyed);
+    }
+    while (c->filler_count > 0) {
+        keel_domain_destroy(c->fillers[--c->filler_count]);
+    }
 }
 
 static part_context context;
@@ -190,16 +215,40 @@ int parts_open(domain_results *r, pipeline *p) {
     if (keel_heap_locked_init(&c->heap, c->heap_region, HEAP_BYTES) != KEEL_OK) {
         goto err_mutex;
     }
+    /* Strict domains take protection keys while there are some: the first is
+     * the keyed one (if the machine has keys), the next ones hold the rest of
+     * the keys, and the first without a key is the mprotect one. */
     keel_domain_config strict = {.name = "strict",
                                  .heap_size = 64 * 1024,
                                  .table_capacity = 1,
                                  .init = strict_init,
                                  .context = &c->strict_rref,
                                  .strict = true};
-    keel_status status = keel_domain_create(&strict, &c->strict);
-    if (status != KEEL_OK) {
+    keel_status status = KEEL_OK;
+    c->keyed = NULL;
+    c->strict = NULL;
+    c->filler_count = 0;
+    while (c->strict == NULL && c->filler_count < 16) {
+        keel_domain *d;
+        keel_rref rref;
+        strict.context = &rref;
+        status = keel_domain_create(&strict, &d);
+        if (status != KEEL_OK) {
+            break;
+        }
+        if (keel_domain_strict_mode(d) == KEEL_STRICT_MPROTECT) {
+            c->strict = d;
+            c->strict_rref = rref;
+        } else if (c->keyed == NULL) {
+            c->keyed = d;
+            c->keyed_rref = rref;
+        } else {
+            c->fillers[c->filler_count++] = d;
+        }
+    }
+    if (c->strict == NULL) {
         domain_results_error(r, "creating a strict domain", status);
-        goto err_heap;
+        goto err_domain;
     }
     for (unsigned k = 0; k <= P_COUNT; k++) {
         /* Every sample of a slow part (a strict call) may be >= HIST_EXACT. */
@@ -213,8 +262,7 @@ int parts_open(domain_results *r, pipeline *p) {
     sample_all(r, false, 0);
     return 0;
 err_domain:
-    keel_domain_destroy(c->strict);
-err_heap:
+    close_strict(c);
     keel_heap_locked_destroy(&c->heap);
 err_mutex:
     pthread_mutex_destroy(&c->mutex);
@@ -238,10 +286,13 @@ void parts_close(domain_results *r) {
         double per_op = ((double)hist_percentile(&loops[k], 0.5) - empty) / PART_OPS;
         r->parts[k] = per_op > 0 ? per_op : 0;
     }
+    if (c->keyed == NULL) {
+        r->parts[P_RREF_CALL_PKEY] = NAN; /* not measured: no protection keys here */
+    }
     for (unsigned k = 0; k <= P_COUNT; k++) {
         hist_release(&loops[k]);
     }
-    keel_domain_destroy(c->strict);
+    close_strict(c);
     keel_heap_locked_destroy(&c->heap);
     pthread_mutex_destroy(&c->mutex);
     free(c->heap_region);

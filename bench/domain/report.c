@@ -171,7 +171,8 @@ static void print_parts(domain_results *r) {
            r->part_reps);
     for (unsigned k = 0; k < P_COUNT; k++) {
         char cycles[16];
-        snprintf(cycles, sizeof cycles, r->parts[k] < 1.0 ? "< 1" : "%.1f", r->parts[k]);
+        snprintf(cycles, sizeof cycles,
+                 isnan(r->parts[k]) ? "n/a" : r->parts[k] < 1.0 ? "< 1" : "%.1f", r->parts[k]);
         printf("  %-22s %7s   %s\n", part_names[k], cycles, part_about[k]);
     }
 }

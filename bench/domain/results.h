@@ -62,7 +62,8 @@ typedef enum recovery_series {
 #define PART_LIST(X)                                                                            \
     X(P_PLAIN_CALL, "plain call", "a null filter through a function pointer")                   \
     X(P_RREF_CALL, "keel_rref_call", "a null method, no box")                                   \
-    X(P_RREF_CALL_STRICT, "  strict domain", "the same into a strict domain (2 mprotect)")      \
+    X(P_RREF_CALL_STRICT, "  strict, mprotect", "the same into a strict domain (2 mprotect)")    \
+    X(P_RREF_CALL_PKEY, "  strict, pkey", "the same, the domain keyed (2 WRPKRU; n/a: no pku)")  \
     X(P_RREF_LEND, "keel_rref_call_lend", "a null method, a box lent")                          \
     X(P_RREF_LEND_DATA, "  + keel_box_data", "a lend whose method opens the box (a stage)")     \
     X(P_BOX_DATA, "keel_box_data", "the owner's access check, from the host")                   \

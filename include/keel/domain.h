@@ -33,8 +33,10 @@
  * What plain C cannot stop, and what keel therefore does not claim: code inside
  * a domain shares the process's address space, so a wild write can reach any
  * memory that is mapped writable. Strict mode (per domain) keeps a domain's heap
- * inaccessible while no thread is inside it, which turns such writes into
- * contained faults; see docs/domains.md for what each mode guarantees.
+ * inaccessible to code not running inside it (with protection keys, per thread;
+ * else by mprotect, while no thread is inside), which turns such writes into
+ * contained faults; see docs/domains.md for what each mode guarantees. Keys are
+ * not a security boundary: WRPKRU is unprivileged, any code can re-enable them.
  *
  * Thread safety: every function here may be called from any thread, except
  * where a comment says otherwise. Several threads may be inside one domain.
@@ -123,7 +125,10 @@ typedef struct keel_domain_config {
      * `failure_window_ns` (0: never stop for this reason; at most 64). */
     unsigned failure_budget;
     uint64_t failure_window_ns;
-    bool strict; /* heap inaccessible while no thread is inside (docs/domains.md) */
+    /* Heap inaccessible to code not running inside the domain: per thread with
+     * a protection key where the CPU has them and one is free, else process-wide
+     * by mprotect (keel_domain_strict_mode; docs/domains.md). */
+    bool strict;
     /* Information flow (keel/ifc.h): the label the domain starts with, and the
      * most it may learn. Zero for both: public, and allowed nothing secret.
      * The label must fit the clearance. */
@@ -256,8 +261,9 @@ KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, vo
  * did not finish normally: KEEL_EPANIC or KEEL_EFAULT (it failed: see
  * keel_last_failure), KEEL_EABORTED (it ran while another thread made the
  * domain fail: whatever it wrote to *result is unreliable).
- * O(1) apart from the method, plus: in strict mode a lock and at most two
- * mprotect calls; and if this thread is the last to leave a failed domain, the
+ * O(1) apart from the method, plus: in strict mode two WRPKRU with a
+ * protection key, or else a lock and at most two mprotect calls; and if this
+ * thread is the last to leave a failed domain, the
  * recovery (O(heap / 1024) plus the recovery function). Thread-safe.
  */
 KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
@@ -305,12 +311,17 @@ KEEL_API const keel_failure *keel_last_failure(void);
 
 /* ---- boxes ---- */
 
+/* How many box entries each keel_box_alloc examines for dead boxes to reclaim. */
+#define KEEL_BOX_REAP_PER_ALLOC 4u
+
 /*
  * keel_box_alloc: `size` bytes in the exchange heap, owned by the calling domain
  * (or the host). KEEL_ERANGE for size 0 or too large, KEEL_ENOMEM, KEEL_EFULL (no
- * box entry free). O(1): a bounded number of dead boxes is reclaimed on the way;
- * only when the exchange heap is full does it sweep the whole box table for dead
- * boxes once (O(box_capacity)) before answering KEEL_ENOMEM.
+ * box entry free). O(1): on the way it examines the next KEEL_BOX_REAP_PER_ALLOC
+ * entries of the box table (round-robin) and reclaims the dead boxes among them,
+ * so every box_capacity / KEEL_BOX_REAP_PER_ALLOC allocations reclaim every box
+ * whose owner died; only when the exchange heap is full does it sweep the whole
+ * box table for dead boxes once (O(box_capacity)) before answering KEEL_ENOMEM.
  */
 KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 
@@ -371,6 +382,31 @@ typedef struct keel_domain_stats {
  * domains, at most 65). Thread-safe. */
 KEEL_API void keel_domain_get_stats(const keel_domain *domain, keel_domain_stats *out);
 
+/* How a domain's heap is kept from code outside it (docs/domains.md). */
+typedef enum keel_strict_mode {
+    KEEL_STRICT_OFF = 0,  /* not strict: the heap is reachable from anywhere */
+    KEEL_STRICT_MPROTECT, /* PROT_NONE while no thread is inside; process-wide */
+    KEEL_STRICT_PKEY,     /* its own protection key, enabled per thread inside it */
+} keel_strict_mode;
+
+/*
+ * keel_domain_strict_mode: which mechanism the domain got at create. A strict
+ * domain gets a protection key if the processor and kernel support them (see
+ * keel_domain_pkeys_supported) and one of the process's keys (at most 15) is
+ * free, else mprotect. O(1). Thread-safe.
+ */
+KEEL_API keel_strict_mode keel_domain_strict_mode(const keel_domain *domain);
+
+/*
+ * keel_domain_pkeys_supported: true if keel_domain_system_init found memory
+ * protection keys usable (CPUID OSPKE and the kernel hands out keys) and the
+ * environment did not forbid them (KEEL_NO_PKEYS=1 does). O(1). Thread-safe.
+ */
+KEEL_API bool keel_domain_pkeys_supported(void);
+
+/* keel_strict_mode_name: "off", "mprotect" or "protection key". O(1). */
+KEEL_API const char *keel_strict_mode_name(keel_strict_mode mode);
+
 typedef struct keel_exchange_stats {
     keel_heap_stats heap; /* the exchange heap */
     unsigned boxes_live;  /* boxes allocated and not yet reclaimed */
@@ -382,8 +418,9 @@ KEEL_API void keel_exchange_get_stats(keel_exchange_stats *out);
 
 /*
  * keel_box_reap: reclaims up to `max_steps` box entries whose owner died (each
- * O(1)); returns how many it freed. keel_box_alloc calls it with a small
- * constant; call it with a larger one where latency does not matter.
+ * O(1)); returns how many it freed. keel_box_alloc takes
+ * KEEL_BOX_REAP_PER_ALLOC such steps; call this with more where latency does not
+ * matter (box_capacity steps visit every entry once).
  */
 KEEL_API unsigned keel_box_reap(unsigned max_steps);
 

@@ -4,12 +4,18 @@
  * A box entry records its owner as (domain id, epoch). The owner is alive while
  * that domain's current epoch equals the recorded one (the host's epoch is
  * always 0), so a domain's failure or destruction kills all its boxes at once,
- * in O(1), without visiting them. Their memory is reclaimed afterwards by
- * keel_box_reap, a bounded number of entries per step: keel_box_alloc reaps a
- * few on every call, so dead boxes never accumulate beyond the table. A dead
- * box is reclaimed only once no thread can still run in the incarnation that
- * owned it (reclaim_below in internal.h): code still finishing in a failed
- * domain never sees its buffers reused under it.
+ * in O(1), without visiting them. Their memory is reclaimed afterwards by a
+ * reaper whose cursor walks the table round-robin, one entry per step:
+ * keel_box_alloc takes KEEL_BOX_REAP_PER_ALLOC steps on every call, so every
+ * box_capacity / KEEL_BOX_REAP_PER_ALLOC allocations pass over the whole table
+ * and reclaim every dead box that was reclaimable; when the exchange heap is
+ * full, an allocation sweeps the whole table once before it gives up;
+ * keel_box_reap takes as many steps as asked, and destroying a domain sweeps
+ * the table (it is not O(1) anyway). A dead box is reclaimed only once no
+ * thread can still run in the incarnation that owned it (reclaim_below in
+ * internal.h): code still finishing in a failed domain never sees its buffers
+ * reused under it. A step that finds a dead box not yet reclaimable (or lent)
+ * passes it by; a later pass of the cursor takes it.
  *
  * Lending changes no owner: the lender keeps the box and the call's frame
  * records it (call.c). The entry only counts its lenders, so that a free or a
@@ -46,8 +52,6 @@ typedef struct box_entry {
 } box_entry;
 
 #define CLOSING 0x80000000u
-
-enum { REAP_PER_ALLOC = 4 };
 
 static box_entry *entries;
 static size_t entries_bytes;
@@ -141,16 +145,39 @@ static void release(uint32_t index) {
     reopen_entry(e);
 }
 
-static unsigned reap_locked(unsigned steps) {
+/* One step of the reaper (box lock held): the entry under the cursor is
+ * reclaimed if it is dead and reclaimable, and the cursor moves on, wrapping
+ * past the last entry. O(1). Returns 1 if it freed a box, else 0. */
+static unsigned reap_one_locked(void) {
+    uint32_t i = reap_cursor;
+    reap_cursor = reap_cursor + 1 < capacity ? reap_cursor + 1 : 1;
+    box_entry *e = &entries[i];
+    if (e->live && reclaimable(e) && close_entry(e)) {
+        release(i);
+        return 1;
+    }
+    return 0;
+}
+
+/* Every allocation's share: KEEL_BOX_REAP_PER_ALLOC steps (fewer in a smaller
+ * table). A loop of its own with a constant limit, so that its bound is in
+ * the compiled code (docs/bounds.md). */
+static unsigned reap_few_locked(void) {
+    unsigned freed = 0;
+    for (unsigned n = 0; n < KEEL_BOX_REAP_PER_ALLOC && n < capacity - 1; n++) {
+        freed += reap_one_locked();
+    }
+    return freed;
+}
+
+/* `steps` steps, at most one pass over the table (no entry visited twice):
+ * keel_box_reap, and the sweeps. O(min(steps, box_capacity)). Out of line, so
+ * that keel_box_alloc's sweep stays a call, which docs/bounds.md charges as a
+ * term of its own (keel_box_reap's row), apart from the allocation's O(1). */
+__attribute__((noinline)) static unsigned reap_locked(unsigned steps) {
     unsigned freed = 0;
     for (unsigned n = 0; n < steps && n < capacity - 1; n++) {
-        uint32_t i = reap_cursor;
-        reap_cursor = reap_cursor + 1 < capacity ? reap_cursor + 1 : 1;
-        box_entry *e = &entries[i];
-        if (e->live && reclaimable(e) && close_entry(e)) {
-            release(i);
-            freed++;
-        }
+        freed += reap_one_locked();
     }
     return freed;
 }
@@ -174,7 +201,7 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
     void *data;
     keel_status status = keel_heap_locked_alloc(&exchange, size, &data);
     pthread_mutex_lock(&box_lock);
-    reap_locked(REAP_PER_ALLOC);
+    reap_few_locked();
     if (status == KEEL_ENOMEM && reap_locked(capacity) > 0) {
         status = keel_heap_locked_alloc(&exchange, size, &data); /* dead boxes made room */
     }

@@ -256,7 +256,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         leave(t, d);
         return status;
     }
-    keel_domain_admit_(d);
+    unsigned rights = keel_domain_admit_(d); /* the caller's key, for the departure */
     principal callee = {d->id, to.epoch};
     keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller.id};
     call_frame frame;
@@ -302,7 +302,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     if (labelled) {
         status = ifc_leave(caller, d, &frame, seen, status);
     }
-    keel_domain_depart_(d);
+    keel_domain_depart_(d, rights);
     leave(t, d);
     return status;
 }
@@ -336,7 +336,7 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
         keel_thread_prepare_(t);
     }
     presence_enter(t, d->id);
-    keel_domain_admit_(d);
+    unsigned rights = keel_domain_admit_(d);
     call_frame frame;
     frame.previous = t->frame;
     frame.domain = d;
@@ -356,7 +356,7 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     }
     t->frame = frame.previous;
     t->depth--;
-    keel_domain_depart_(d);
+    keel_domain_depart_(d, rights);
     presence_leave(t, d->id);
     return status;
 }
@@ -391,7 +391,7 @@ void keel_domain_recover_(keel_domain *d) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
         return;
     }
-    keel_domain_admit_(d);
+    unsigned rights = keel_domain_admit_(d);
     /* A thread that failed inside the heap may have left its lock held. */
     pthread_mutex_destroy(&d->heap.lock);
     keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
@@ -403,7 +403,7 @@ void keel_domain_recover_(keel_domain *d) {
         fn = d->config.recover;
     }
     keel_status status = fn == NULL ? KEEL_OK : keel_domain_run_inside_(d, fn, d->config.context);
-    keel_domain_depart_(d);
+    keel_domain_depart_(d, rights);
     if (status != KEEL_OK) {
         atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
         return;
@@ -449,6 +449,8 @@ _Noreturn void keel_unwind_(unwind_buf env) {
     /* The frames skipped over keep their poisoning unless told. */
     __asan_handle_no_return();
 #endif
+    /* The frame resumed in runs with its domain's protection key (strict.c). */
+    keel_pkey_resume_();
 #ifdef KEEL_FAST_UNWIND
     keel_unwind_jump_(env);
 #else

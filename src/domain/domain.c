@@ -42,6 +42,7 @@ keel_status keel_domain_system_init(size_t exchange_size, unsigned box_capacity)
     if (system_ready) {
         return KEEL_EBUSY;
     }
+    keel_pkey_init_();
     keel_status status = keel_presence_init_();
     if (status != KEEL_OK) {
         return status;
@@ -98,6 +99,7 @@ static void unmap_domain(keel_domain *d) {
         munmap(d->heap_region, d->heap_bytes);
         d->heap_region = NULL;
     }
+    keel_pkey_detach_(d); /* after the unmap: no page carries the key any more */
 }
 
 static void unclaim(uint32_t id) {
@@ -156,6 +158,7 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     atomic_store(&d->destroying, false);
     atomic_store(&d->needs_recovery, false);
     d->admitted = 0;
+    d->pkey = 0;
     memset(d->failure_times, 0, sizeof d->failure_times);
     d->failure_next = 0;
     keel_presence_reset_calls_(d);
@@ -196,7 +199,7 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     if (pthread_mutex_init(&d->protect_lock, NULL) != 0) {
         goto err_table;
     }
-    if (config->strict && mprotect(d->heap_region, d->heap_bytes, PROT_NONE) != 0) {
+    if (config->strict && !keel_domain_protect_init_(d)) {
         goto err_protect;
     }
     table_reset_free_list(d);

@@ -46,10 +46,11 @@ static size_t append_hex(char *out, size_t at, size_t cap, uintptr_t value) {
     return append(out, at, cap, digits);
 }
 
-static const char *describe(int signal) {
+static const char *describe(int signal, int code) {
     switch (signal) {
     case SIGSEGV:
-        return "SIGSEGV (invalid memory access)";
+        return code == SEGV_PKUERR ? "SIGSEGV (protection key fault)"
+                                   : "SIGSEGV (invalid memory access)";
     case SIGBUS:
         return "SIGBUS (bus error)";
     case SIGFPE:
@@ -63,18 +64,26 @@ static const char *describe(int signal) {
 
 /* Records a contained hardware fault in the thread's failure record
  * (async-signal-safe: no stdio, no allocation). */
-static void record_fault(uint32_t domain, int signal, const void *address) {
+static void record_fault(uint32_t domain, const siginfo_t *info) {
+    int signal = info->si_signo;
+    const void *address = info->si_addr;
     keel_failure *f = &keel_thread_.failure;
     f->kind = KEEL_FAILURE_SIGNAL;
     f->domain = domain;
     f->signal = signal;
     f->address = address;
     f->message[0] = '\0';
-    size_t at = append(f->message, 0, sizeof f->message, describe(signal));
+    size_t at = append(f->message, 0, sizeof f->message, describe(signal, info->si_code));
     if (signal == SIGSEGV || signal == SIGBUS) {
         at = append(f->message, at, sizeof f->message, " at ");
         at = append_hex(f->message, at, sizeof f->message, (uintptr_t)address);
-        keel_domain *victim = keel_domain_owning_(address);
+        /* A protection-key fault names the key: its holder is the victim. */
+        keel_domain *victim = signal == SIGSEGV && info->si_code == SEGV_PKUERR
+                                  ? keel_pkey_owner_((int)info->si_pkey)
+                                  : NULL;
+        if (victim == NULL) {
+            victim = keel_domain_owning_(address);
+        }
         if (victim != NULL) { /* a wild access into a strict domain's heap */
             at = append(f->message, at, sizeof f->message, " (heap of domain '");
             at = append(f->message, at, sizeof f->message, victim->name);
@@ -128,8 +137,12 @@ static void on_fault(int signal, siginfo_t *info, void *context) {
         chain(signal, info, context);
         return;
     }
-    record_fault(frame->domain->id, signal, info->si_addr);
+    record_fault(frame->domain->id, info);
     frame->failure = KEEL_EFAULT;
+    /* The handler runs with the kernel's init PKRU; leaving it by an unwind
+     * rather than sigreturn, put back what the interrupted code had (the
+     * unwind then re-asserts the keel key of the frame it resumes in). */
+    keel_pkey_restore_interrupted_(context);
     keel_unwind_(frame->env);
 }
 

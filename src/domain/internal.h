@@ -55,9 +55,12 @@ struct keel_domain {
     keel_heap_locked heap;
     void *heap_region;
     size_t heap_bytes;
-    /* Strict mode: the heap is PROT_NONE while no validated thread is inside
-     * (`admitted` is 0). Admission and departure change the protection under
-     * this lock, so the mprotect calls of two threads cannot land out of order. */
+    /* Strict mode, with a protection key (pkey.c): `pkey` is the heap's key,
+     * enabled in a thread's PKRU while it runs inside. Without one (pkey 0):
+     * the heap is PROT_NONE while no validated thread is inside (`admitted` is
+     * 0). Admission and departure change the protection under this lock, so
+     * the mprotect calls of two threads cannot land out of order. */
+    unsigned pkey;
     pthread_mutex_t protect_lock;
     unsigned admitted; /* owned by protect_lock */
     /* Reference table. */
@@ -253,19 +256,55 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
 keel_status keel_box_peek_(keel_box box, const void **data, size_t *size, keel_label *label);
 void keel_box_release_domain_(uint32_t id);
 
-/* strict.c: strict mode's protection follows the validated threads inside. */
-void keel_domain_protect_admit_(keel_domain *domain);
-void keel_domain_protect_depart_(keel_domain *domain);
+/* pkey.c: strict mode with protection keys. */
+/* The key the calling thread's PKRU enables (0: none of keel's). */
+extern __thread unsigned keel_pkey_open_ __attribute__((tls_model("initial-exec")));
+/* Detects protection keys (CPUID OSPKE, a key from the kernel), unless
+ * KEEL_NO_PKEYS is set; at system init. */
+void keel_pkey_init_(void);
+bool keel_pkey_supported_(void);
+/* Gives the domain's heap a key of its own; false if there is none to give. */
+bool keel_pkey_attach_(keel_domain *domain);
+/* Frees the key of a domain whose heap is unmapped. */
+void keel_pkey_detach_(keel_domain *domain);
+/* Makes `key` the thread's key (0: none), writes PKRU, returns the previous key. */
+unsigned keel_pkey_switch_(unsigned key);
+/* Re-asserts the thread's key in PKRU (after an unwind). */
+void keel_pkey_resume_(void);
+/* Restores the PKRU of the code a signal interrupted, from its frame
+ * (async-signal-safe). */
+void keel_pkey_restore_interrupted_(const void *ucontext);
+/* The domain holding a key, or NULL (async-signal-safe). */
+keel_domain *keel_pkey_owner_(int key);
+/* How many keys keel holds. */
+unsigned keel_pkey_held_(void);
 
-static inline void keel_domain_admit_(keel_domain *domain) {
+/*
+ * strict.c: strict mode's protection follows the validated threads inside.
+ * Admission returns what departure must restore (the caller's protection key,
+ * 0 for none): keep it in the admitting frame and pass it to the departure.
+ * Every domain is admitted, strict or not, so that a thread running in a
+ * domain holds no other domain's key.
+ */
+unsigned keel_domain_protect_admit_(keel_domain *domain);
+void keel_domain_protect_depart_(keel_domain *domain, unsigned saved);
+/* At create: a key for the heap if one is free, else PROT_NONE; false if
+ * neither could be set up. */
+bool keel_domain_protect_init_(keel_domain *domain);
+
+static inline unsigned keel_domain_admit_(keel_domain *domain) {
     if (domain->config.strict) {
-        keel_domain_protect_admit_(domain);
+        return keel_domain_protect_admit_(domain);
     }
+    /* Called from a domain with a key: the callee does not get it. */
+    return __builtin_expect(keel_pkey_open_ != 0, 0) ? keel_pkey_switch_(0) : 0;
 }
 
-static inline void keel_domain_depart_(keel_domain *domain) {
+static inline void keel_domain_depart_(keel_domain *domain, unsigned saved) {
     if (domain->config.strict) {
-        keel_domain_protect_depart_(domain);
+        keel_domain_protect_depart_(domain, saved);
+    } else if (__builtin_expect(saved != 0, 0)) {
+        keel_pkey_switch_(saved);
     }
 }
 /* The domain whose heap holds `address`, if any (async-signal-safe). */

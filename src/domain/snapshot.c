@@ -370,7 +370,7 @@ static keel_status snapshot_inside(keel_domain *d) {
     if (state != KEEL_DOMAIN_RUNNING) {
         return state == KEEL_DOMAIN_STOPPED ? KEEL_ESTOPPED : KEEL_ERECOVERING;
     }
-    keel_domain_admit_(d);
+    unsigned rights = keel_domain_admit_(d);
     pthread_mutex_lock(&d->heap.lock);
     pthread_mutex_lock(&d->table_lock);
     size_t bytes;
@@ -396,7 +396,7 @@ static keel_status snapshot_inside(keel_domain *d) {
     s->taken = true;
     pthread_mutex_unlock(&d->table_lock);
     pthread_mutex_unlock(&d->heap.lock);
-    keel_domain_depart_(d);
+    keel_domain_depart_(d, rights);
     atomic_fetch_add(&s->snapshots, 1);
     atomic_fetch_add(&s->incrementals, incremental ? 1u : 0u);
     atomic_store(&s->last_bytes, bytes);

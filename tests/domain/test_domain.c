@@ -477,6 +477,73 @@ KEEL_TEST(a_failed_domain_loses_its_boxes_and_nothing_leaks) {
     CHECK_OK(keel_domain_destroy(d));
 }
 
+/* Moves `count` boxes of `size` bytes into the domain behind `rref`, then makes
+ * it fail: they all die at once, and are reclaimable after its recovery. */
+static void kill_boxes_in(keel_rref rref, unsigned count, size_t size) {
+    for (unsigned i = 0; i < count; i++) {
+        keel_box box;
+        CHECK_OK(keel_box_alloc(size, &box));
+        CHECK_OK(keel_rref_call_move(rref, M_KEEP_BOX, &box, NULL, NULL));
+    }
+    CHECK_STATUS(keel_rref_call(rref, M_NULL_WRITE, NULL, NULL), KEEL_EFAULT);
+}
+
+KEEL_TEST(each_alloc_reclaims_at_most_a_constant_share_of_dead_boxes_and_in_time_all) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_box_reap(100000);
+    keel_exchange_stats before, now;
+    keel_exchange_get_stats(&before);
+    enum { DEAD = 100, CAPACITY = 1024 }; /* setup()'s box_capacity */
+    kill_boxes_in(comp.rref, DEAD, 64);
+    keel_exchange_get_stats(&now);
+    CHECK_EQ(now.boxes_dead, before.boxes_dead + DEAD);
+    /* Allocations (each box freed again at once): every one reclaims at most
+     * KEEL_BOX_REAP_PER_ALLOC dead boxes, however many there are, and one pass
+     * of the cursor over the table, CAPACITY / KEEL_BOX_REAP_PER_ALLOC
+     * allocations, reclaims them all. */
+    unsigned allocs = 0, most = 0, dead = now.boxes_dead;
+    while (dead > before.boxes_dead && allocs <= CAPACITY / KEEL_BOX_REAP_PER_ALLOC) {
+        keel_box box;
+        CHECK_OK(keel_box_alloc(16, &box));
+        CHECK_OK(keel_box_free(box));
+        allocs++;
+        keel_exchange_get_stats(&now);
+        CHECK(now.boxes_dead <= dead);
+        unsigned reclaimed = dead - now.boxes_dead;
+        CHECK(reclaimed <= KEEL_BOX_REAP_PER_ALLOC);
+        most = reclaimed > most ? reclaimed : most;
+        dead = now.boxes_dead;
+    }
+    CHECK_EQ(dead, before.boxes_dead);
+    CHECK(allocs >= DEAD / KEEL_BOX_REAP_PER_ALLOC);
+    CHECK_EQ(most, KEEL_BOX_REAP_PER_ALLOC); /* 100 dead side by side: some step takes 4 */
+    /* Nothing leaked: the memory and the entries are back. */
+    CHECK_EQ(now.boxes_live, before.boxes_live);
+    CHECK_EQ(now.heap.in_use, before.heap.in_use);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(an_alloc_into_a_full_exchange_heap_sweeps_the_dead_boxes_first) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    keel_box_reap(100000);
+    keel_exchange_stats before, now;
+    keel_exchange_get_stats(&before);
+    /* Dead boxes fill the 1 MiB exchange heap (setup()); far more memory than
+     * KEEL_BOX_REAP_PER_ALLOC of them hold is asked next. */
+    enum { DEAD = 15, SIZE = 64 * 1024 };
+    kill_boxes_in(comp.rref, DEAD, SIZE);
+    keel_box big;
+    CHECK_OK(keel_box_alloc(8 * SIZE, &big));
+    keel_exchange_get_stats(&now);
+    CHECK_EQ(now.boxes_dead, before.boxes_dead); /* the sweep took every one */
+    CHECK_OK(keel_box_free(big));
+    keel_exchange_get_stats(&now);
+    CHECK_EQ(now.heap.in_use, before.heap.in_use);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
 /* Four threads: three wait inside the domain while a fourth makes it fail. */
 static component shared_comp = {.reexport = true};
 static atomic_int statuses[4];

@@ -3,7 +3,8 @@
 # programs: bad input gets a clear error and never a crash, the report formats,
 # flow facts (used, unused, malformed), PLT calls, no-return functions,
 # indirect calls, recursion, alloca, irreducible loops, shared objects,
-# stripped binaries, --fail-above, and stack bounds against gcc -fstack-usage.
+# stripped binaries, the protection-key instructions, --fail-above, and stack
+# bounds against gcc -fstack-usage.
 #
 #   test_cli.sh KEEL_WCET CASES_BUILD_DIR CORPUS_BUILD_DIR
 set -u
@@ -123,6 +124,23 @@ else
     echo "FAIL lib-valgrind: bound '$got', measured '$measured'"
 fi
 expect all-functions 0 "^main " -- "$wcet" --all --format bound "$cases/stack_chain-O0"
+
+# ---- the protection-key instructions (cases/pkru.S) ----
+# Each bound is the hand count of pkru.S's comments, exact; a wrong model moves
+# it: not decoded (error), esi, r8 or eax lost (unbounded), edx kept at 1000
+# (2006), eax kept at 5 (5 back edges) or taken as a 64-bit unknown (no
+# bound). This CPU may lack keys, so nothing here executes them; make test-pku
+# runs the first three under QEMU and compares the single-stepped counts.
+k=$cases/pkru
+expect pkru-decoded 0 "0x[0-9a-f]+ +pkru.S:[0-9]+ +8 x 5" -- "$wcet" "$k" pkru_keep
+expect pkru-keep 0 "^pkru_keep bounded 42 8$" -- "$wcet" --format bound "$k" pkru_keep
+expect pkru-clears-edx 0 "^pkru_clears_edx bounded 6 8$" -- "$wcet" --format bound "$k" pkru_clears_edx
+expect pkru-write 0 "^pkru_write bounded 15 8$" -- "$wcet" --format bound "$k" pkru_write
+expect pkru-write-keeps-eax 0 "^pkru_write_keeps_eax bounded 24 8$" -- \
+    "$wcet" --format bound "$k" pkru_write_keeps_eax
+expect pkru-eax-32-bits 0 "at most 4294967295 back edges" -- "$wcet" "$k" pkru_eax
+expect pkru-eax 0 "^pkru_eax bounded 12884901893 8$" -- "$wcet" --format bound "$k" pkru_eax
+expect pkru-no-smt 0 "^pkru_write bounded 15 8$" -- "$wcet" --no-smt --format bound "$k" pkru_write
 
 # ---- stack bounds against gcc -fstack-usage ----
 # A chain's bound is the sum of gcc's frames (return addresses included) plus

@@ -263,6 +263,46 @@ static uint32_t reg_mask(const uint16_t *regs, uint8_t n) {
     return m;
 }
 
+_Static_assert((unsigned)X86_INS_ENDING < (unsigned)WC_INS_OWN,
+               "keel-wcet's own instruction ids overlap capstone's");
+
+/*
+ * The protection-key instructions (Intel SDM, RDPKRU and WRPKRU), which
+ * capstone 4 does not know; keel's strict mode emits them on every call into a
+ * domain. Each is one instruction (one unit of the cost model, as valgrind and
+ * single-stepping count it), touches no flags and no memory:
+ *   RDPKRU  0f 01 ee  eax = PKRU, edx = 0 (a 32-bit write: rax, rdx zero-extended);
+ *                     ecx must be 0 (else #GP)
+ *   WRPKRU  0f 01 ef  PKRU = eax; ecx and edx must be 0 (else #GP)
+ * Recognised without prefixes only (compilers and `.byte` sequences emit none);
+ * anything else goes to capstone.
+ */
+static wc_insn *decode_own(uint64_t addr, const unsigned char *p, size_t avail) {
+    if (avail < 3 || p[0] != 0x0f || p[1] != 0x01 || (p[2] != 0xee && p[2] != 0xef))
+        return NULL;
+    wc_insn *in = wc_xcalloc(1, sizeof *in);
+    in->addr = addr;
+    in->size = 3;
+    in->kind = WC_I_NORMAL;
+    in->cc = WC_CC_NONE;
+    in->nops = 0;
+    uint32_t rax = 1u << WC_RAX, rcx = 1u << WC_RCX, rdx = 1u << WC_RDX;
+    if (p[2] == 0xee) {
+        in->id = WC_INS_RDPKRU;
+        in->regs_read = rcx;
+        in->regs_written = rax | rdx;
+        snprintf(in->text, sizeof in->text, "rdpkru");
+    } else {
+        in->id = WC_INS_WRPKRU;
+        in->regs_read = rax | rcx | rdx;
+        in->regs_written = 0;
+        snprintf(in->text, sizeof in->text, "wrpkru");
+    }
+    for (int i = 0; i < 4; i++)
+        in->ops[i].reg = in->ops[i].base = in->ops[i].index = WC_R_NONE;
+    return in;
+}
+
 const wc_insn *wc_decode(wc_decoder *d, uint64_t addr) {
     size_t h = slot_of(d, addr);
     if (d->vals[h])
@@ -273,6 +313,11 @@ const wc_insn *wc_decode(wc_decoder *d, uint64_t addr) {
     const unsigned char *p = wc_image_bytes(d->img, addr, &avail);
     if (!p)
         return NULL;
+    wc_insn *own = decode_own(addr, p, avail);
+    if (own) {
+        cache_put(d, addr, own);
+        return own;
+    }
     csh cs = (csh)(uintptr_t)d->cs;
     cs_insn *ci = NULL;
     size_t cnt = cs_disasm(cs, p, avail < 16 ? avail : 16, addr, 1, &ci);

@@ -279,6 +279,11 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
     switch (in->id) {
     case X86_INS_NOP:
     case X86_INS_ENDBR64:
+    case WC_INS_WRPKRU: /* PKRU = eax: no register, flag or memory changes */
+        return;
+    case WC_INS_RDPKRU: /* eax = PKRU (any value), edx = 0, zero-extended; flags kept */
+        st->reg[WC_RAX] = Z3_mk_zero_ext(c, 32, fresh(x, 32));
+        st->reg[WC_RDX] = cst(x, 0, 64);
         return;
     case X86_INS_MOV:
     case X86_INS_MOVABS:

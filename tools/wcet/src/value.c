@@ -924,6 +924,13 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         st->reg[WC_RBP] = r;
         return;
     }
+    case WC_INS_RDPKRU:
+        /* eax = PKRU (any 32-bit value), edx = 0, both zero-extended; flags kept */
+        st->reg[WC_RAX] = wc_val_range(0, (int64_t)UINT32_MAX, 64);
+        st->reg[WC_RDX] = wc_val_const(0, 64);
+        return;
+    case WC_INS_WRPKRU:
+        return; /* PKRU = eax: no register, flag or memory changes */
     case X86_INS_CALL:
         clobber_call(st);
         return;

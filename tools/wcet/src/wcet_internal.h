@@ -178,6 +178,14 @@ typedef struct wc_op {
     int64_t disp;
 } wc_op;
 
+/* Instructions capstone 4 does not decode, recognised by keel-wcet itself
+ * (decode.c): their ids lie past capstone's. */
+enum {
+    WC_INS_OWN = 0x10000,
+    WC_INS_RDPKRU, /* 0f 01 ee: eax = PKRU, edx = 0 (both zero-extended); reads ecx (0) */
+    WC_INS_WRPKRU, /* 0f 01 ef: PKRU = eax; reads eax, ecx and edx (0); writes no register */
+};
+
 typedef struct wc_insn {
     uint64_t addr;
     uint8_t size;
@@ -187,7 +195,7 @@ typedef struct wc_insn {
     bool rep;       /* rep-prefixed string instruction */
     bool string_op; /* movs, stos, lods, cmps, scas */
     bool writes_flags;
-    unsigned id;           /* capstone instruction id */
+    unsigned id;           /* capstone instruction id, or WC_INS_* */
     uint64_t target;       /* direct branch/call target */
     uint32_t regs_written; /* bit mask of GPRs written (explicit and implicit) */
     uint32_t regs_read;
