@@ -18,7 +18,8 @@
 #         fw_classify twice (a fault's retry), lb_balance, tx_plan, tx_deliver
 #         three times, and tenant_write for each of at most 3 x BATCH writes.
 # Each site runs at most once per job (pipeline_job has no loop around a keel
-# call; the script checks the number of sites against the list above).
+# call); the script counts every site, and stops if there are fewer sites
+# than calls in the source's list (calls merged into a loop).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
@@ -69,8 +70,15 @@ done < <(grep '^| `' "$out/nfv-bounds.md")
 sites() {
     "$here/tools/bounds/patch.sh" "$nfv" "$tmp/patched" "pipeline_job" call "$1" | wc -l
 }
+# what pipeline_job's source calls, each at most once per job: gen; parser,
+# firewall, its retry, lb, tx plan and three tx deliveries; the lock and unlock
+# of "rules"; two opens of the batch; four frees; two histogram records (the
+# job's time, a recovery's). The compiler may duplicate a call onto two
+# exclusive paths (gcc splits the firewall's call with and without an injected
+# fault): the sum counts every site, so a duplicate only loosens the bound.
+# Fewer sites than this list means calls were merged into a loop: no proof.
 declare -A expect=([keel_rref_call]=1 [keel_rref_call_lend]=8 [keel_rt_lock]=1 [keel_rt_unlock]=1
-    [keel_box_data]=2 [keel_box_free]=4 [keel_hist_record]=1)
+    [keel_box_data]=2 [keel_box_free]=4 [keel_hist_record]=2)
 total=0
 terms=()
 add() { # name count why
@@ -86,8 +94,8 @@ add run_job 1 "release and completion by the executive"
 add pipeline_job 1 "the job's own code, reference check included"
 for op in "${!expect[@]}"; do
     n=$(sites "$op")
-    if [ "$n" != "${expect[$op]}" ]; then
-        echo "demo: pipeline_job calls $op at $n sites, the composition expects ${expect[$op]}: update demo.sh" >&2
+    if [ "$n" -lt "${expect[$op]}" ]; then
+        echo "demo: pipeline_job calls $op at $n sites, fewer than the ${expect[$op]} calls of its source: a call is in a loop; update demo.sh" >&2
         exit 1
     fi
     add "$op" "$n" "keel: call sites in pipeline_job"
@@ -104,23 +112,24 @@ printf '%s\n' "${terms[@]}"
 printf '%9d instructions: the pipeline job, without faults (table: %s)\n' "$total" "$out/nfv-bounds.md"
 
 # ---- 3. the response-time analysis, fed with the bound ----
-ghz=$(awk -F, '$1 == "tsc_ghz" {print $2}' "$out/nfv-summary.csv")
+csv() { awk -F, -v k="$1" '$1 == k {print $2}' "$out/nfv-summary.csv"; }
+ghz=$(csv tsc_ghz)
 cpi=3 # assumed cycles per instruction at most: not a property of the binary (docs/wcet.md)
-rec=$(awk -F, '$1 == "recovery_max_ns" {print $2}' "$out/nfv-summary.csv")
-job_max=$(awk -F, '$1 == "job_p99_ns" {print $2}' "$out/nfv-summary.csv")
+rec=$(csv recovery_max_ns)
+job_max=$(csv job_p99_ns)
 c_ns=$(awk -v i="$total" -v c="$cpi" -v g="$ghz" 'BEGIN { printf "%d", i * c / g + 0.999 }')
-chi_ns=$((c_ns + 2 * ${rec:-0}))
+chi_ns=$((c_ns + ${rec:-0})) # at most one injected fault per job (its retry is never injected)
 cat >"$out/nfv-taskset.json" <<EOF
 {
-  "comment": "examples/nfv/demo.sh: pipeline C = keel-wcet's $total instructions x $cpi cycles / $ghz GHz; C(HI) adds twice the worst recovery measured; the LO tasks' C are their budgets (enforced); the control plane's section is declared",
+  "comment": "examples/nfv/demo.sh: pipeline C = keel-wcet's $total instructions x $cpi cycles / $ghz GHz; C(HI) adds the worst recovery measured (one fault per job at most); the LO tasks' C are their budgets (enforced); the control plane's section is declared",
   "unit": "ns",
   "resources": ["rules"],
   "tasks": [
-    {"name": "telemetry", "priority": 3, "period": 10000000, "wcet": 100000, "criticality": "LO"},
-    {"name": "pipeline", "priority": 2, "period": 1000000, "wcet": $c_ns, "wcet_hi": $chi_ns,
+    {"name": "telemetry", "priority": 3, "period": $(csv tele_period_ns), "wcet": $(csv tele_budget_ns), "criticality": "LO"},
+    {"name": "pipeline", "priority": 2, "period": $(csv pipe_period_ns), "wcet": $c_ns, "wcet_hi": $chi_ns,
      "criticality": "HI", "sections": [{"resource": "rules", "length": $c_ns}]},
-    {"name": "control-plane", "priority": 1, "period": 20000000, "wcet": 1000000, "criticality": "LO",
-     "sections": [{"resource": "rules", "length": 200000}]}
+    {"name": "control-plane", "priority": 1, "period": $(csv ctrl_period_ns), "wcet": $(csv ctrl_budget_ns),
+     "criticality": "LO", "sections": [{"resource": "rules", "length": $(csv ctrl_section_ns)}]}
   ]
 }
 EOF
@@ -128,13 +137,18 @@ echo
 echo "==== keel-sched: is the task set schedulable with that bound? ===="
 printf 'pipeline C = %d instructions x %d cycles per instruction (assumed) / %s GHz = %.1f us;\n' \
     "$total" "$cpi" "$ghz" "$(awk -v n="$c_ns" 'BEGIN{print n/1e3}')"
-printf 'this run: p99 job execution %.1f us, worst recovery %.1f us (C(HI) adds it twice)\n' \
+printf 'this run: p99 job execution %.1f us, worst recovery %.1f us (measured; C(HI) adds it)\n' \
     "$(awk -v n="$job_max" 'BEGIN{print n/1e3}')" "$(awk -v n="${rec:-0}" 'BEGIN{print n/1e3}')"
 sched_status=0
 "$sched" "$out/nfv-taskset.json" || sched_status=$?
 echo
+echo "assumptions: (1) at most $cpi cycles per instruction: keel-wcet counts instructions, not time"
+echo "  (docs/wcet.md); (2) C(HI)'s recovery is this run's worst, measured: the signal's delivery"
+echo "  and the rollback (O(pages written)) are beyond keel-wcet; (3) the control plane's section"
+echo "  (a rule insert and an incremental snapshot) is declared, not bounded; (4) the reports of"
+echo "  refused flows (libc's vsnprintf) are not counted; (5) the annotations in nfv-bounds.md"
 if [ "$sched_status" -eq 0 ]; then
-    echo "proven schedulable: every task meets its deadline under the analysis (assumptions above)"
+    echo "proven schedulable: every task meets its deadline under the analysis and these assumptions"
 else
     echo "NOT proven schedulable (keel-sched exit $sched_status)"
 fi

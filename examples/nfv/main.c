@@ -41,9 +41,9 @@
 #define MS 1000000ull
 
 /* The task set: periods, deadlines and budgets (ns). */
-#define PIPE_PERIOD     (1 * MS)
-#define PIPE_BUDGET     (300 * US)
-#define PIPE_BUDGET_HI  (600 * US)
+#define PIPE_PERIOD     (2 * MS)
+#define PIPE_BUDGET     (500 * US)
+#define PIPE_BUDGET_HI  (1000 * US)
 #define PIPE_SECTION    (100 * US) /* classify, under the rules resource */
 #define TELE_PERIOD     (10 * MS)
 #define TELE_BUDGET     (100 * US)
@@ -738,14 +738,17 @@ int main(int argc, char **argv) {
                    "\nprotected_call_cycles,%.1f\nplain_call_cycles,%.1f\ndeadline_misses,%" PRIu64
                    "\ntelemetry_throttles,%" PRIu64 "\nresponse_p99_ns,%" PRIu64
                    "\njob_median_ns,%" PRIu64 "\njob_p99_ns,%" PRIu64 "\njob_max_ns,%" PRIu64
-                   "\nrecovery_max_ns,%" PRIu64 "\ntsc_ghz,%.3f\n",
+                   "\nrecovery_max_ns,%" PRIu64 "\ntsc_ghz,%.3f\npipe_period_ns,%llu"
+                   "\ntele_period_ns,%llu\ntele_budget_ns,%llu\nctrl_period_ns,%llu"
+                   "\nctrl_budget_ns,%llu\nctrl_section_ns,%llu\n",
                 count.packets_in, out, received, count.fw_dropped, count.malformed, count.refused,
                 faults, count.recovered,
                 recovery_ns.count ? (double)recovery_ns.sum / (double)recovery_ns.count : 0.0,
                 keel_hist_percentile(&recovery_ns, 0.99), protected_call, plain,
                 st[1].deadline_misses, st[0].throttles, keel_hist_percentile(&st[1].response, 0.99),
                 keel_hist_percentile(&job_ns, 0.5), keel_hist_percentile(&job_ns, 0.99),
-                job_ns.max, recovery_ns.count ? recovery_ns.max : 0, ghz);
+                job_ns.max, recovery_ns.count ? recovery_ns.max : 0, ghz, PIPE_PERIOD, TELE_PERIOD,
+                TELE_BUDGET, CTRL_PERIOD, CTRL_BUDGET, CTRL_SECTION);
         fclose(f);
     }
     char png[4096];

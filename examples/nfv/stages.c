@@ -61,7 +61,6 @@ static keel_status gen_fill(void *object, keel_call *call) {
     }
     nfv_batch *b = data[0];
     nfv_payloads *p[TENANTS] = {data[1], data[2], data[3]};
-    memset(b->meta, 0, sizeof b->meta);
     b->count = n;
     b->sequence = a->sequence;
     b->first = a->first;
@@ -73,7 +72,7 @@ static keel_status gen_fill(void *object, keel_call *call) {
         nfv_payload payload;
         unsigned t;
         nfv_make_packet(a->first + i, &b->frames[i], &payload, &t);
-        b->meta[i].slot = (uint16_t)p[t]->count;
+        b->meta[i] = (nfv_meta){.slot = (uint16_t)p[t]->count};
         p[t]->entry[p[t]->count++] = payload;
     }
     /* From here on each payload box holds its tenant's data: label it so
