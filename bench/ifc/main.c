@@ -532,7 +532,7 @@ int main(int argc, char **argv) {
                 "set output '%s'\n"
                 "set title 'bench\\_ifc: median TSC cycles per operation, labels off and on'\n"
                 "set style data histograms\nset style fill solid 0.8\nset boxwidth 0.9\n"
-                "set ylabel 'cycles'\nset yrange [0:*]\nset xtics rotate by -15\n"
+                "set ylabel 'cycles'\nset yrange [0:*]\nset xtics rotate by -15\nset key top left\n"
                 "plot $d using 2:xtic(1) title 'no labels', '' using 3 title 'labelled'\n",
                 png);
         status = bench_gnuplot_close(g);
