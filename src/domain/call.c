@@ -91,13 +91,13 @@ typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
  * frame keeps so that whatever the callee opens later is held to it too. The
  * caller's label then rises by what came back when the call ends.
  *
- * What a call's entry hands its leave: the frame's bound, `quiet`: the label
+ * What a call's entry hands its leave: the frame's bound; `quiet`, the label
  * epoch at which caller and callee had equal labels that passed every check,
- * or 0, and if 0, the callee's label as the entry saw it (raised by the
- * caller's).
- * If the epoch still reads `quiet` when the call ends, no label has changed
- * since: the callee's label is the caller's, already checked against the
- * bound, and there is nothing to check or raise (ifc/internal.h argues it).
+ * or 0; and if 0, `seen`, the callee's label as the entry saw it (raised by
+ * the caller's). If the epoch still reads `quiet` when the call ends, no label
+ * has changed since: the callee's label is the caller's, already checked
+ * against the bound, and there is nothing to check or raise (ifc/internal.h
+ * argues it).
  */
 typedef struct ifc_entry {
     keel_label bound, seen;

@@ -20,8 +20,8 @@
  * ifc_write_end (each raise, relabel, domain creation and system reset), so a
  * tag that still equals `begun` means no principal's label or clearance has
  * changed since the memo was filled; a call that finds its memo pays one
- * compare of the epoch and one of the key instead of the check. The argument
- * that this is sound, under concurrent writers, is at ifc_snapshot_valid.
+ * compare of the epoch and four of the key instead of the check. The argument
+ * that this is sound, under concurrent writers, is at ifc_snapshot_begin.
  * Privileges are not part of any memoized check and do not move the epoch.
  */
 #ifndef KEEL_IFC_INTERNAL_H
