@@ -70,6 +70,7 @@ bench: deps-bench
 	$(RELEASE)/bench/ckpt/bench_ckpt --csv $(OUT)/ckpt.csv --png $(OUT)/ckpt.png
 	$(RELEASE)/bench/rt/bench_rt --csv $(OUT)/rt.csv --png $(OUT)/rt.png
 	$(RELEASE)/bench/ifc/bench_ifc --csv $(OUT)/ifc.csv --png $(OUT)/ifc.png
+	bench/ifc/instructions.sh $(RELEASE)/bench/ifc/bench_ifc $(OUT)/ifc-instructions.csv
 	bench/wcet/bench_wcet.sh $(RELEASE)/tools/wcet/keel-wcet $(RELEASE)/tests/wcet/corpus tests/wcet/corpus $(OUT)
 
 # docs/bounds.md: keel-wcet's bounds of libkeel's O(1) operations (scripts/gen-bounds.sh)

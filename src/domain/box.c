@@ -368,18 +368,24 @@ keel_status keel_box_label(keel_box box, keel_label *out) {
     return status;
 }
 
+/* A box refused to `to`: reported, and refused unless auditing. */
+static __attribute__((noinline, cold)) keel_status refuse_transfer(keel_label label, uint32_t to,
+                                                                   const char *how) {
+    uint32_t self = current_id();
+    return keel_ifc_refuse_(KEEL_ECLEARANCE, self, label, ifc_clearance(to), "box %s '%s' by '%s'",
+                            how, keel_ifc_principal_name_(to), keel_ifc_principal_name_(self));
+}
+
 /* May `to` receive this box? Its label must fit the receiver's clearance. */
-static keel_status admits(const box_entry *e, uint32_t to, const char *how) {
+static inline keel_status admits(const box_entry *e, uint32_t to, const char *how) {
     if (!ifc_active()) {
         return KEEL_OK;
     }
-    keel_label label = label_of(e), clearance = ifc_clearance(to);
-    if (keel_label_flows(label, clearance)) {
+    keel_label label = label_of(e);
+    if (__builtin_expect(keel_label_flows(label, ifc_clearance(to)), 1)) {
         return KEEL_OK;
     }
-    uint32_t self = current_id();
-    return keel_ifc_refuse_(KEEL_ECLEARANCE, self, label, clearance, "box %s '%s' by '%s'", how,
-                            keel_ifc_principal_name_(to), keel_ifc_principal_name_(self));
+    return refuse_transfer(label, to, how);
 }
 
 keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame,

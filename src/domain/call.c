@@ -90,7 +90,20 @@ typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
  * the meet of the clearances of every caller waiting on this call, which the
  * frame keeps so that whatever the callee opens later is held to it too. The
  * caller's label then rises by what came back when the call ends.
+ *
+ * What a call's entry hands its leave: the frame's bound; `quiet`, the label
+ * epoch at which caller and callee had equal labels that passed every check,
+ * or 0; and if 0, `seen`, the callee's label as the entry saw it (raised by
+ * the caller's). If the epoch still reads `quiet` when the call ends, no label
+ * has changed since: the callee's label is the caller's, already checked
+ * against the bound, and there is nothing to check or raise (ifc/internal.h
+ * argues it).
  */
+typedef struct ifc_entry {
+    keel_label bound, seen;
+    uint64_t quiet;
+} ifc_entry;
+
 static keel_status ifc_enter_refused(principal caller, keel_domain *d, keel_label bound) {
     keel_label from = ifc_label(caller.id), clearance = ifc_clearance(d->id);
     keel_status status = KEEL_OK;
@@ -111,33 +124,59 @@ static keel_status ifc_enter_refused(principal caller, keel_domain *d, keel_labe
     return status;
 }
 
-/* Both checks in one branch: the common case (everything fits) costs a few
- * loads and logic operations; refusals and raises are out of line. */
-static inline keel_status ifc_enter(principal caller, const call_frame *caller_frame,
-                                    keel_domain *d, keel_label *bound, keel_label *seen) {
-    const ifc_principal *pc = &keel_ifc_principals_[caller.id];
-    const ifc_principal *pd = &keel_ifc_principals_[d->id];
-    keel_label from = ifc_label(caller.id), to = ifc_label(d->id);
-    keel_label b = {atomic_load_explicit(&pc->clear_secrecy, memory_order_relaxed),
-                    atomic_load_explicit(&pc->clear_integrity, memory_order_relaxed)};
-    if (caller_frame != NULL) {
-        b = keel_label_meet(b, caller_frame->bound);
-    }
-    *bound = b;
-    keel_categories misfit =
-        (from.secrecy & ~atomic_load_explicit(&pd->clear_secrecy, memory_order_relaxed)) |
-        (atomic_load_explicit(&pd->clear_integrity, memory_order_relaxed) & ~from.integrity) |
-        (to.secrecy & ~b.secrecy) | (b.integrity & ~to.integrity);
+/* The check in full, when the memo has no answer: both checks in one branch,
+ * then the callee's raise, or the memo filled when there is nothing to raise.
+ * Out of line: the memo answers the common case. */
+static __attribute__((noinline)) keel_status ifc_enter_check(principal caller,
+                                                             keel_label frame_bound, keel_domain *d,
+                                                             uint32_t callee, ifc_entry *out) {
+    uint64_t epoch = ifc_snapshot_begin();
+    keel_label from = ifc_label(caller.id), to = ifc_label(callee);
+    keel_label clearance = ifc_clearance(callee);
+    keel_label bound = keel_label_meet(ifc_clearance(caller.id), frame_bound);
+    out->bound = bound;
+    out->quiet = 0;
+    keel_categories misfit = (from.secrecy & ~clearance.secrecy) |
+                             (clearance.integrity & ~from.integrity) |
+                             (to.secrecy & ~bound.secrecy) | (bound.integrity & ~to.integrity);
     if (__builtin_expect(misfit != 0, 0)) {
-        return ifc_enter_refused(caller, d, b);
+        out->seen = KEEL_LABEL_PUBLIC; /* audit mode: the result is checked again */
+        return ifc_enter_refused(caller, d, bound);
     }
-    if (__builtin_expect(((from.secrecy & ~to.secrecy) | (to.integrity & ~from.integrity)) != 0,
-                         0)) {
-        ifc_raise(d->id, from);
-        to = keel_label_join(to, from);
+    if (!keel_label_equal(from, to)) {
+        ifc_raise(callee, from);
+        out->seen = keel_label_join(to, from);
+        return KEEL_OK;
     }
-    *seen = to;
+    out->seen = to;
+    if (ifc_snapshot_valid(epoch)) {
+        ifc_memo *m = &keel_ifc_memo_[callee % IFC_MEMO_ENTRIES];
+        *m = (ifc_memo){.epoch = epoch,
+                        .caller = caller.id,
+                        .callee = callee,
+                        .frame_bound = frame_bound,
+                        .bound = bound};
+        out->quiet = epoch;
+    }
     return KEEL_OK;
+}
+
+/* The memo's lookup: one compare of the epoch, four of the key. The
+ * callee's id is the rref's, which call_into has at hand. */
+static inline keel_status ifc_enter(principal caller, const call_frame *caller_frame,
+                                    uint32_t callee, keel_domain *d, ifc_entry *out) {
+    keel_label frame_bound = caller_frame != NULL ? caller_frame->bound : KEEL_LABEL_TOP;
+    const ifc_memo *m = &keel_ifc_memo_[callee % IFC_MEMO_ENTRIES];
+    uint64_t epoch = ifc_epoch();
+    if (__builtin_expect(m->epoch == epoch && m->callee == callee && m->caller == caller.id &&
+                             keel_label_equal(m->frame_bound, frame_bound),
+                         1)) {
+        /* Equal labels that fit: the callee's is the caller's, within the bound. */
+        out->bound = m->bound;
+        out->quiet = epoch;
+        return KEEL_OK;
+    }
+    return ifc_enter_check(caller, frame_bound, d, callee, out);
 }
 
 /* The result's half, when the call ends. The callee's label can have risen
@@ -161,11 +200,14 @@ static keel_status ifc_leave_refused(principal caller, keel_domain *d, const cal
     return status;
 }
 
-static inline keel_status ifc_leave(principal caller, keel_domain *d, const call_frame *frame,
-                                    keel_label seen, keel_status status) {
+static __attribute__((noinline)) keel_status ifc_leave_check(principal caller, keel_domain *d,
+                                                             const call_frame *frame,
+                                                             keel_label seen, keel_status status) {
     keel_label back = ifc_label(d->id);
     /* Unchanged since entry, where it was checked against the bound: only the
-     * caller's rise remains, and that is a no-op when it already knows it. */
+     * caller's rise remains, and that is a no-op when it already knows it.
+     * (After a memo's answer `seen` is the bound itself: a label equal to it
+     * fits it.) */
     if (__builtin_expect(keel_label_equal(back, seen), 1)) {
         ifc_raise(caller.id, back);
         return status;
@@ -175,6 +217,17 @@ static inline keel_status ifc_leave(principal caller, keel_domain *d, const call
     }
     ifc_raise(caller.id, back);
     return status;
+}
+
+static inline keel_status ifc_leave(principal caller, keel_domain *d, const call_frame *frame,
+                                    const ifc_entry *entry, keel_status status) {
+    if (__builtin_expect(ifc_epoch() == entry->quiet, 1)) {
+        return status;
+    }
+    /* After equal labels (quiet set), the label seen is the caller's, which
+     * fits the bound: comparing with the bound itself decides the same. */
+    return ifc_leave_check(caller, d, frame, entry->quiet != 0 ? frame->bound : entry->seen,
+                           status);
 }
 
 /* What a validated rref leads to. */
@@ -237,20 +290,22 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         keel_thread_prepare_(t);
     }
     keel_domain *d = &keel_domains_[rref.domain];
+    call_frame *caller_frame = t->frame;
 
     /* ---- enter, then validate ---- */
     presence_enter(t, rref.domain);
     target to;
     keel_status status = validate(d, rref, method, &to);
-    principal caller = principal_of(t->frame);
-    keel_label bound = KEEL_LABEL_TOP, seen = KEEL_LABEL_PUBLIC;
+    principal caller = principal_of(caller_frame);
+    ifc_entry flow;
+    flow.bound = KEEL_LABEL_TOP;
     bool labelled = ifc_active();
     if (status == KEEL_OK && labelled) {
-        status = ifc_enter(caller, t->frame, d, &bound, &seen);
+        status = ifc_enter(caller, caller_frame, rref.domain, d, &flow);
     }
     if (status == KEEL_OK && mode == BOX_LEND) {
         /* Before the frame exists, so that an unwind finds the lend recorded. */
-        status = keel_box_lend_begin_(*box, caller, t->frame, d->id);
+        status = keel_box_lend_begin_(*box, caller, caller_frame, d->id);
     }
     if (status != KEEL_OK) {
         leave(t, d);
@@ -260,12 +315,12 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     principal callee = {d->id, to.epoch};
     keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller.id};
     call_frame frame;
-    frame.previous = t->frame;
+    frame.previous = caller_frame;
     frame.domain = d;
     frame.epoch = to.epoch;
     frame.failure = KEEL_OK;
     frame.lent = mode == BOX_LEND ? *box : KEEL_BOX_NONE;
-    frame.bound = bound;
+    frame.bound = flow.bound;
     t->frame = &frame;
     t->depth++;
     presence_count_call(t, rref.domain);
@@ -300,7 +355,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         status = KEEL_EABORTED; /* the domain failed while this call was inside it */
     }
     if (labelled) {
-        status = ifc_leave(caller, d, &frame, seen, status);
+        status = ifc_leave(caller, d, &frame, &flow, status);
     }
     keel_domain_depart_(d, rights);
     leave(t, d);

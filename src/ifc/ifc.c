@@ -15,8 +15,10 @@
 ifc_principal keel_ifc_principals_[KEEL_DOMAIN_MAX] = {
     [KEEL_HOST_DOMAIN] = {.clear_secrecy = ~(keel_categories)0},
 };
-_Atomic bool keel_ifc_active_;
+/* The epoch starts at 1: 0 marks an empty memo entry. */
+ifc_globals keel_ifc_ = {.begun = 1, .ended = 1};
 keel_ifc_mode keel_ifc_mode_ = KEEL_IFC_ENFORCE;
+__thread ifc_memo keel_ifc_memo_[IFC_MEMO_ENTRIES] __attribute__((tls_model("initial-exec")));
 
 enum { NAME_MAX_LEN = 24 };
 
@@ -36,21 +38,24 @@ static void *reporter_context;
 
 static __thread keel_flow_refusal last_refusal;
 
+/* Label and clearance writes: release stores between ifc_write_begin and
+ * ifc_write_end (internal.h says why). */
 static void set_label(ifc_principal *p, keel_label label) {
-    atomic_store(&p->secrecy, label.secrecy);
-    atomic_store(&p->integrity, label.integrity);
+    atomic_store_explicit(&p->secrecy, label.secrecy, memory_order_release);
+    atomic_store_explicit(&p->integrity, label.integrity, memory_order_release);
 }
 
 static void set_clearance(ifc_principal *p, keel_label clearance) {
-    atomic_store(&p->clear_secrecy, clearance.secrecy);
-    atomic_store(&p->clear_integrity, clearance.integrity);
+    atomic_store_explicit(&p->clear_secrecy, clearance.secrecy, memory_order_release);
+    atomic_store_explicit(&p->clear_integrity, clearance.integrity, memory_order_release);
 }
 
 void keel_ifc_system_reset_(void) {
     pthread_mutex_lock(&category_lock);
     memset(category_names, 0, sizeof category_names);
     atomic_store(&category_count, 0);
-    atomic_store(&keel_ifc_active_, false);
+    atomic_store(&keel_ifc_.active, false);
+    ifc_write_begin(); /* the epoch goes on: memos from before stay stale */
     for (unsigned i = 0; i < KEEL_DOMAIN_MAX; i++) {
         set_label(&keel_ifc_principals_[i], KEEL_LABEL_PUBLIC);
         set_clearance(&keel_ifc_principals_[i], KEEL_LABEL_PUBLIC);
@@ -58,6 +63,7 @@ void keel_ifc_system_reset_(void) {
     }
     /* The host sets everything up: it may hold anything, and starts public. */
     set_clearance(&keel_ifc_principals_[KEEL_HOST_DOMAIN], KEEL_LABEL_TOP);
+    ifc_write_end();
     atomic_store(&refused_count, 0);
     atomic_store(&audited_count, 0);
     atomic_store(&declassified_count, 0);
@@ -67,8 +73,10 @@ void keel_ifc_system_reset_(void) {
 
 void keel_ifc_domain_created_(uint32_t id, keel_label label, keel_label clearance) {
     ifc_principal *p = &keel_ifc_principals_[id];
+    ifc_write_begin();
     set_label(p, label);
     set_clearance(p, clearance);
+    ifc_write_end();
     atomic_store(&p->privileges, 0);
 }
 
@@ -99,7 +107,7 @@ keel_status keel_ifc_category_create(const char *name, unsigned *out) {
     strcpy(category_names[n], name);
     atomic_fetch_or(&keel_ifc_principals_[current_id()].privileges, KEEL_CATEGORY(n));
     atomic_store(&category_count, n + 1);
-    atomic_store(&keel_ifc_active_, true);
+    atomic_store(&keel_ifc_.active, true);
     pthread_mutex_unlock(&category_lock);
     *out = n;
     return KEEL_OK;
@@ -179,7 +187,9 @@ keel_status keel_ifc_relabel_self(keel_label to) {
     if (needed != 0) {
         keel_ifc_count_declassified_();
     }
+    ifc_write_begin();
     set_label(p, to);
+    ifc_write_end();
     return KEEL_OK;
 }
 

@@ -3,17 +3,31 @@
  * module makes at every crossing (call.c, box.c). Not installed.
  *
  * A principal's label, clearance and privileges are one record per domain id
- * (the host is id 0). Labels rise by atomic OR (secrecy) and AND (integrity),
- * so concurrent raises never lose a category; a check reads the two words
- * separately, which is safe because each only ever moves one way between
- * declassifications.
+ * (the host is id 0), a cache line each. Labels rise by atomic OR (secrecy)
+ * and AND (integrity), so concurrent raises never lose a category; a check
+ * reads the two words separately, which is safe because each only ever moves
+ * one way between declassifications.
  *
  * Until the first category exists every label is public and every check
- * passes, so the checks are skipped behind one flag (`keel_ifc_active_`).
+ * passes, so the checks are skipped behind one flag (`keel_ifc_.active`).
+ *
+ * The label epoch and the call memo. Most calls repeat a check that passed a
+ * moment ago: the same caller, from the same frame, calls the same callee,
+ * whose labels are equal, and nothing has been relabelled since. Each thread
+ * remembers such checks (keel_ifc_memo_), tagged with the label epoch: the
+ * count of label and clearance writes begun, `keel_ifc_.begun`. Every write
+ * to any principal's label or clearance goes through ifc_write_begin and
+ * ifc_write_end (each raise, relabel, domain creation and system reset), so a
+ * tag that still equals `begun` means no principal's label or clearance has
+ * changed since the memo was filled; a call that finds its memo pays one
+ * compare of the epoch and four of the key instead of the check. The argument
+ * that this is sound, under concurrent writers, is at ifc_snapshot_begin.
+ * Privileges are not part of any memoized check and do not move the epoch.
  */
 #ifndef KEEL_IFC_INTERNAL_H
 #define KEEL_IFC_INTERNAL_H
 
+#include <assert.h>
 #include <stdatomic.h>
 
 #include "keel/ifc.h"
@@ -24,37 +38,124 @@ typedef struct ifc_principal {
     _Atomic keel_categories secrecy, integrity;             /* current label */
     _Atomic keel_categories clear_secrecy, clear_integrity; /* clearance */
     _Atomic keel_categories privileges;
-} ifc_principal;
+} __attribute__((aligned(64))) ifc_principal;
+
+/* One cache line each: a raise of one domain's label never invalidates the
+ * line another domain's checks read, and an id indexes with a shift. */
+static_assert(sizeof(ifc_principal) == 64, "a principal is one cache line");
+
+/* Read on every labelled call: one line, written only by label writes. */
+typedef struct ifc_globals {
+    _Atomic bool active;    /* a category exists: labels may differ from public */
+    _Atomic uint64_t begun; /* label and clearance writes begun (the epoch) */
+    _Atomic uint64_t ended; /* ... and ended */
+} __attribute__((aligned(64))) ifc_globals;
 
 extern ifc_principal keel_ifc_principals_[KEEL_DOMAIN_MAX];
-extern _Atomic bool keel_ifc_active_;
+extern ifc_globals keel_ifc_;
 extern keel_ifc_mode keel_ifc_mode_;
 
 static inline bool ifc_active(void) {
-    return __builtin_expect(atomic_load_explicit(&keel_ifc_active_, memory_order_relaxed), 0);
+    return __builtin_expect(atomic_load_explicit(&keel_ifc_.active, memory_order_relaxed), 0);
 }
 
+/*
+ * Label and clearance reads are acquire loads (plain loads on x86-64): a
+ * thread that has seen a label written then also sees the epoch advanced by
+ * its writer (ifc_write_begin precedes the release store of the label), so it
+ * can never use a memo older than what it has seen.
+ */
 static inline keel_label ifc_label(uint32_t id) {
     const ifc_principal *p = &keel_ifc_principals_[id];
-    return (keel_label){atomic_load_explicit(&p->secrecy, memory_order_relaxed),
-                        atomic_load_explicit(&p->integrity, memory_order_relaxed)};
+    return (keel_label){atomic_load_explicit(&p->secrecy, memory_order_acquire),
+                        atomic_load_explicit(&p->integrity, memory_order_acquire)};
 }
 
 static inline keel_label ifc_clearance(uint32_t id) {
     const ifc_principal *p = &keel_ifc_principals_[id];
-    return (keel_label){atomic_load_explicit(&p->clear_secrecy, memory_order_relaxed),
-                        atomic_load_explicit(&p->clear_integrity, memory_order_relaxed)};
+    return (keel_label){atomic_load_explicit(&p->clear_secrecy, memory_order_acquire),
+                        atomic_load_explicit(&p->clear_integrity, memory_order_acquire)};
 }
 
-/* Raises principal `id`'s label to include `by` (no check). */
+/* Brackets every write of a principal's label or clearance. The counters are
+ * never reset (not even by a system shutdown), so an epoch never repeats. */
+static inline void ifc_write_begin(void) {
+    atomic_fetch_add_explicit(&keel_ifc_.begun, 1, memory_order_relaxed);
+}
+
+static inline void ifc_write_end(void) {
+    atomic_fetch_add_explicit(&keel_ifc_.ended, 1, memory_order_release);
+}
+
+/* Raises principal `id`'s label to include `by` (no check); the common case,
+ * nothing to add, writes nothing and leaves the epoch alone. */
 static inline void ifc_raise(uint32_t id, keel_label by) {
     ifc_principal *p = &keel_ifc_principals_[id];
-    if ((by.secrecy & ~atomic_load_explicit(&p->secrecy, memory_order_relaxed)) != 0) {
-        atomic_fetch_or_explicit(&p->secrecy, by.secrecy, memory_order_relaxed);
+    keel_categories secrecy = atomic_load_explicit(&p->secrecy, memory_order_acquire);
+    keel_categories integrity = atomic_load_explicit(&p->integrity, memory_order_acquire);
+    if (__builtin_expect(((by.secrecy & ~secrecy) | (integrity & ~by.integrity)) != 0, 0)) {
+        ifc_write_begin();
+        atomic_fetch_or_explicit(&p->secrecy, by.secrecy, memory_order_release);
+        atomic_fetch_and_explicit(&p->integrity, by.integrity, memory_order_release);
+        ifc_write_end();
     }
-    if ((atomic_load_explicit(&p->integrity, memory_order_relaxed) & ~by.integrity) != 0) {
-        atomic_fetch_and_explicit(&p->integrity, by.integrity, memory_order_relaxed);
-    }
+}
+
+/*
+ * The call memo: per thread, a few entries indexed by the callee's id. An
+ * entry says that at label epoch `epoch`, a call by `caller` from a frame
+ * bounded by `frame_bound` (KEEL_LABEL_TOP for the host outside any call) into
+ * `callee` passed every check with nothing to raise (caller and callee labels
+ * equal), and that the callee's frame gets `bound`. An entry with epoch 0 is
+ * empty (the epoch starts at 1).
+ */
+typedef struct ifc_memo {
+    uint64_t epoch;
+    uint32_t caller, callee;
+    keel_label frame_bound;
+    keel_label bound;
+} __attribute__((aligned(64))) ifc_memo;
+
+#define IFC_MEMO_ENTRIES 4u
+
+extern __thread ifc_memo keel_ifc_memo_[IFC_MEMO_ENTRIES]
+    __attribute__((tls_model("initial-exec")));
+
+/*
+ * The epoch at which a check may be memoized, read before its labels:
+ * `ended` first, then `begun`, both acquire. Returns 0 (never an epoch) if a
+ * write is in flight (they differ).
+ *
+ * Why a memo filled at epoch e is sound. If `ended` read e and then `begun`
+ * read e, the e writes counted in `ended` are exactly the first e begun (a
+ * writer's end follows its begin, and the acquire on `ended` makes the begin
+ * of any writer it counts visible to the later read of `begun`), and their
+ * label writes are visible to this thread (the acquire synchronizes with each
+ * writer's release end). The labels read afterwards are those writes' result
+ * unless a later writer's store was read, and then ifc_snapshot_valid's
+ * second read of `begun` sees that writer's begin (its store is a release
+ * after its begin; the label loads are acquires), and the memo is not filled.
+ * So the memo's verdict is the check's verdict on the labels exactly as the
+ * first e writes left them. Using it later while `begun` still reads e is then
+ * the same as re-reading those labels: no write has begun that this thread
+ * has seen, and any label value it has seen from a later write (directly or
+ * through any synchronization) carries that writer's begin with it.
+ */
+static inline uint64_t ifc_snapshot_begin(void) {
+    uint64_t ended = atomic_load_explicit(&keel_ifc_.ended, memory_order_acquire);
+    uint64_t begun = atomic_load_explicit(&keel_ifc_.begun, memory_order_acquire);
+    return ended == begun ? begun : 0;
+}
+
+/* After the label reads (acquire loads, which keep this load after them). */
+static inline bool ifc_snapshot_valid(uint64_t epoch) {
+    return epoch != 0 && atomic_load_explicit(&keel_ifc_.begun, memory_order_relaxed) == epoch;
+}
+
+/* The current epoch, for a memo's lookup (relaxed: coherence is enough, see
+ * ifc_snapshot_begin). */
+static inline uint64_t ifc_epoch(void) {
+    return atomic_load_explicit(&keel_ifc_.begun, memory_order_relaxed);
 }
 
 /*
