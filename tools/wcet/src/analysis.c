@@ -392,6 +392,22 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     for (int l = 0; l < cfg->nloops; l++) {
         wc_lbound *lb = &fr->lb[l];
         if (!lb->bounded && !an->opt.no_smt) {
+            /* what Z3 proves of every path around the loop (rank.c) */
+            uint64_t mx;
+            char *how = NULL;
+            if (wc_rank_loop_bound(an, cfg, &vr, l, &mx, &how)) {
+                lb->bounded = true;
+                lb->max = mx;
+                free(lb->how);
+                lb->how = how;
+            } else if (how) {
+                char *h = wc_fmt("%s; %s", lb->how, how);
+                free(lb->how);
+                free(how);
+                lb->how = h;
+            }
+        }
+        if (!lb->bounded && !an->opt.no_smt) {
             uint64_t mx;
             char *how = NULL;
             if (wc_smt_loop_bound(an, cfg, &vr, l,

@@ -384,6 +384,12 @@ typedef struct wc_lbound {
     const char *file;
 } wc_lbound;
 
+/* The value analysis' state at loop l's header when the loop is entered (the
+ * join of the edges into the header from outside it); false when none is
+ * reached. */
+bool wc_loop_entry_state(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                         wc_state *out);
+
 struct wc_fres;
 void wc_loop_bounds(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx,
                     const wc_vres *vr, wc_lbound *out, struct wc_fres *fr);
@@ -436,6 +442,13 @@ bool wc_smt_max_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vre
  * A step of 0: the same value in every iteration. */
 bool wc_smt_step(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock,
                  int pstop, const wc_op *aop, int64_t *step);
+/* Loop l has no inner loop and a bound follows from what Z3 proves of every
+ * path from its header around to it (rank.c): a quantity that at least
+ * halves (binary search), Euclid's recurrence (Lame's theorem), or a counter
+ * that steps by a constant with a limit tested on some path. The bound in
+ * back edges per entry; false when none follows (why in *how, or NULL). */
+bool wc_rank_loop_bound(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                        uint64_t *max, char **how);
 /* Is the path (sequence of blocks, all outside loops) feasible? 1 yes, 0 no,
  * -1 unknown. */
 int wc_smt_path_feasible(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr,
