@@ -3,6 +3,7 @@
 # programs: bad input gets a clear error and never a crash, the report formats,
 # flow facts (used, unused, malformed), PLT calls, no-return functions,
 # indirect calls, recursion, alloca, irreducible loops, shared objects,
+# loops bounded by halving or Euclid's recurrence and their look-alikes,
 # stripped binaries, --fail-above, and stack bounds against gcc -fstack-usage.
 #
 #   test_cli.sh KEEL_WCET CASES_BUILD_DIR CORPUS_BUILD_DIR
@@ -75,6 +76,12 @@ strl=$corpus/string_len-gcc-O2
 expect fail-above-unbounded 3 "not bounded" -- "$wcet" --fail-above 100000 --format bound "$strl" string_len
 expect progress 0 "analysing count_up_lt" -- "$wcet" --progress --assume n=0..1000 --format bound "$bin" count_up_lt
 expect unbounded-reason 0 "annotate .loop string_len [0-9]+ max N." -- "$wcet" "$strl" string_len
+# a string loop stays annotated (its end is data), and the report says so as an assumption
+sline=$(grep -n 'while (\*p)' "$(dirname "$0")/corpus/string_len.c" | grep -v '^[0-9]*:[[:space:]]*//' | cut -d: -f1)
+echo "loop string_len $sline max 100" >"$tmp/strlen.facts"
+expect string-annotated 0 "assumptions:.*loop bound from the flow facts: .*loop string_len $sline max 100" -- \
+    sh -c "\"$wcet\" --facts \"$tmp/strlen.facts\" \"$strl\" string_len | tr '\n' ' '"
+expect string-annotated-json 0 "^true bounded$" -- sh -c "\"$wcet\" --facts \"$tmp/strlen.facts\" --format json \"$strl\" string_len | jq -r '.functions[0] | \"\\(.loops[0].annotated) \\(.status)\"'"
 expect int-range 0 "at most 2147483646 back edges" -- "$wcet" "$bin" count_up_lt
 
 # ---- flow facts ----
@@ -123,6 +130,30 @@ else
     echo "FAIL lib-valgrind: bound '$got', measured '$measured'"
 fi
 expect all-functions 0 "^main " -- "$wcet" --all --format bound "$cases/stack_chain-O0"
+
+# ---- loops bounded by what Z3 proves of every path around them (rank.c) ----
+bs=$corpus/binary_search-gcc-O2
+expect rank-halving 0 "at most 11 back edges per entry" -- "$wcet" --assume n=0..1024 "$bs" binary_search
+expect rank-halving-how 0 "halving \(Z3, 2 paths\): R = esi - ecx" -- "$wcet" --assume n=0..1024 "$bs" binary_search
+expect rank-euclid 0 "Euclid's recurrence .*at most 45 back edges" -- "$wcet" "$corpus/gcd-gcc-O2" gcd
+# Lame's theorem from the stated range: b <= 1000 < F(17) allows 15 divisions,
+# and gcd(610, 987) makes them all (the first swaps), so the bound is exact
+got=$("$wcet" --assume b=0..1000 --format bound "$corpus/gcd-gcc-O2" gcd | awk '{print $3}')
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=gcd \
+    "$corpus/gcd-gcc-O2" 610 987 >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$got" ] && [ "$got" = "$measured" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL rank-euclid-assume: bound '$got', measured '$measured' for gcd(610, 987)"
+fi
+# look-alikes that need not end: a bound for any of them would be a guess
+for o in O0 O1; do
+    for f in not_halving not_euclid not_counter; do
+        expect "rank-$f-$o" 0 "^$f unbounded" -- "$wcet" --format bound "$cases/rank-$o" $f
+    done
+done
 
 # ---- stack bounds against gcc -fstack-usage ----
 # A chain's bound is the sum of gcc's frames (return addresses included) plus
