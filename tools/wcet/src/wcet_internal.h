@@ -460,8 +460,10 @@ typedef enum wc_fact_kind {
     WC_F_RECURSION,
     WC_F_EXTERN,
     WC_F_EXCLUSIVE,
-    WC_F_STACK
+    WC_F_STACK,
+    WC_F_ICALL
 } wc_fact_kind;
+#define WC_FACT_MAX_TARGETS 16
 typedef struct wc_fact {
     uint8_t kind;
     char *func;     /* function (or external name for EXTERN) */
@@ -473,6 +475,8 @@ typedef struct wc_fact {
     int used;
     bool optional; /* from --facts-optional: matching nothing is not an error */
     char *text;
+    char *targets[WC_FACT_MAX_TARGETS]; /* ICALL: the functions it may reach */
+    int ntargets;
 } wc_fact;
 typedef struct wc_facts {
     wc_fact *v;
@@ -527,6 +531,17 @@ typedef struct wc_cost_model {
 extern const wc_cost_model wc_cost_instructions;
 
 /* ---------- analysis driver ---------- */
+/* A call whose cost waits for the recursion's solve (recursion.c): the
+ * functions of the caller's recursion cycle it may reach, and the largest
+ * cost and stack of the targets outside the cycle (an indirect call's). */
+typedef struct wc_defer {
+    uint64_t *to;
+    int n;
+    bool has_fixed;
+    double fixed;
+    uint64_t fixed_stack;
+} wc_defer;
+
 typedef struct wc_fres {
     char *name;
     uint64_t addr;
@@ -549,6 +564,17 @@ typedef struct wc_fres {
     int next_same_entry; /* memo index of the next result for this entry, -1 */
     int recursion_depth_left;
     double seconds;
+    /* recursion through other functions (recursion.c) */
+    int component;   /* its strongly connected component of the call graph, -1 none */
+    bool member;     /* analysed as a member of the component: calls into it deferred */
+    wc_defer *defer; /* per block (members only) */
+    bool *forbid;    /* per block: cannot run in this context (members only) */
+    int (*excl)[2];  /* mutually exclusive block pairs (members only) */
+    int nexcl;
+    int64_t *depth_at;      /* per block: stack depth at its call, -1 none (members only) */
+    uint64_t *callee_stack; /* per block: the stack of its callee outside the component */
+    bool frame_ok;          /* its own frame is bounded */
+    bool callees_stack_ok;  /* every callee outside the component has a stack bound */
 } wc_fres;
 
 struct wc_cost_model;
@@ -572,10 +598,31 @@ typedef struct wc_analyzer {
     int assume_used[KEEL_WCET_MAX_ASSUME];
     struct keel_wcet *libw[4]; /* the --lib shared objects, opened when first needed */
     bool libtried[4];
+    void *callgraph; /* recursion.c's call graph and components */
 } wc_analyzer;
 
 wc_cfg *wc_get_cfg(wc_analyzer *an, uint64_t entry);
 wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx);
+/* entry analysed as a member of its recursion cycle, for any arguments: its
+ * own costs, the calls into the cycle left for wc_recursion_solve */
+wc_fres *wc_analyze_member(wc_analyzer *an, uint64_t entry);
+
+/* ---------- recursion through several functions (recursion.c) ---------- */
+/* The strongly connected component of the call graph (direct calls, tail
+ * calls, and the targets of `icall` facts) that holds entry, when it has more
+ * than one function; -1 otherwise (a function that only calls itself is
+ * direct recursion, handled by the driver). Computed once per function. */
+int wc_call_component(wc_analyzer *an, uint64_t entry);
+/* the functions of component c */
+int wc_component_members(wc_analyzer *an, int c, const uint64_t **members);
+/* The `icall` fact for the indirect call or jump that ends block b of cfg, or
+ * NULL. */
+wc_fact *wc_icall_fact(wc_analyzer *an, const wc_cfg *cfg, const wc_block *b);
+/* fr (its own costs done, its calls into its component deferred): the bound
+ * and stack bound over the component, cut by a `recursion F depth N` fact
+ * for a function F that every cycle passes through. */
+void wc_recursion_solve(wc_analyzer *an, wc_fres *fr);
+void wc_recursion_free(wc_analyzer *an);
 bool wc_function_noreturn(wc_analyzer *an, uint64_t entry);
 const char *wc_block_where(wc_analyzer *an, const wc_block *b, char *buf, size_t n);
 
