@@ -363,6 +363,7 @@ static wc_fres *analyze_mode(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx
     fr->addr = entry;
     fr->ctx = *ctx;
     fr->member = member;
+    fr->component = -1;
     fr->next_same_entry = an->hmemo[h];
     WC_GROW(an->memo, an->nmemo, an->capmemo);
     an->hmemo[h] = an->nmemo;
