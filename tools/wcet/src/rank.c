@@ -30,8 +30,11 @@
  * also assumes that its locations stay within the hull of their values at
  * entry, and Z3 shows that assumption inductive on every path.
  *
- * Cost: every path is executed once per pass; a property false in the path's
- * model is refuted at no cost, the others go to the incremental solver with a
+ * Cost: every path is executed once per pass. A candidate must first have the
+ * form its shape needs in the terms the symbolic executor built (a right
+ * shift or a division in the halving quantity, the old B copied into the new
+ * A, a constant difference for a counter), then a property false in the
+ * path's model is refuted at no cost, the others go to the incremental solver with a
  * small resource limit and then, if it gives up, to a bit-blasting solver
  * with the full one (deterministic limits, so results do not depend on the
  * machine's load); at most RK_MAX_CHECKS checks per loop. "Unknown" is never
@@ -387,20 +390,6 @@ static void add_hull_cand(rsearch *rs, const wc_state *init, int x, int y) {
     c->hhi = hi;
 }
 
-/* the first value of a term in the solver's model */
-static bool model_i64(sctx *x, Z3_ast t, int w, int64_t *v) {
-    Z3_model m = Z3_solver_get_model(x->c, x->s);
-    if (!m)
-        return false;
-    Z3_model_inc_ref(x->c, m);
-    Z3_ast r;
-    uint64_t u = 0;
-    bool ok = Z3_model_eval(x->c, m, t, true, &r) && Z3_get_numeral_uint64(x->c, r, &u);
-    Z3_model_dec_ref(x->c, m);
-    *v = wc_sext(u, w);
-    return ok;
-}
-
 /* Largest c (s < 0; smallest for s > 0) such that X >= c (X <= c) on this
  * path, signed, by bisection within the value analysis' range at the header. */
 static bool counter_limit(rsearch *rs, sctx *x, Z3_ast xv, const rloc *l, int64_t s,
@@ -415,6 +404,12 @@ static bool counter_limit(rsearch *rs, sctx *x, Z3_ast xv, const rloc *l, int64_
             hi = b;
         }
     }
+    /* a limit that lets X wrap around is no limit: is there one at all? */
+    int64_t edge = s < 0 ? smin_w(w) - s : smax_w(w) - s;
+    if (!valid(rs, x,
+               s < 0 ? Z3_mk_bvsge(x->c, xv, kst(x, edge, w))
+                     : Z3_mk_bvsle(x->c, xv, kst(x, edge, w))))
+        return false;
     /* s < 0: the largest c in [lo, hi] with X >= c on the path (s > 0: the
      * smallest with X <= c); the answer is checked, not taken from the range */
     while (lo < hi) {
@@ -443,6 +438,30 @@ static bool counter_limit(rsearch *rs, sctx *x, Z3_ast xv, const rloc *l, int64_
     return true;
 }
 
+/* Does term t contain a right shift or a division (how a quantity halves)?
+ * A look at the terms as the symbolic executor built them, before Z3 proves
+ * anything: most candidates fail it at no cost. At most `budget` nodes. */
+static bool has_halving_op(Z3_context c, Z3_ast t, int *budget) {
+    if (--*budget < 0 || Z3_get_ast_kind(c, t) != Z3_APP_AST)
+        return false;
+    Z3_app a = Z3_to_app(c, t);
+    switch (Z3_get_decl_kind(c, Z3_get_app_decl(c, a))) {
+    case Z3_OP_BLSHR:
+    case Z3_OP_BASHR:
+    case Z3_OP_BUDIV:
+    case Z3_OP_BSDIV:
+    case Z3_OP_BUDIV_I:
+    case Z3_OP_BSDIV_I:
+        return true;
+    default:
+        break;
+    }
+    for (unsigned i = 0; i < Z3_get_app_num_args(c, a); i++)
+        if (has_halving_op(c, Z3_get_app_arg(c, a, i), budget))
+            return true;
+    return false;
+}
+
 /* What candidate cd needs of one path (its state before, old, and after, st,
  * with the path's conditions asserted): pass 0 the halving, Euclid's
  * recurrence or the counter's step, pass 1 the counter's limit. False when
@@ -461,7 +480,9 @@ static bool check_cand(rsearch *rs, sctx *x, rcand *cd, const sstate *old, const
         if (pass != 0)
             return true;
         Z3_ast r0 = ly ? Z3_mk_bvsub(c, y0, x0) : x0, r1 = ly ? Z3_mk_bvsub(c, y1, x1) : x1;
-        if (!valid(rs, x, Z3_mk_bvule(c, r1, Z3_mk_bvlshr(c, r0, kst(x, 1, w)))))
+        int budget = 4000;
+        if (!has_halving_op(c, r1, &budget) ||
+            !valid(rs, x, Z3_mk_bvule(c, r1, Z3_mk_bvlshr(c, r0, kst(x, 1, w)))))
             return false;
         if (cd->old_nz)
             cd->old_nz = valid(rs, x, Z3_mk_not(c, Z3_mk_eq(c, r0, zero)));
@@ -472,8 +493,9 @@ static bool check_cand(rsearch *rs, sctx *x, rcand *cd, const sstate *old, const
     if (cd->kind == RK_EUCLID) {
         if (pass != 0)
             return true;
-        /* x is A, y is B: (A, B) becomes (B, A mod B), with B != 0 */
-        if (!valid(rs, x, Z3_mk_eq(c, x1, y0)) ||
+        /* x is A, y is B: (A, B) becomes (B, A mod B), with B != 0 (the new A
+         * must be the old B as a term: a copy through registers or slots) */
+        if (!Z3_is_eq_ast(c, Z3_simplify(c, x1), Z3_simplify(c, y0)) ||
             !valid(rs, x, Z3_mk_not(c, Z3_mk_eq(c, y0, zero))) ||
             !valid(rs, x, Z3_mk_eq(c, y1, Z3_mk_bvurem(c, x0, y0))))
             return false;
@@ -482,16 +504,18 @@ static bool check_cand(rsearch *rs, sctx *x, rcand *cd, const sstate *old, const
         return true;
     }
     if (pass == 0) {
-        /* the counter: the same nonzero step on every path */
-        Z3_ast d = Z3_mk_bvsub(c, x1, x0);
-        if (!cd->step_known) {
-            int64_t sv;
-            if (Z3_solver_check(c, x->s) != Z3_L_TRUE || !model_i64(x, d, w, &sv) || sv == 0)
-                return false;
-            cd->step = sv;
-            cd->step_known = true;
-        }
-        return valid(rs, x, Z3_mk_eq(c, d, kst(x, cd->step, w)));
+        /* the counter: the same nonzero step on every path, as a term (new -
+         * old simplifies to a constant) */
+        Z3_ast d = Z3_simplify(c, Z3_mk_bvsub(c, x1, x0));
+        uint64_t u;
+        if (!Z3_is_numeral_ast(c, d) || !Z3_get_numeral_uint64(c, d, &u))
+            return false;
+        int64_t sv = wc_sext(u, w);
+        if (sv == 0 || (cd->step_known && sv != cd->step))
+            return false;
+        cd->step = sv;
+        cd->step_known = true;
+        return true;
     }
     int64_t lim;
     if (!counter_limit(rs, x, x0, lx, cd->step, &lim))
@@ -652,7 +676,10 @@ bool wc_rank_loop_bound(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, i
     for (int i = 0; i < rs->nloc; i++) {
         add_cand(rs, RK_HALVING, i, -1);
         add_hull_cand(rs, &init, i, -1);
-        add_cand(rs, RK_COUNTER, i, -1);
+        wc_val xv;
+        int64_t x0lo, x0hi;
+        if (loc_val(&init, &rs->loc[i], &xv) && wc_val_signed(&xv, rs->loc[i].w, &x0lo, &x0hi))
+            add_cand(rs, RK_COUNTER, i, -1); /* a counter needs a known value at entry */
         for (int j = 0; j < rs->nloc; j++)
             if (j != i && rs->loc[j].w == rs->loc[i].w) {
                 add_cand(rs, RK_HALVING, i, j);
