@@ -223,6 +223,25 @@ else
     echo "FAIL icall-cycle-valgrind: bound '$got', measured '$measured' for each(5) (6 activations, exact)"
 fi
 
+# a tail call through a pointer (gcc -O2: jmp [rdx + rax*8]): the largest target's bound and
+# stack, with no return address of its own; tail_dispatch(1, n) reaches deep_fn, exact
+cy2=$cases/cycles-O2
+tline=$(grep -n 'return tails\[op & 1\](n)' "$(dirname "$0")/cases/cycles.c" | cut -d: -f1)
+expect ijmp-unknown 0 "indirect jump at .*not a recognised switch table .*icall tail_dispatch cycles.c:$tline TARGET" -- \
+    "$wcet" "$cy2" tail_dispatch
+echo "icall tail_dispatch $tline small_fn deep_fn" >"$tmp/tail.facts"
+read -r _ _ tb ts <<<"$("$wcet" --facts "$tmp/tail.facts" --format bound "$cy2" tail_dispatch)"
+read -r _ _ _ ds <<<"$("$wcet" --format bound "$cy2" deep_fn)"
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=tail_dispatch \
+    "$cy2" 5 x >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$tb" ] && [ "$tb" = "$measured" ] && [ "$ts" = "$ds" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL ijmp-icall: bound '$tb' (measured '$measured'), stack '$ts' (deep_fn's '$ds')"
+fi
+
 # ---- stack bounds against gcc -fstack-usage ----
 # A chain's bound is the sum of gcc's frames (return addresses included) plus
 # red-zone use below the innermost frame, at most 128 bytes.

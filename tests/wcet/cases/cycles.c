@@ -1,8 +1,9 @@
 /*
  * cycles.c - recursion through several functions, for wcet_cli: a cycle
  * with a chord (a -> b -> a and b -> c -> b: every cycle passes through b,
- * not through a), and recursion through a function pointer (each -> step
- * through a pointer, step -> each directly).
+ * not through a), recursion through a function pointer (each -> step
+ * through a pointer, step -> each directly), and a tail call through a
+ * pointer.
  */
 #include <stdlib.h>
 
@@ -33,7 +34,21 @@ HELPER long step(long n) {
     return each(n - 1) * 2 + n;
 }
 
+/* a tail call through a pointer (an indirect jump, not a switch) */
+HELPER long small_fn(long n) {
+    return n * 3;
+}
+HELPER long deep_fn(long n) {
+    volatile char buf[512];
+    buf[n & 511] = (char)n;
+    return buf[n & 511];
+}
+static visit_fn volatile tails[2] = {small_fn, deep_fn};
+HELPER long tail_dispatch(int op, long n) {
+    return tails[op & 1](n);
+}
+
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 0;
-    return (int)((a_fn(n) + each(n)) & 1);
+    return (int)((a_fn(n) + each(n) + tail_dispatch(argc, n)) & 1);
 }

@@ -212,9 +212,8 @@ static int loop_addrs(const wc_cfg *cfg, int l, uint64_t **out) {
     return n;
 }
 
-/* WHERE for an `icall` fact on the call or jump ending block b (w holds its
- * place as wc_block_where wrote it; the result is the source line, or the
- * address when there is no line) */
+/* WHERE for an `icall` fact on the call or jump ending block b, written into
+ * w: its source line, or its address when it has none */
 static const char *icall_where(wc_analyzer *an, const wc_block *b, char *w, size_t n) {
     const char *f;
     uint64_t a = b->insns[b->n - 1]->addr;
@@ -420,9 +419,9 @@ static bool icall_targets(wc_analyzer *an, wc_fres *fr, const wc_cfg *cfg, const
         if (!s || !wc_image_is_exec(an->img, s->addr)) {
             set_status(fr, KEEL_WCET_UNKNOWN);
             *stack_ok = false;
-            wc_strs_addf(&fr->reasons,
-                         "indirect call at %s: target %s of %s is not a function of %s", w,
-                         f->targets[t], f->text, an->img->path);
+            wc_strs_addf(&fr->reasons, "indirect %s at %s: target %s of %s is not a function of %s",
+                         bb->term == WC_T_IJMP ? "jump" : "call", w, f->targets[t], f->text,
+                         an->img->path);
             continue;
         }
         if (fr->component >= 0 && wc_call_component(an, s->addr) == fr->component) {
@@ -433,7 +432,8 @@ static bool icall_targets(wc_analyzer *an, wc_fres *fr, const wc_cfg *cfg, const
         wc_fres *cr = wc_analyze(an, s->addr, &cc);
         if (cr->status != KEEL_WCET_BOUNDED) {
             set_status(fr, cr->status);
-            wc_strs_addf(&fr->reasons, "the indirect call at %s to %s: %s", w, cr->name,
+            wc_strs_addf(&fr->reasons, "the indirect %s at %s to %s: %s",
+                         bb->term == WC_T_IJMP ? "jump" : "call", w, cr->name,
                          keel_wcet_status_name((keel_wcet_status)cr->status));
         } else if ((double)cr->bound > *cost)
             *cost = (double)cr->bound;
@@ -1012,8 +1012,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     continue;
                 uint64_t cs = recursive[b] ? (d > 1 ? prevs : 0) : callee_stack[b];
                 uint64_t need;
-                if (bb->term == WC_T_TAILCALL)
-                    need = (uint64_t)depth_at[b] + cs;
+                if (bb->term == WC_T_TAILCALL || bb->term == WC_T_IJMP)
+                    need = (uint64_t)depth_at[b] + cs; /* (IJMP: an `icall` fact's target) */
                 else if (bb->term == WC_T_CALL || bb->term == WC_T_NORETURN)
                     need = 8 + (uint64_t)depth_at[b] + cs;
                 else
