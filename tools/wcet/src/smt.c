@@ -30,9 +30,7 @@
  * results do not depend on the machine's load; past it the answer is
  * "unknown", which is always the safe answer. A wall-time budget per question
  * only guards against pathological cases. */
-#ifndef SMT_RLIMIT
-#define SMT_RLIMIT WC_SMT_RLIMIT
-#endif
+#define SMT_RLIMIT WC_SMT_RLIMIT /* smt_exec.h: one limit for every user of the solver */
 #define SMT_BUDGET_SECONDS 20.0
 /* the largest-distance search: a deterministic number of checks per question,
  * and a wall-time guard well above what they take */

@@ -18,7 +18,9 @@
 #include "wcet_internal.h"
 
 /* Z3's deterministic resource limit per check (rlimit units) */
+#ifndef WC_SMT_RLIMIT
 #define WC_SMT_RLIMIT 4000000u
+#endif
 
 typedef struct sslot {
     int64_t off;

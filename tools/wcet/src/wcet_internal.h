@@ -1,7 +1,7 @@
 /*
  * wcet_internal.h - keel-wcet's internal types, shared by the library's
- * modules (image, decode, cfg, loops, value, bounds, smt, ipet, stack, facts,
- * analysis, report). The public API is include/keel_wcet.h.
+ * modules (image, decode, cfg, loops, value, bounds, smt, rank, recursion,
+ * ipet, stack, facts, analysis, report). The public API is include/keel_wcet.h.
  */
 #ifndef WCET_INTERNAL_H
 #define WCET_INTERNAL_H
