@@ -3,6 +3,8 @@
 # programs: bad input gets a clear error and never a crash, the report formats,
 # flow facts (used, unused, malformed), PLT calls, no-return functions,
 # indirect calls, recursion, alloca, irreducible loops, shared objects,
+# loops bounded by halving or Euclid's recurrence and their look-alikes,
+# recursion cycles through several functions, indirect calls with `icall` facts,
 # stripped binaries, the protection-key instructions, --fail-above, and stack
 # bounds against gcc -fstack-usage.
 #
@@ -76,6 +78,12 @@ strl=$corpus/string_len-gcc-O2
 expect fail-above-unbounded 3 "not bounded" -- "$wcet" --fail-above 100000 --format bound "$strl" string_len
 expect progress 0 "analysing count_up_lt" -- "$wcet" --progress --assume n=0..1000 --format bound "$bin" count_up_lt
 expect unbounded-reason 0 "annotate .loop string_len [0-9]+ max N." -- "$wcet" "$strl" string_len
+# a string loop stays annotated (its end is data), and the report says so as an assumption
+sline=$(grep -n 'while (\*p)' "$(dirname "$0")/corpus/string_len.c" | grep -v '^[0-9]*:[[:space:]]*//' | cut -d: -f1)
+echo "loop string_len $sline max 100" >"$tmp/strlen.facts"
+expect string-annotated 0 "assumptions:.*loop bound from the flow facts: .*loop string_len $sline max 100" -- \
+    sh -c "\"$wcet\" --facts \"$tmp/strlen.facts\" \"$strl\" string_len | tr '\n' ' '"
+expect string-annotated-json 0 "^true bounded$" -- sh -c "\"$wcet\" --facts \"$tmp/strlen.facts\" --format json \"$strl\" string_len | jq -r '.functions[0] | \"\\(.loops[0].annotated) \\(.status)\"'"
 expect int-range 0 "at most 2147483646 back edges" -- "$wcet" "$bin" count_up_lt
 
 # ---- flow facts ----
@@ -141,6 +149,116 @@ expect pkru-write-keeps-eax 0 "^pkru_write_keeps_eax bounded 24 8$" -- \
 expect pkru-eax-32-bits 0 "at most 4294967295 back edges" -- "$wcet" "$k" pkru_eax
 expect pkru-eax 0 "^pkru_eax bounded 12884901893 8$" -- "$wcet" --format bound "$k" pkru_eax
 expect pkru-no-smt 0 "^pkru_write bounded 15 8$" -- "$wcet" --no-smt --format bound "$k" pkru_write
+
+# ---- loops bounded by what Z3 proves of every path around them (rank.c) ----
+bs=$corpus/binary_search-gcc-O2
+expect rank-halving 0 "at most 11 back edges per entry" -- "$wcet" --assume n=0..1024 "$bs" binary_search
+expect rank-halving-how 0 "halving \(Z3, 2 paths\): R = esi - ecx" -- "$wcet" --assume n=0..1024 "$bs" binary_search
+expect rank-euclid 0 "Euclid's recurrence .*at most 45 back edges" -- "$wcet" "$corpus/gcd-gcc-O2" gcd
+# Lame's theorem from the stated range: b <= 1000 < F(17) allows 15 divisions,
+# and gcd(610, 987) makes them all (the first swaps), so the bound is exact
+got=$("$wcet" --assume b=0..1000 --format bound "$corpus/gcd-gcc-O2" gcd | awk '{print $3}')
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=gcd \
+    "$corpus/gcd-gcc-O2" 610 987 >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$got" ] && [ "$got" = "$measured" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL rank-euclid-assume: bound '$got', measured '$measured' for gcd(610, 987)"
+fi
+# look-alikes that need not end: a bound for any of them would be a guess
+for o in O0 O1; do
+    for f in not_halving not_euclid not_counter; do
+        expect "rank-$f-$o" 0 "^$f unbounded" -- "$wcet" --format bound "$cases/rank-$o" $f
+    done
+done
+
+# ---- recursion through several functions (recursion.c) ----
+mr=$corpus/mutual_recursion-gcc-O2
+expect cycle-unannotated 0 "recursion ping -> pong -> ping \(ping calls pong at 0x[0-9a-f]+ \(mutual_recursion.c:[0-9]+\), pong calls ping at .*annotate .recursion F depth N." -- \
+    "$wcet" --assume n=0..20 "$mr" ping
+expect cycle-unannotated-status 0 "^ping unbounded - -$" -- "$wcet" --assume n=0..20 --format bound "$mr" ping
+echo "recursion pong depth 10" >"$tmp/pong.facts"
+expect cycle-annotated 0 "^ping bounded [0-9]+ [0-9]+$" -- "$wcet" --facts "$tmp/pong.facts" --assume n=0..20 --format bound "$mr" ping
+expect cycle-assumption 0 "recursion depth from the flow facts: .*pong depth 10 \(at most that many activations of pong at once on the cycle ping -> pong -> ping\)" -- \
+    "$wcet" --facts "$tmp/pong.facts" --assume n=0..20 "$mr" ping
+cy=$cases/cycles
+# a -> b -> a and b -> c -> b: a depth for a_fn does not cut b -> c -> b, one for b_fn cuts both
+echo "recursion a_fn depth 5" >"$tmp/a.facts"
+expect cycle-not-cut 0 "its depth facts name no function that every cycle passes through" -- "$wcet" --facts "$tmp/a.facts" "$cy" a_fn
+echo "recursion b_fn depth 5" >"$tmp/b.facts"
+expect cycle-cut 0 "^a_fn bounded [0-9]+ [0-9]+$" -- "$wcet" --facts "$tmp/b.facts" --format bound "$cy" a_fn
+# against valgrind: a_fn(10) has 5 activations of b_fn, a_fn(11) six (beyond the fact)
+got=$("$wcet" --facts "$tmp/b.facts" --format bound "$cy" a_fn | awk '{print $3}')
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=a_fn \
+    "$cy" 10 >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$got" ] && [ -n "$measured" ] && [ "$got" -ge "$measured" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL cycle-valgrind: bound '$got' below measured '$measured' for a_fn(10)"
+fi
+
+# ---- indirect calls: targets named by `icall` facts ----
+ic=$corpus/indirect_call-gcc-O2
+iline=$(grep -n 'return ops\[op & 3\](n)' "$(dirname "$0")/corpus/indirect_call.c" | grep -v '^[0-9]*:[[:space:]]*//' | cut -d: -f1)
+expect icall-unknown 0 "indirect call at .*the target is unknown \(name the functions it may call: .icall dispatch indirect_call.c:$iline TARGET...." -- \
+    "$wcet" --assume n=0..100 "$ic" dispatch
+expect icall-unknown-status 0 "^dispatch unknown - -$" -- "$wcet" --assume n=0..100 --format bound "$ic" dispatch
+echo "icall dispatch $iline sum_up weighted_sum xor_fold" >"$tmp/small.facts"
+echo "icall dispatch indirect_call.c:$iline sum_up weighted_sum xor_fold with_buffer" >"$tmp/all.facts"
+expect icall-assumption 0 "targets of the indirect call at .* from the flow facts: .*icall dispatch" -- \
+    "$wcet" --facts "$tmp/all.facts" --assume n=0..100 "$ic" dispatch
+# the bound is the dearest target's (weighted_sum) plus dispatch's own; the stack the deepest (with_buffer)
+read -r _ _ ball sall <<<"$("$wcet" --facts "$tmp/all.facts" --assume n=0..100 --format bound "$ic" dispatch)"
+read -r _ _ bsmall ssmall <<<"$("$wcet" --facts "$tmp/small.facts" --assume n=0..100 --format bound "$ic" dispatch)"
+read -r _ _ _ sbuf <<<"$("$wcet" --format bound "$ic" with_buffer)"
+if [ -n "$ball" ] && [ "$ball" = "$bsmall" ] && [ "$sall" -gt "$ssmall" ] && [ "$sall" -ge $((sbuf + 8)) ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL icall-max: bound $ball/$bsmall, stack $sall (all targets) $ssmall (without with_buffer), with_buffer $sbuf"
+fi
+echo "icall dispatch $iline sum_up no_such_function" >"$tmp/bad-target.facts"
+expect icall-bad-target 0 "target no_such_function of .* is not a function of" -- \
+    "$wcet" --facts "$tmp/bad-target.facts" --assume n=0..100 "$ic" dispatch
+echo "icall dispatch 9999 sum_up" >"$tmp/icall-unused.facts"
+expect icall-unused 2 "matches nothing" -- "$wcet" --facts "$tmp/icall-unused.facts" --assume n=0..100 "$ic" dispatch
+# recursion through a function pointer: each -> (pointer) step -> each
+cline=$(grep -n 'return visitor(n) + 1' "$(dirname "$0")/cases/cycles.c" | cut -d: -f1)
+expect icall-cycle-unannotated 0 "recursion each -> step -> each" -- sh -c "echo 'icall each $cline step' >\"$tmp/c.facts\" && \"$wcet\" --facts \"$tmp/c.facts\" \"$cy\" each"
+printf 'icall each %s step\nrecursion each depth 6\n' "$cline" >"$tmp/c6.facts"
+got=$("$wcet" --facts "$tmp/c6.facts" --format bound "$cy" each | awk '{print $3}')
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=each \
+    "$cy" 5 >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$got" ] && [ "$got" = "$measured" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL icall-cycle-valgrind: bound '$got', measured '$measured' for each(5) (6 activations, exact)"
+fi
+
+# a tail call through a pointer (gcc -O2: jmp [rdx + rax*8]): the largest target's bound and
+# stack, with no return address of its own; tail_dispatch(1, n) reaches deep_fn, exact
+cy2=$cases/cycles-O2
+tline=$(grep -n 'return tails\[op & 1\](n)' "$(dirname "$0")/cases/cycles.c" | cut -d: -f1)
+expect ijmp-unknown 0 "indirect jump at .*not a recognised switch table .*icall tail_dispatch cycles.c:$tline TARGET" -- \
+    "$wcet" "$cy2" tail_dispatch
+echo "icall tail_dispatch $tline small_fn deep_fn" >"$tmp/tail.facts"
+read -r _ _ tb ts <<<"$("$wcet" --facts "$tmp/tail.facts" --format bound "$cy2" tail_dispatch)"
+read -r _ _ _ ds <<<"$("$wcet" --format bound "$cy2" deep_fn)"
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" --collect-atstart=no --toggle-collect=tail_dispatch \
+    "$cy2" 5 x >/dev/null 2>&1
+measured=$(sed -n 's/^totals: *//p' "$tmp/cg")
+if [ -n "$tb" ] && [ "$tb" = "$measured" ] && [ "$ts" = "$ds" ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL ijmp-icall: bound '$tb' (measured '$measured'), stack '$ts' (deep_fn's '$ds')"
+fi
 
 # ---- stack bounds against gcc -fstack-usage ----
 # A chain's bound is the sum of gcc's frames (return addresses included) plus

@@ -2,11 +2,12 @@
 // wcet-assume: n=0..48
 // wcet-args: 48
 // wcet-tight: 1.25
-// wcet-fact-optional: loop insertion_sort {line:while (j >= 0} max 47
 // Worst case: the array in reverse order, every element moves to the front.
 // The inner while loop has a second, data-dependent exit; clang -O0 folds both
-// tests into one boolean, which needs the (optional) annotation; the annotated
-// bound is per entry, so the total is rectangular there (x1.9).
+// tests into one boolean that the exit tests. keel-wcet bounds it there by
+// what Z3 proves of both paths around the loop (rank.c: j steps by -1 and
+// every way back needs j >= 0), but only per entry, not as a total over the
+// outer loop, so the bound is rectangular there (x1.9).
 // wcet-loose: clang-O0
 #include "corpus.h"
 static int arr[48];

@@ -212,6 +212,20 @@ static int loop_addrs(const wc_cfg *cfg, int l, uint64_t **out) {
     return n;
 }
 
+/* WHERE for an `icall` fact on the call or jump ending block b, written into
+ * w: its source line, or its address when it has none */
+static const char *icall_where(wc_analyzer *an, const wc_block *b, char *w, size_t n) {
+    const char *f;
+    uint64_t a = b->insns[b->n - 1]->addr;
+    int l = wc_image_line(an->img, a, &f);
+    if (f && l > 0) {
+        const char *base = strrchr(f, '/');
+        snprintf(w, n, "%s:%d", base ? base + 1 : f, l);
+    } else
+        snprintf(w, n, "0x%llx", (unsigned long long)a);
+    return w;
+}
+
 static int block_addrs(const wc_block *b, uint64_t **out) {
     uint64_t *v = wc_xcalloc((size_t)b->n, sizeof *v);
     for (int i = 0; i < b->n; i++)
@@ -284,6 +298,25 @@ static void frame_depth(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, w
     *frame = (uint64_t)maxd;
 }
 
+/* The function's own frame (frame_depth), with a `stack` fact for a
+ * variable-size one. */
+static void own_frame(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, wc_fres *fr,
+                      uint64_t *frame, bool *bounded, int64_t *depth_at) {
+    frame_depth(an, cfg, vr, fr, frame, bounded, depth_at);
+    if (*bounded)
+        return;
+    wc_fact *sf = NULL;
+    for (int i = 0; i < an->facts.n; i++)
+        if (an->facts.v[i].kind == WC_F_STACK && strcmp(an->facts.v[i].func, cfg->name) == 0)
+            sf = &an->facts.v[i];
+    if (sf) {
+        sf->used++;
+        *frame += sf->value;
+        *bounded = true;
+        wc_strs_addf(&fr->assumptions, "variable frame size from the flow facts: %s", sf->text);
+    }
+}
+
 /* The cost of an external function from the --lib shared objects. */
 static bool lib_cost(wc_analyzer *an, const char *name, uint64_t *cost, uint64_t *stack,
                      bool *stack_ok, const char **path) {
@@ -320,14 +353,16 @@ static bool lib_cost(wc_analyzer *an, const char *name, uint64_t *cost, uint64_t
 /* ---------- the analysis of one function in one context ---------- */
 static void analyze_into(wc_analyzer *an, wc_fres *fr);
 
-wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx) {
+static wc_fres *analyze_mode(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx, bool member) {
     size_t h = hget(an, entry);
     for (int i = an->hmemo[h]; i >= 0; i = an->memo[i]->next_same_entry)
-        if (ctx_eq(&an->memo[i]->ctx, ctx))
+        if (an->memo[i]->member == member && ctx_eq(&an->memo[i]->ctx, ctx))
             return an->memo[i];
     wc_fres *fr = wc_xcalloc(1, sizeof *fr);
     fr->addr = entry;
     fr->ctx = *ctx;
+    fr->member = member;
+    fr->component = -1;
     fr->next_same_entry = an->hmemo[h];
     WC_GROW(an->memo, an->nmemo, an->capmemo);
     an->hmemo[h] = an->nmemo;
@@ -340,6 +375,82 @@ wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx) {
     fr->seconds = now() - t0;
     fr->in_progress = false;
     return fr;
+}
+
+wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx) {
+    return analyze_mode(an, entry, ctx, false);
+}
+
+wc_fres *wc_analyze_member(wc_analyzer *an, uint64_t entry) {
+    wc_vctx t = top_ctx();
+    return analyze_mode(an, entry, &t, true);
+}
+
+static void defer_add(wc_fres *fr, int b, uint64_t to) {
+    wc_defer *d = &fr->defer[b];
+    for (int i = 0; i < d->n; i++)
+        if (d->to[i] == to)
+            return;
+    d->to = wc_xrealloc(d->to, (size_t)d->n + 1, sizeof *d->to);
+    d->to[d->n++] = to;
+}
+
+/* An indirect call or jump at the end of block b: its targets from an
+ * `icall` fact, each analysed in the call site's context (or deferred when it
+ * is on the caller's recursion cycle); *cost and *stack the largest. False
+ * when there is no fact; the status and reasons of fr follow the targets. */
+static bool icall_targets(wc_analyzer *an, wc_fres *fr, const wc_cfg *cfg, const wc_vres *vr, int b,
+                          double *cost, uint64_t *stack, bool *stack_ok) {
+    const wc_block *bb = &cfg->blocks[b];
+    wc_fact *f = wc_icall_fact(an, cfg, bb);
+    if (!f)
+        return false;
+    f->used++;
+    char w[96];
+    wc_block_where(an, bb, w, sizeof w);
+    wc_strs_addf(&fr->assumptions, "targets of the indirect %s at %s from the flow facts: %s",
+                 bb->term == WC_T_IJMP ? "jump" : "call", w, f->text);
+    *cost = 0;
+    *stack = 0;
+    *stack_ok = true;
+    bool fixed = false;
+    for (int t = 0; t < f->ntargets; t++) {
+        const wc_symbol *s = wc_image_symbol(an->img, f->targets[t]);
+        if (!s || !wc_image_is_exec(an->img, s->addr)) {
+            set_status(fr, KEEL_WCET_UNKNOWN);
+            *stack_ok = false;
+            wc_strs_addf(&fr->reasons, "indirect %s at %s: target %s of %s is not a function of %s",
+                         bb->term == WC_T_IJMP ? "jump" : "call", w, f->targets[t], f->text,
+                         an->img->path);
+            continue;
+        }
+        if (fr->component >= 0 && wc_call_component(an, s->addr) == fr->component) {
+            defer_add(fr, b, s->addr);
+            continue;
+        }
+        wc_vctx cc = call_ctx(an, cfg, vr, b);
+        wc_fres *cr = wc_analyze(an, s->addr, &cc);
+        if (cr->status != KEEL_WCET_BOUNDED) {
+            set_status(fr, cr->status);
+            wc_strs_addf(&fr->reasons, "the indirect %s at %s to %s: %s",
+                         bb->term == WC_T_IJMP ? "jump" : "call", w, cr->name,
+                         keel_wcet_status_name((keel_wcet_status)cr->status));
+        } else if ((double)cr->bound > *cost)
+            *cost = (double)cr->bound;
+        fixed = true;
+        wc_strs_merge(&fr->assumptions, &cr->assumptions);
+        if (cr->stack_status == KEEL_WCET_BOUNDED) {
+            if (cr->stack > *stack)
+                *stack = cr->stack;
+        } else
+            *stack_ok = false;
+    }
+    if (fr->defer && fr->defer[b].n) {
+        fr->defer[b].has_fixed = fixed;
+        fr->defer[b].fixed = *cost;
+        fr->defer[b].fixed_stack = *stack;
+    }
+    return true;
 }
 
 static wc_fres *in_progress(wc_analyzer *an, uint64_t entry) {
@@ -362,6 +473,9 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     }
     fr->cfg = cfg;
     fr->name = wc_xstrdup(cfg->name);
+    fr->component = wc_call_component(an, fr->addr);
+    if (fr->component >= 0)
+        fr->defer = wc_xcalloc((size_t)cfg->nblocks, sizeof *fr->defer);
     if (an->progress)
         fprintf(an->progress, "keel-wcet: %*sanalysing %s (%d blocks, %d loops)\n",
                 2 * (an->depth - 1), "", cfg->name, cfg->nblocks, cfg->nloops);
@@ -391,6 +505,22 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     /* Z3 for loops without an automatic bound, then the flow facts */
     for (int l = 0; l < cfg->nloops; l++) {
         wc_lbound *lb = &fr->lb[l];
+        if (!lb->bounded && !an->opt.no_smt) {
+            /* what Z3 proves of every path around the loop (rank.c) */
+            uint64_t mx;
+            char *how = NULL;
+            if (wc_rank_loop_bound(an, cfg, &vr, l, &mx, &how)) {
+                lb->bounded = true;
+                lb->max = mx;
+                free(lb->how);
+                lb->how = how;
+            } else if (how) {
+                char *h = wc_fmt("%s; %s", lb->how, how);
+                free(lb->how);
+                free(how);
+                lb->how = h;
+            }
+        }
         if (!lb->bounded && !an->opt.no_smt) {
             uint64_t mx;
             char *how = NULL;
@@ -490,6 +620,9 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     : s ? s->name
                         : "?",
                     w);
+            } else if (bb->callkind == WC_CALL_INTERNAL && fr->component >= 0 &&
+                       wc_call_component(an, bb->callee) == fr->component) {
+                defer_add(fr, b, bb->callee); /* costed by the recursion's solve */
             } else if (bb->callkind == WC_CALL_INTERNAL) {
                 wc_fres *ip = in_progress(an, bb->callee);
                 if (ip && ip->addr == fr->addr) {
@@ -582,16 +715,47 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                         bb->extname, w, bb->extname);
                 }
             } else {
-                set_status(fr, KEEL_WCET_UNKNOWN);
-                stack_ok = false;
-                wc_strs_addf(&fr->reasons, "indirect call at %s: the target is unknown", w);
+                double ic;
+                uint64_t is;
+                bool iok;
+                if (icall_targets(an, fr, cfg, &vr, b, &ic, &is, &iok)) {
+                    if (!fr->defer || !fr->defer[b].n) {
+                        c += ic;
+                        callee_stack[b] = is;
+                    }
+                    stack_ok &= iok;
+                } else {
+                    char iw[96];
+                    set_status(fr, KEEL_WCET_UNKNOWN);
+                    stack_ok = false;
+                    wc_strs_addf(&fr->reasons,
+                                 "indirect call at %s: the target is unknown (name the functions "
+                                 "it may call: `icall %s %s TARGET...`)",
+                                 w, cfg->name, icall_where(an, bb, iw, sizeof iw));
+                }
             }
         }
         if (bb->term == WC_T_IJMP) {
             char w[96];
-            set_status(fr, KEEL_WCET_UNKNOWN);
-            wc_strs_addf(&fr->reasons, "indirect jump at %s: not a recognised switch table",
-                         wc_block_where(an, bb, w, sizeof w));
+            double ic;
+            uint64_t is;
+            bool iok;
+            wc_block_where(an, bb, w, sizeof w);
+            if (icall_targets(an, fr, cfg, &vr, b, &ic, &is, &iok)) {
+                if (!fr->defer || !fr->defer[b].n) {
+                    c += ic;
+                    callee_stack[b] = is;
+                }
+                stack_ok &= iok;
+            } else {
+                char iw[96];
+                set_status(fr, KEEL_WCET_UNKNOWN);
+                stack_ok = false;
+                wc_strs_addf(&fr->reasons,
+                             "indirect jump at %s: not a recognised switch table (if it is a call "
+                             "through a pointer, name its targets: `icall %s %s TARGET...`)",
+                             w, cfg->name, icall_where(an, bb, iw, sizeof iw));
+            }
         }
         fr->bcost[b] = c;
     }
@@ -690,6 +854,28 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
         f->used++;
         wc_strs_addf(&fr->assumptions, "mutually exclusive blocks from the flow facts: %s",
                      f->text);
+    }
+    if (fr->component >= 0) {
+        /* on a recursion cycle through other functions: its own costs now, its
+         * calls into the cycle by the recursion's solve (recursion.c) */
+        int64_t *depth_at = wc_xcalloc((size_t)nb, sizeof *depth_at);
+        bool fbounded;
+        uint64_t frame;
+        own_frame(an, cfg, &vr, fr, &frame, &fbounded, depth_at);
+        fr->frame = frame;
+        fr->frame_ok = fbounded;
+        fr->callees_stack_ok = stack_ok;
+        fr->forbid = forbid;
+        fr->excl = excl;
+        fr->nexcl = nexcl;
+        fr->depth_at = depth_at;
+        fr->callee_stack = callee_stack;
+        fr->stack_status = KEEL_WCET_UNKNOWN; /* until the solve */
+        free(recursive);
+        wc_vres_free(&vr);
+        if (!fr->member)
+            wc_recursion_solve(an, fr);
+        return;
     }
     /* IPET (with recursion: depth iterations) */
     if (fr->status == KEEL_WCET_BOUNDED) {
@@ -811,19 +997,7 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
     int64_t *depth_at = wc_xcalloc((size_t)nb, sizeof *depth_at);
     bool fbounded;
     uint64_t frame;
-    frame_depth(an, cfg, &vr, fr, &frame, &fbounded, depth_at);
-    if (!fbounded) {
-        wc_fact *sf = NULL;
-        for (int i = 0; i < an->facts.n; i++)
-            if (an->facts.v[i].kind == WC_F_STACK && strcmp(an->facts.v[i].func, cfg->name) == 0)
-                sf = &an->facts.v[i];
-        if (sf) {
-            sf->used++;
-            frame += sf->value;
-            fbounded = true;
-            wc_strs_addf(&fr->assumptions, "variable frame size from the flow facts: %s", sf->text);
-        }
-    }
+    own_frame(an, cfg, &vr, fr, &frame, &fbounded, depth_at);
     fr->frame = frame;
     if (!fbounded || !stack_ok || (has_rec && !recf)) {
         fr->stack_status =
@@ -838,8 +1012,8 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                     continue;
                 uint64_t cs = recursive[b] ? (d > 1 ? prevs : 0) : callee_stack[b];
                 uint64_t need;
-                if (bb->term == WC_T_TAILCALL)
-                    need = (uint64_t)depth_at[b] + cs;
+                if (bb->term == WC_T_TAILCALL || bb->term == WC_T_IJMP)
+                    need = (uint64_t)depth_at[b] + cs; /* (IJMP: an `icall` fact's target) */
                 else if (bb->term == WC_T_CALL || bb->term == WC_T_NORETURN)
                     need = 8 + (uint64_t)depth_at[b] + cs;
                 else
@@ -945,6 +1119,13 @@ void keel_wcet_close(keel_wcet *w) {
         free(fr->lb);
         free(fr->counts);
         free(fr->bcost);
+        for (int b = 0; fr->defer && b < fr->cfg->nblocks; b++)
+            free(fr->defer[b].to);
+        free(fr->defer);
+        free(fr->forbid);
+        free(fr->excl);
+        free(fr->depth_at);
+        free(fr->callee_stack);
         free(fr);
     }
     free(an->memo);
@@ -959,6 +1140,7 @@ void keel_wcet_close(keel_wcet *w) {
     for (int i = 0; i < 4; i++)
         keel_wcet_close(an->libw[i]);
     wc_smt_free(an);
+    wc_recursion_free(an);
     if (an->dec.cs)
         wc_decoder_free(&an->dec);
     wc_facts_free(&an->facts);

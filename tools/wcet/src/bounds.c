@@ -661,6 +661,11 @@ static bool loop_writes(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, c
 /* the state at the first arrival at point p of loop l (first iteration) */
 static bool entry_state(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
                         wc_state *out) {
+    return wc_loop_entry_state(an, cfg, vr, l, out);
+}
+
+bool wc_loop_entry_state(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                         wc_state *out) {
     const wc_loop *lp = &cfg->loops[l];
     int h = lp->header;
     wc_state init;

@@ -7,6 +7,8 @@
  *   extern    NAME cost N [stack B]       an external function's bound
  *   exclusive FUNCTION WHERE WHERE        never both in one execution
  *   stack     FUNCTION WHERE max B        bytes of a variable-size frame
+ *   icall     FUNCTION WHERE TARGET...    the functions an indirect call (or
+ *                                         jump) at WHERE may reach
  *
  * WHERE is FILE:LINE, LINE, or 0xADDRESS. Every fact used is an assumption
  * of the report; a fact that matches nothing is an error.
@@ -46,9 +48,9 @@ int wc_facts_load(wc_facts *f, const char *path, char *err, size_t errlen) {
         char *h = strchr(line, '#');
         if (h)
             *h = 0;
-        char *tok[8];
-        int nt = 0;
-        for (char *s = strtok(line, " \t\r\n"); s && nt < 8; s = strtok(NULL, " \t\r\n"))
+        char *tok[3 + WC_FACT_MAX_TARGETS + 1];
+        int nt = 0, maxt = (int)(sizeof tok / sizeof tok[0]);
+        for (char *s = strtok(line, " \t\r\n"); s && nt < maxt; s = strtok(NULL, " \t\r\n"))
             tok[nt++] = s;
         if (nt == 0)
             continue;
@@ -77,23 +79,29 @@ int wc_facts_load(wc_facts *f, const char *path, char *err, size_t errlen) {
         } else if (strcmp(tok[0], "exclusive") == 0 && nt == 4) {
             x.kind = WC_F_EXCLUSIVE;
             ok = true;
+        } else if (strcmp(tok[0], "icall") == 0 && nt >= 4 && nt <= 3 + WC_FACT_MAX_TARGETS) {
+            x.kind = WC_F_ICALL;
+            ok = true;
         }
         if (!ok) {
             snprintf(err, errlen,
                      "%s:%d: cannot read this flow fact (expected `loop F WHERE max N`, `recursion "
                      "F depth N`, "
-                     "`extern NAME cost N [stack B]`, `exclusive F WHERE WHERE` or `stack F WHERE "
-                     "max B`)",
-                     path, ln);
+                     "`extern NAME cost N [stack B]`, `exclusive F WHERE WHERE`, `stack F WHERE "
+                     "max B` or `icall F WHERE TARGET...` with at most %d targets)",
+                     path, ln, WC_FACT_MAX_TARGETS);
             fclose(fp);
             wc_facts_free(f);
             return -1;
         }
         x.func = wc_xstrdup(tok[1]);
-        if (x.kind == WC_F_LOOP || x.kind == WC_F_STACK || x.kind == WC_F_EXCLUSIVE)
+        if (x.kind == WC_F_LOOP || x.kind == WC_F_STACK || x.kind == WC_F_EXCLUSIVE ||
+            x.kind == WC_F_ICALL)
             x.where[0] = wc_xstrdup(tok[2]);
         if (x.kind == WC_F_EXCLUSIVE)
             x.where[1] = wc_xstrdup(tok[3]);
+        for (int i = 3; x.kind == WC_F_ICALL && i < nt; i++)
+            x.targets[x.ntargets++] = wc_xstrdup(tok[i]);
         char buf[512] = "";
         for (int i = 0; i < nt; i++) {
             strncat(buf, tok[i], sizeof buf - strlen(buf) - 2);
@@ -113,6 +121,8 @@ void wc_facts_free(wc_facts *f) {
         free(f->v[i].func);
         free(f->v[i].where[0]);
         free(f->v[i].where[1]);
+        for (int t = 0; t < f->v[i].ntargets; t++)
+            free(f->v[i].targets[t]);
         free(f->v[i].text);
     }
     free(f->v);

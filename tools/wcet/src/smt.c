@@ -23,15 +23,14 @@
 #include <time.h>
 #include <z3.h>
 
+#include "smt_exec.h"
 #include "wcet_internal.h"
 
 /* Each check has a deterministic resource limit (Z3's rlimit), so that the
  * results do not depend on the machine's load; past it the answer is
  * "unknown", which is always the safe answer. A wall-time budget per question
  * only guards against pathological cases. */
-#ifndef SMT_RLIMIT
-#define SMT_RLIMIT 4000000u
-#endif
+#define SMT_RLIMIT WC_SMT_RLIMIT /* smt_exec.h: one limit for every user of the solver */
 #define SMT_BUDGET_SECONDS 20.0
 /* the largest-distance search: a deterministic number of checks per question,
  * and a wall-time guard well above what they take */
@@ -43,32 +42,6 @@ static double now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
-
-typedef struct sslot {
-    int64_t off;
-    int size;
-    Z3_ast v;
-} sslot;
-
-typedef struct sstate {
-    Z3_ast reg[WC_NREGS];
-    sslot slot[WC_MAX_SLOTS];
-    int nslots;
-    int64_t sp; /* rsp = entry sp + sp (when sp_known) */
-    bool sp_known;
-    int64_t esc_lo;
-    /* flags */
-    int fkind; /* 0 none, 1 cmp(a,b), 2 logic result r, 3 add result, 4 other arith result r */
-    int fw;
-    Z3_ast fa, fb, fr;
-} sstate;
-
-typedef struct sctx {
-    Z3_context c;
-    Z3_solver s;
-    wc_analyzer *an;
-    int fresh;
-} sctx;
 
 static Z3_sort bv(sctx *x, int w) {
     return Z3_mk_bv_sort(x->c, (unsigned)w);
@@ -308,6 +281,13 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
     case X86_INS_CDQE:
         st->reg[WC_RAX] = Z3_mk_sign_ext(c, 32, lowbits(x, st->reg[WC_RAX], 32));
         return;
+    case X86_INS_CDQ: /* edx = the sign of eax, repeated */
+        st->reg[WC_RDX] =
+            Z3_mk_zero_ext(c, 32, Z3_mk_bvashr(c, lowbits(x, st->reg[WC_RAX], 32), cst(x, 31, 32)));
+        return;
+    case X86_INS_CQO:
+        st->reg[WC_RDX] = Z3_mk_bvashr(c, st->reg[WC_RAX], cst(x, 63, 64));
+        return;
     case X86_INS_LEA:
         if (in->nops == 2 && o1->type == WC_OP_MEM && !o1->seg && o0->reg >= 0) {
             Z3_ast ad = o1->base == WC_RIP ? cst(x, (int64_t)(nip + (uint64_t)o1->disp), 64)
@@ -372,13 +352,49 @@ static void step(sctx *x, sstate *st, const wc_state *vs, const wc_insn *in) {
         }
         break;
     case X86_INS_DIV:
-        /* rax = rdx:rax / src, rdx = rdx:rax % src (edx:eax at 32 bits), unsigned; a
-         * quotient too wide traps, so on the paths that go on it fits */
+    case X86_INS_IDIV:
+        /* rax = rdx:rax / src, rdx = rdx:rax % src (edx:eax at 32 bits), unsigned (div) or
+         * signed, truncated toward zero (idiv); a zero divisor or a quotient too wide
+         * traps, so on the paths that go on the quotient fits (and, when the question
+         * says so, that is asserted). When rdx is only the extension of rax (xor edx, edx
+         * before div; cdq before idiv), the division is one of w bits, which Z3 solves
+         * far faster than one of 2w. */
         if (in->nops == 1 && (w == 64 || w == 32)) {
-            Z3_ast num = Z3_mk_concat(c, lowbits(x, st->reg[WC_RDX], w), lowbits(x, st->reg[WC_RAX], w));
-            b = Z3_mk_zero_ext(c, (unsigned)w, rd(x, st, vs, o0, nip));
-            Z3_ast q = Z3_mk_extract(c, (unsigned)w - 1, 0, Z3_mk_bvudiv(c, num, b));
-            Z3_ast rm = Z3_mk_extract(c, (unsigned)w - 1, 0, Z3_mk_bvurem(c, num, b));
+            bool sgn = in->id == X86_INS_IDIV;
+            unsigned uw = (unsigned)w;
+            Z3_ast hiw = Z3_simplify(c, lowbits(x, st->reg[WC_RDX], w));
+            Z3_ast low = lowbits(x, st->reg[WC_RAX], w);
+            Z3_ast d = rd(x, st, vs, o0, nip);
+            Z3_ast q, rm;
+            uint64_t hv = 1;
+            bool narrow =
+                sgn ? Z3_is_eq_ast(c, hiw, Z3_simplify(c, Z3_mk_bvashr(c, low, cst(x, w - 1, w))))
+                    : Z3_is_numeral_ast(c, hiw) && Z3_get_numeral_uint64(c, hiw, &hv) && hv == 0;
+            if (narrow) {
+                q = sgn ? Z3_mk_bvsdiv(c, low, d) : Z3_mk_bvudiv(c, low, d);
+                rm = sgn ? Z3_mk_bvsrem(c, low, d) : Z3_mk_bvurem(c, low, d);
+                if (x->div_completes) {
+                    Z3_solver_assert(c, x->s, Z3_mk_not(c, Z3_mk_eq(c, d, cst(x, 0, w))));
+                    if (sgn) { /* the one quotient too wide: the most negative value by -1 */
+                        Z3_ast minv = Z3_mk_bvshl(c, cst(x, 1, w), cst(x, w - 1, w));
+                        Z3_ast wide[2] = {Z3_mk_eq(c, low, minv), Z3_mk_eq(c, d, cst(x, -1, w))};
+                        Z3_solver_assert(c, x->s, Z3_mk_not(c, Z3_mk_and(c, 2, wide)));
+                    }
+                }
+            } else {
+                Z3_ast num = Z3_mk_concat(c, hiw, low);
+                b = sgn ? Z3_mk_sign_ext(c, uw, d) : Z3_mk_zero_ext(c, uw, d);
+                Z3_ast q2 = sgn ? Z3_mk_bvsdiv(c, num, b) : Z3_mk_bvudiv(c, num, b);
+                q = Z3_mk_extract(c, uw - 1, 0, q2);
+                rm = Z3_mk_extract(c, uw - 1, 0,
+                                   sgn ? Z3_mk_bvsrem(c, num, b) : Z3_mk_bvurem(c, num, b));
+                if (x->div_completes) {
+                    Z3_solver_assert(c, x->s, Z3_mk_not(c, Z3_mk_eq(c, d, cst(x, 0, w))));
+                    Z3_solver_assert(c, x->s,
+                                     sgn ? Z3_mk_eq(c, q2, Z3_mk_sign_ext(c, uw, q))
+                                         : Z3_mk_eq(c, q2, Z3_mk_zero_ext(c, uw, q)));
+                }
+            }
             st->reg[WC_RAX] = w == 64 ? q : Z3_mk_zero_ext(c, 32, q);
             st->reg[WC_RDX] = w == 64 ? rm : Z3_mk_zero_ext(c, 32, rm);
             st->fkind = 0;
@@ -1489,4 +1505,33 @@ bool wc_smt_step(wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, i
     }
     sctx_close(&x);
     return ok;
+}
+
+/* ---------- the symbolic executor, for rank.c (smt_exec.h) ---------- */
+void wc_sym_open(sctx *x, wc_analyzer *an) {
+    sctx_open(x, an);
+}
+void wc_sym_close(sctx *x) {
+    sctx_close(x);
+}
+void wc_sym_state(sctx *x, sstate *st, const wc_state *vs) {
+    state_from(x, st, vs);
+}
+void wc_sym_block(sctx *x, sstate *st, const wc_cfg *cfg, const wc_vres *vr, int b) {
+    run_block(x, st, cfg, vr, b);
+}
+Z3_ast wc_sym_edge(sctx *x, const sstate *st, const wc_cfg *cfg, int b, int to) {
+    return edge_cond(x, st, cfg, b, to);
+}
+Z3_ast wc_sym_slot(const sstate *st, int64_t off, int size) {
+    int i = slot_idx(st, off, size);
+    return i >= 0 ? st->slot[i].v : NULL;
+}
+Z3_ast wc_sym_slot_fresh(sctx *x, sstate *st, int64_t off, int size) {
+    int i = slot_idx(st, off, size);
+    if (i >= 0)
+        return st->slot[i].v;
+    Z3_ast v = fresh(x, size * 8);
+    slot_put(st, off, size, v);
+    return v;
 }

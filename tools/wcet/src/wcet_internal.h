@@ -1,7 +1,7 @@
 /*
  * wcet_internal.h - keel-wcet's internal types, shared by the library's
- * modules (image, decode, cfg, loops, value, bounds, smt, ipet, stack, facts,
- * analysis, report). The public API is include/keel_wcet.h.
+ * modules (image, decode, cfg, loops, value, bounds, smt, rank, recursion,
+ * ipet, stack, facts, analysis, report). The public API is include/keel_wcet.h.
  */
 #ifndef WCET_INTERNAL_H
 #define WCET_INTERNAL_H
@@ -392,6 +392,12 @@ typedef struct wc_lbound {
     const char *file;
 } wc_lbound;
 
+/* The value analysis' state at loop l's header when the loop is entered (the
+ * join of the edges into the header from outside it); false when none is
+ * reached. */
+bool wc_loop_entry_state(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                         wc_state *out);
+
 struct wc_fres;
 void wc_loop_bounds(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vctx *ctx,
                     const wc_vres *vr, wc_lbound *out, struct wc_fres *fr);
@@ -444,6 +450,13 @@ bool wc_smt_max_distance(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vre
  * A step of 0: the same value in every iteration. */
 bool wc_smt_step(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l, int pblock,
                  int pstop, const wc_op *aop, int64_t *step);
+/* Loop l has no inner loop and a bound follows from what Z3 proves of every
+ * path from its header around to it (rank.c): a quantity that at least
+ * halves (binary search), Euclid's recurrence (Lame's theorem), or a counter
+ * that steps by a constant with a limit tested on some path. The bound in
+ * back edges per entry; false when none follows (why in *how, or NULL). */
+bool wc_rank_loop_bound(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr, int l,
+                        uint64_t *max, char **how);
 /* Is the path (sequence of blocks, all outside loops) feasible? 1 yes, 0 no,
  * -1 unknown. */
 int wc_smt_path_feasible(struct wc_analyzer *an, const wc_cfg *cfg, const wc_vres *vr,
@@ -455,8 +468,10 @@ typedef enum wc_fact_kind {
     WC_F_RECURSION,
     WC_F_EXTERN,
     WC_F_EXCLUSIVE,
-    WC_F_STACK
+    WC_F_STACK,
+    WC_F_ICALL
 } wc_fact_kind;
+#define WC_FACT_MAX_TARGETS 16
 typedef struct wc_fact {
     uint8_t kind;
     char *func;     /* function (or external name for EXTERN) */
@@ -468,6 +483,8 @@ typedef struct wc_fact {
     int used;
     bool optional; /* from --facts-optional: matching nothing is not an error */
     char *text;
+    char *targets[WC_FACT_MAX_TARGETS]; /* ICALL: the functions it may reach */
+    int ntargets;
 } wc_fact;
 typedef struct wc_facts {
     wc_fact *v;
@@ -522,6 +539,17 @@ typedef struct wc_cost_model {
 extern const wc_cost_model wc_cost_instructions;
 
 /* ---------- analysis driver ---------- */
+/* A call whose cost waits for the recursion's solve (recursion.c): the
+ * functions of the caller's recursion cycle it may reach, and the largest
+ * cost and stack of the targets outside the cycle (an indirect call's). */
+typedef struct wc_defer {
+    uint64_t *to;
+    int n;
+    bool has_fixed;
+    double fixed;
+    uint64_t fixed_stack;
+} wc_defer;
+
 typedef struct wc_fres {
     char *name;
     uint64_t addr;
@@ -544,6 +572,17 @@ typedef struct wc_fres {
     int next_same_entry; /* memo index of the next result for this entry, -1 */
     int recursion_depth_left;
     double seconds;
+    /* recursion through other functions (recursion.c) */
+    int component;   /* its strongly connected component of the call graph, -1 none */
+    bool member;     /* analysed as a member of the component: calls into it deferred */
+    wc_defer *defer; /* per block (members only) */
+    bool *forbid;    /* per block: cannot run in this context (members only) */
+    int (*excl)[2];  /* mutually exclusive block pairs (members only) */
+    int nexcl;
+    int64_t *depth_at;      /* per block: stack depth at its call, -1 none (members only) */
+    uint64_t *callee_stack; /* per block: the stack of its callee outside the component */
+    bool frame_ok;          /* its own frame is bounded */
+    bool callees_stack_ok;  /* every callee outside the component has a stack bound */
 } wc_fres;
 
 struct wc_cost_model;
@@ -567,10 +606,31 @@ typedef struct wc_analyzer {
     int assume_used[KEEL_WCET_MAX_ASSUME];
     struct keel_wcet *libw[4]; /* the --lib shared objects, opened when first needed */
     bool libtried[4];
+    void *callgraph; /* recursion.c's call graph and components */
 } wc_analyzer;
 
 wc_cfg *wc_get_cfg(wc_analyzer *an, uint64_t entry);
 wc_fres *wc_analyze(wc_analyzer *an, uint64_t entry, const wc_vctx *ctx);
+/* entry analysed as a member of its recursion cycle, for any arguments: its
+ * own costs, the calls into the cycle left for wc_recursion_solve */
+wc_fres *wc_analyze_member(wc_analyzer *an, uint64_t entry);
+
+/* ---------- recursion through several functions (recursion.c) ---------- */
+/* The strongly connected component of the call graph (direct calls, tail
+ * calls, and the targets of `icall` facts) that holds entry, when it has more
+ * than one function; -1 otherwise (a function that only calls itself is
+ * direct recursion, handled by the driver). Computed once per function. */
+int wc_call_component(wc_analyzer *an, uint64_t entry);
+/* the functions of component c */
+int wc_component_members(wc_analyzer *an, int c, const uint64_t **members);
+/* The `icall` fact for the indirect call or jump that ends block b of cfg, or
+ * NULL. */
+wc_fact *wc_icall_fact(wc_analyzer *an, const wc_cfg *cfg, const wc_block *b);
+/* fr (its own costs done, its calls into its component deferred): the bound
+ * and stack bound over the component, cut by a `recursion F depth N` fact
+ * for a function F that every cycle passes through. */
+void wc_recursion_solve(wc_analyzer *an, wc_fres *fr);
+void wc_recursion_free(wc_analyzer *an);
 bool wc_function_noreturn(wc_analyzer *an, uint64_t entry);
 const char *wc_block_where(wc_analyzer *an, const wc_block *b, char *buf, size_t n);
 
