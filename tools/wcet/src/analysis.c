@@ -453,6 +453,34 @@ static bool icall_targets(wc_analyzer *an, wc_fres *fr, const wc_cfg *cfg, const
     return true;
 }
 
+/* Charges the indirect call or jump ending block b: the largest of its
+ * `icall` targets into *cost and *stack (unless they are deferred to the
+ * recursion cycle), or, without a fact, unknown with `why` and the fact to
+ * write. */
+static void charge_indirect(wc_analyzer *an, wc_fres *fr, const wc_cfg *cfg, const wc_vres *vr,
+                            int b, double *cost, uint64_t *stack, bool *stack_ok,
+                            const char *why) {
+    const wc_block *bb = &cfg->blocks[b];
+    double ic;
+    uint64_t is;
+    bool iok;
+    if (icall_targets(an, fr, cfg, vr, b, &ic, &is, &iok)) {
+        if (!fr->defer || !fr->defer[b].n) {
+            *cost += ic;
+            *stack = is;
+        }
+        *stack_ok &= iok;
+        return;
+    }
+    char w[96], iw[96];
+    wc_block_where(an, bb, w, sizeof w);
+    set_status(fr, KEEL_WCET_UNKNOWN);
+    *stack_ok = false;
+    wc_strs_addf(&fr->reasons, "indirect %s at %s: %s: `icall %s %s TARGET...`)",
+                 bb->term == WC_T_IJMP ? "jump" : "call", w, why, cfg->name,
+                 icall_where(an, bb, iw, sizeof iw));
+}
+
 static wc_fres *in_progress(wc_analyzer *an, uint64_t entry) {
     for (int i = an->hmemo[hget(an, entry)]; i >= 0; i = an->memo[i]->next_same_entry)
         if (an->memo[i]->in_progress)
@@ -715,47 +743,14 @@ static void analyze_into(wc_analyzer *an, wc_fres *fr) {
                         bb->extname, w, bb->extname);
                 }
             } else {
-                double ic;
-                uint64_t is;
-                bool iok;
-                if (icall_targets(an, fr, cfg, &vr, b, &ic, &is, &iok)) {
-                    if (!fr->defer || !fr->defer[b].n) {
-                        c += ic;
-                        callee_stack[b] = is;
-                    }
-                    stack_ok &= iok;
-                } else {
-                    char iw[96];
-                    set_status(fr, KEEL_WCET_UNKNOWN);
-                    stack_ok = false;
-                    wc_strs_addf(&fr->reasons,
-                                 "indirect call at %s: the target is unknown (name the functions "
-                                 "it may call: `icall %s %s TARGET...`)",
-                                 w, cfg->name, icall_where(an, bb, iw, sizeof iw));
-                }
+                charge_indirect(an, fr, cfg, &vr, b, &c, &callee_stack[b], &stack_ok,
+                                "the target is unknown (name the functions it may call");
             }
         }
         if (bb->term == WC_T_IJMP) {
-            char w[96];
-            double ic;
-            uint64_t is;
-            bool iok;
-            wc_block_where(an, bb, w, sizeof w);
-            if (icall_targets(an, fr, cfg, &vr, b, &ic, &is, &iok)) {
-                if (!fr->defer || !fr->defer[b].n) {
-                    c += ic;
-                    callee_stack[b] = is;
-                }
-                stack_ok &= iok;
-            } else {
-                char iw[96];
-                set_status(fr, KEEL_WCET_UNKNOWN);
-                stack_ok = false;
-                wc_strs_addf(&fr->reasons,
-                             "indirect jump at %s: not a recognised switch table (if it is a call "
-                             "through a pointer, name its targets: `icall %s %s TARGET...`)",
-                             w, cfg->name, icall_where(an, bb, iw, sizeof iw));
-            }
+            charge_indirect(an, fr, cfg, &vr, b, &c, &callee_stack[b], &stack_ok,
+                            "not a recognised switch table (if it is a call through a pointer, "
+                            "name its targets");
         }
         fr->bcost[b] = c;
     }
