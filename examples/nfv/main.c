@@ -71,9 +71,7 @@ static keel_sink sinks[TENANTS];
 
 /* What each tenant's sink received: written only by tx, on the pipeline's
  * thread; read after the executive stops. */
-static struct tenant_rx {
-    uint64_t packets, numbers, wrong_tenant, corrupt;
-} rx[TENANTS];
+static struct tenant_rx { uint64_t packets, numbers, wrong_tenant, corrupt; } rx[TENANTS];
 
 static keel_status tenant_write(void *context, const void *data, size_t size) {
     struct tenant_rx *r = context;
@@ -216,7 +214,7 @@ static inline __attribute__((always_inline)) keel_status classify(keel_box box, 
 /* What the reference says of one batch, compared with what the stages did.
  * verdicts: the reference's, taken under the rules resource. */
 static __attribute__((noinline)) void check_packet(const nfv_batch *b, unsigned i,
-                                                  uint8_t verdict) {
+                                                   uint8_t verdict) {
     const nfv_meta *m = &b->meta[i];
     packet frame;
     nfv_payload payload;
@@ -525,16 +523,16 @@ int main(int argc, char **argv) {
     tx_seeded_leak = opt.leak;
     keel_ifc_set_reporter(on_refusal, NULL);
 
-    keel_domain *gen = make_domain("gen", 1u << 20, gen_init, KEEL_RECOVER_RESTART, false,
-                                   all_tenants);
-    keel_domain *parser = make_domain("parser", 1u << 20, parser_init, KEEL_RECOVER_RESTART,
-                                      false, KEEL_LABEL_PUBLIC);
-    keel_domain *fw = make_domain("firewall", 2u << 20, fw_init, KEEL_RECOVER_ROLLBACK, false,
-                                  KEEL_LABEL_PUBLIC);
-    keel_domain *lb = make_domain("lb", 1u << 20, lb_init, KEEL_RECOVER_RESTART, true,
-                                  KEEL_LABEL_PUBLIC);
-    keel_domain *tx = make_domain("tx", 1u << 20, tx_init, KEEL_RECOVER_RESTART, false,
-                                  all_tenants);
+    keel_domain *gen =
+        make_domain("gen", 1u << 20, gen_init, KEEL_RECOVER_RESTART, false, all_tenants);
+    keel_domain *parser = make_domain("parser", 1u << 20, parser_init, KEEL_RECOVER_RESTART, false,
+                                      KEEL_LABEL_PUBLIC);
+    keel_domain *fw =
+        make_domain("firewall", 2u << 20, fw_init, KEEL_RECOVER_ROLLBACK, false, KEEL_LABEL_PUBLIC);
+    keel_domain *lb =
+        make_domain("lb", 1u << 20, lb_init, KEEL_RECOVER_RESTART, true, KEEL_LABEL_PUBLIC);
+    keel_domain *tx =
+        make_domain("tx", 1u << 20, tx_init, KEEL_RECOVER_RESTART, false, all_tenants);
     check(keel_domain_snapshot_enable(fw, true), "firewall snapshots");
 
     /* The rules, in the firewall and in the reference. */
@@ -692,8 +690,7 @@ int main(int argc, char **argv) {
     printf("  flows refused (IFC)  %s: the seeded tx bug's cross-tenant writes (expected %s), "
            "%s\n",
            commas(b1, count.refused), commas(b2, count.expected_refused),
-           count.refused == count.expected_refused ? "all refused at the sink"
-                                                   : "NOT ALL REFUSED");
+           count.refused == count.expected_refused ? "all refused at the sink" : "NOT ALL REFUSED");
     if (first_refusal[0] != '\0') {
         printf("                       first report: %s\n", first_refusal);
     }
@@ -732,24 +729,25 @@ int main(int argc, char **argv) {
         fclose(f);
     }
     if ((f = open_out("nfv-summary.csv")) != NULL) {
-        fprintf(f, "metric,value\npackets_in,%" PRIu64 "\npackets_out,%" PRIu64
-                   "\ndelivered,%" PRIu64 "\nfirewall_dropped,%" PRIu64 "\nmalformed,%" PRIu64
-                   "\nifc_refused,%" PRIu64 "\nfaults,%" PRIu64 "\nrecovered,%" PRIu64
-                   "\nrecovery_mean_ns,%.0f\nrecovery_p99_ns,%" PRIu64
-                   "\nprotected_call_cycles,%.1f\nplain_call_cycles,%.1f\ndeadline_misses,%" PRIu64
-                   "\ntelemetry_throttles,%" PRIu64 "\nresponse_p99_ns,%" PRIu64
-                   "\njob_median_ns,%" PRIu64 "\njob_p99_ns,%" PRIu64 "\njob_max_ns,%" PRIu64
-                   "\nrecovery_max_ns,%" PRIu64 "\ntsc_ghz,%.3f\npipe_period_ns,%llu"
-                   "\ntele_period_ns,%llu\ntele_budget_ns,%llu\nctrl_period_ns,%llu"
-                   "\nctrl_budget_ns,%llu\nctrl_section_ns,%llu\n",
+        fprintf(f,
+                "metric,value\npackets_in,%" PRIu64 "\npackets_out,%" PRIu64 "\ndelivered,%" PRIu64
+                "\nfirewall_dropped,%" PRIu64 "\nmalformed,%" PRIu64 "\nifc_refused,%" PRIu64
+                "\nfaults,%" PRIu64 "\nrecovered,%" PRIu64
+                "\nrecovery_mean_ns,%.0f\nrecovery_p99_ns,%" PRIu64
+                "\nprotected_call_cycles,%.1f\nplain_call_cycles,%.1f\ndeadline_misses,%" PRIu64
+                "\ntelemetry_throttles,%" PRIu64 "\nresponse_p99_ns,%" PRIu64
+                "\njob_median_ns,%" PRIu64 "\njob_p99_ns,%" PRIu64 "\njob_max_ns,%" PRIu64
+                "\nrecovery_max_ns,%" PRIu64 "\ntsc_ghz,%.3f\npipe_period_ns,%llu"
+                "\ntele_period_ns,%llu\ntele_budget_ns,%llu\nctrl_period_ns,%llu"
+                "\nctrl_budget_ns,%llu\nctrl_section_ns,%llu\n",
                 count.packets_in, out, received, count.fw_dropped, count.malformed, count.refused,
                 faults, count.recovered,
                 recovery_ns.count ? (double)recovery_ns.sum / (double)recovery_ns.count : 0.0,
                 keel_hist_percentile(&recovery_ns, 0.99), protected_call, plain,
                 st[1].deadline_misses, st[0].throttles, keel_hist_percentile(&st[1].response, 0.99),
-                keel_hist_percentile(&job_ns, 0.5), keel_hist_percentile(&job_ns, 0.99),
-                job_ns.max, recovery_ns.count ? recovery_ns.max : 0, ghz, PIPE_PERIOD, TELE_PERIOD,
-                TELE_BUDGET, CTRL_PERIOD, CTRL_BUDGET, CTRL_SECTION);
+                keel_hist_percentile(&job_ns, 0.5), keel_hist_percentile(&job_ns, 0.99), job_ns.max,
+                recovery_ns.count ? recovery_ns.max : 0, ghz, PIPE_PERIOD, TELE_PERIOD, TELE_BUDGET,
+                CTRL_PERIOD, CTRL_BUDGET, CTRL_SECTION);
         fclose(f);
     }
     char png[4096];
@@ -765,12 +763,11 @@ int main(int argc, char **argv) {
 
     bool ok = count.packets_in > 0 && out == count.packets_in && count.wrong_verdicts == 0 &&
               count.wrong_backends == 0 && count.wrong_valid == 0 && tenants_match && bad_rx == 0 &&
-              count.not_contained == 0 && count.recovered == faults &&
-              snap.rollbacks == faults && fws.failures == faults &&
-              count.refused == count.expected_refused && ifc.refused == count.refused &&
-              sink_refused == count.refused && count.tx_failed == 0 &&
-              count.stage_failures == 0 && (!opt.leak || count.expected_refused > 0) &&
-              (opt.fault_every == 0 || faults > 0);
+              count.not_contained == 0 && count.recovered == faults && snap.rollbacks == faults &&
+              fws.failures == faults && count.refused == count.expected_refused &&
+              ifc.refused == count.refused && sink_refused == count.refused &&
+              count.tx_failed == 0 && count.stage_failures == 0 &&
+              (!opt.leak || count.expected_refused > 0) && (opt.fault_every == 0 || faults > 0);
     /* Timing is reported, not judged: the exit status says what keel
      * guarantees on any machine (the deadlines hold where SCHED_FIFO does). */
     printf("  verdict              %s; deadlines %s\n",

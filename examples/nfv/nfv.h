@@ -38,13 +38,13 @@ enum verdict { VERDICT_NONE = 0, VERDICT_ACCEPT = 1, VERDICT_DROP = 2 };
 
 /* What the stages learn about a packet (public, in the batch box). */
 typedef struct nfv_meta {
-    uint32_t src, dst;   /* host order */
+    uint32_t src, dst; /* host order */
     uint16_t sport, dport;
-    uint8_t tenant;      /* from the destination virtual IP; TENANTS: none */
-    uint8_t valid;       /* the parser accepted the headers */
-    uint8_t verdict;     /* enum verdict, from the firewall */
-    uint8_t backend;     /* from Maglev */
-    uint16_t slot;       /* the packet's payload: entry `slot` of its tenant's box */
+    uint8_t tenant;  /* from the destination virtual IP; TENANTS: none */
+    uint8_t valid;   /* the parser accepted the headers */
+    uint8_t verdict; /* enum verdict, from the firewall */
+    uint8_t backend; /* from Maglev */
+    uint16_t slot;   /* the packet's payload: entry `slot` of its tenant's box */
     uint16_t pad;
 } nfv_meta;
 
@@ -61,7 +61,7 @@ typedef struct nfv_batch {
 typedef struct nfv_payload {
     uint64_t number; /* the packet's number since the start */
     uint32_t tenant;
-    uint32_t check;  /* a checksum of the bytes below, for the sink to verify */
+    uint32_t check; /* a checksum of the bytes below, for the sink to verify */
     uint8_t bytes[48];
 } nfv_payload;
 

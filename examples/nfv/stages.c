@@ -194,7 +194,7 @@ __attribute__((noinline)) void fw_classify_frames(const void *trie, nfv_batch *b
 /* The injected fault: half the batch classified, then a scribble on the trie (so that carrying on
  * without a rollback would classify wrongly), then fail. */
 static __attribute__((noinline)) _Noreturn void fw_fail(fw_trie *trie, nfv_batch *b,
-                                                         const fw_arg *a) {
+                                                        const fw_arg *a) {
     fw_classify_range(trie, b, 0, clamp_count(b->count) / 2);
     fw_node *n = trie->root;
     uint32_t s = a->seed;

@@ -37,13 +37,13 @@ void nfv_make_packet(uint64_t number, packet *frame, nfv_payload *payload, unsig
     unsigned t = (unsigned)(h % TENANTS);
     uint8_t *f = frame->bytes;
     memset(f, 0, PACKET_SIZE);
-    f[0] = 0x02;      /* destination MAC: the load balancer rewrites it */
-    f[6] = 0x02;      /* source MAC */
+    f[0] = 0x02; /* destination MAC: the load balancer rewrites it */
+    f[6] = 0x02; /* source MAC */
     f[11] = (uint8_t)(g >> 56);
-    put16(f + 12, 0x0800); /* IPv4 */
-    f[14] = 0x45;          /* version 4, 20-byte header */
-    put16(f + 16, 50);     /* total length: 20 + 20 + 10 */
-    f[22] = 64;            /* TTL */
+    put16(f + 12, 0x0800);  /* IPv4 */
+    f[14] = 0x45;           /* version 4, 20-byte header */
+    put16(f + 16, 50);      /* total length: 20 + 20 + 10 */
+    f[22] = 64;             /* TTL */
     f[PACKET_IP_PROTO] = 6; /* TCP */
     put32(f + PACKET_IP_SRC, (uint32_t)(g >> 32));
     put32(f + PACKET_IP_DST, nfv_tenant_vip[t]);
