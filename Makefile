@@ -1,7 +1,7 @@
 # keel: the two commands a new user needs, and a few more.
 #
 #   make demo    installs what is missing, builds, runs keel's main demonstration:
-#                the examples/nfv packet pipeline, then its proof of schedulability
+#                the examples/nfv packet pipeline, then its schedulability analysis
 #   make test    installs what is missing, builds and runs the whole suite twice:
 #                a release build (gcc) and an ASan+UBSan build (clang, with fuzzing)
 #   make bench   the full benchmarks (tables, CSV and PNG under build/release/bench-out)
@@ -58,8 +58,8 @@ test-pku: deps-pku
 	scripts/test-pku-qemu.sh $(RELEASE)
 
 # The flagship demo (examples/nfv): builds only what it runs, runs the pipeline
-# for DEMO_SECONDS, then bounds its job with keel-wcet and proves the task set
-# schedulable with keel-sched. Files under build/release/nfv-out.
+# for DEMO_SECONDS, then bounds its job with keel-wcet and analyses the task set
+# with keel-sched. Files under build/release/nfv-out.
 DEMO_SECONDS ?= 20
 demo: deps-bench
 	@$(MAKE) --no-print-directory $(RELEASE)/CMakeCache.txt
