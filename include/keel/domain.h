@@ -393,7 +393,9 @@ typedef enum keel_strict_mode {
  * keel_domain_strict_mode: which mechanism the domain got at create. A strict
  * domain gets a protection key if the processor and kernel support them (see
  * keel_domain_pkeys_supported) and one of the process's keys (at most 15) is
- * free, else mprotect. O(1). Thread-safe.
+ * free, else mprotect. Never fails: KEEL_STRICT_OFF for a domain that is not
+ * strict, or for NULL (pass a live domain otherwise). O(1). Thread-safe (the
+ * mechanism is fixed at create).
  */
 KEEL_API keel_strict_mode keel_domain_strict_mode(const keel_domain *domain);
 
@@ -404,7 +406,8 @@ KEEL_API keel_strict_mode keel_domain_strict_mode(const keel_domain *domain);
  */
 KEEL_API bool keel_domain_pkeys_supported(void);
 
-/* keel_strict_mode_name: "off", "mprotect" or "protection key". O(1). */
+/* keel_strict_mode_name: "off", "mprotect" or "protection key"; "unknown"
+ * for any other value. Never fails. O(1). Thread-safe (static strings). */
 KEEL_API const char *keel_strict_mode_name(keel_strict_mode mode);
 
 typedef struct keel_exchange_stats {

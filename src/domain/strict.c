@@ -72,7 +72,7 @@ bool keel_domain_protect_init_(keel_domain *d) {
 }
 
 keel_strict_mode keel_domain_strict_mode(const keel_domain *d) {
-    if (!d->config.strict) {
+    if (d == NULL || !d->config.strict) {
         return KEEL_STRICT_OFF;
     }
     return d->pkey != 0 ? KEEL_STRICT_PKEY : KEEL_STRICT_MPROTECT;
