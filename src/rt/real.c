@@ -513,6 +513,13 @@ static void *task_main(void *arg) {
         timer_delete(t->timer);
     t->timer_ok = false;
     self = NULL;
+    /* Leave SCHED_FIFO before the thread exits. Thread teardown (TLS
+     * destructors, the C library's and a sanitizer's per-thread caches) may
+     * take a lock with a spin-and-yield loop; at a FIFO priority on the one CPU
+     * the executive owns, a yield never lets the lower-priority holder of that
+     * lock run, and the executive's stop would wait forever. */
+    struct sched_param other = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
     return NULL;
 }
 
