@@ -67,6 +67,7 @@ typedef struct fail_log {
     keel_status status[16];
     uint64_t job[16];
     unsigned n;
+    unsigned wrong_completions; /* jobs that should have failed but completed */
 } fail_log;
 
 static void on_event(void *ctx, const keel_rt_event *ev) {
@@ -75,6 +76,8 @@ static void on_event(void *ctx, const keel_rt_event *ev) {
         log->status[log->n] = ev->status;
         log->job[log->n++] = ev->job;
     }
+    if (ev->kind == KEEL_RT_EV_COMPLETE && ev->job % 3 == 2)
+        log->wrong_completions++;
 }
 
 KEEL_TEST(simulated_domain_bound_job_fails_alone_and_the_domain_recovers) {
@@ -131,7 +134,7 @@ KEEL_TEST(real_domain_bound_job_fails_alone_and_the_next_job_runs) {
     keel_domain *d = make_domain("real-plugin");
     CHECK(d != NULL);
     static fail_log log;
-    log.n = 0;
+    log = (fail_log){0};
     keel_rt_config c = {.clock = KEEL_RT_REAL,
                         .max_tasks = 1,
                         .cpu = 0,
@@ -150,10 +153,12 @@ KEEL_TEST(real_domain_bound_job_fails_alone_and_the_next_job_runs) {
     CHECK_OK(keel_rt_task_add(rt, &t, &id));
     atomic_store(&ran_inside, 0);
     CHECK_OK(keel_rt_start(rt));
+    /* Wait for failures, not for releases: on a loaded machine a late job's
+     * successors are skipped, and a skipped index never runs (nor fails). */
     bool done = false;
     for (unsigned spin = 0; spin < 30000 && !done; spin++) {
         keel_rt_task_stats_get(rt, id, &stats);
-        done = stats.completed + stats.failed >= 27;
+        done = stats.failed >= 9 && stats.completed >= 18;
         if (!done)
             nap();
     }
@@ -161,8 +166,12 @@ KEEL_TEST(real_domain_bound_job_fails_alone_and_the_next_job_runs) {
     CHECK_OK(keel_rt_stop(rt));
     keel_rt_task_stats_get(rt, id, &stats);
     CHECK_EQ(stats.released, stats.completed + stats.failed);
+    CHECK_EQ(atomic_load(&ran_inside), stats.released); /* every job ran inside */
+    CHECK_EQ(log.wrong_completions, 0);
     CHECK(stats.failed >= 9);
-    CHECK(stats.completed >= 18);
+    CHECK(log.n >= 9 && log.n <= 16);
+    if (log.n < 16)
+        CHECK_EQ(log.n, stats.failed);
     for (unsigned i = 0; i < log.n; i++) {
         uint64_t phase = log.job[i] % 9;
         CHECK(phase == 2 || phase == 5 || phase == 8);
