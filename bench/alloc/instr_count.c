@@ -15,9 +15,11 @@
  * the first thread is stopped first (SIGSTOP, suppressed when it is reported),
  * the entry's byte restored, the helper single-stepped once, the breakpoint
  * put back, and both resumed, so the first thread can never run through an
- * entry unseen. A helper stopped at a block breakpoint that is gone by the
- * time its stop is handled re-executes the original instruction. So every run
- * counts the same calls of the first thread, whatever the threads' timing.
+ * entry unseen. A helper stopped at a block breakpoint while a call is
+ * counted is stepped over it the same way, so a counted call that waits for a
+ * helper finishes; one stopped at a breakpoint that is gone by the time its
+ * stop is handled re-executes the original instruction. So every run counts
+ * the same calls of the first thread, whatever the threads' timing.
  */
 #include "instr_count.h"
 
@@ -40,7 +42,6 @@
 #define CALL_LIMIT  1000000u
 #define PATCH_SLOTS 4096u /* addresses ever patched; a power of two */
 #define INT3        0xCC
-#define PARKED_MAX  64u /* helper threads of the replay held at once */
 
 __attribute__((noinline)) void instr_mark(unsigned phase) {
     __asm__ volatile("" : : "r"(phase) : "memory"); /* keep the call and the argument */
@@ -65,10 +66,6 @@ typedef struct tracer {
     uint64_t worst_overall[INSTR_TARGETS_MAX];
     uint32_t path[INSTR_PATH_MAX];
     size_t path_length;
-    /* Helper threads stopped at a block breakpoint while a call was counted,
-     * left stopped until it is gone (run_to_entry resumes them). */
-    pid_t parked[PARKED_MAX];
-    size_t parked_count;
     char *err;
     size_t errlen;
 } tracer;
@@ -176,15 +173,66 @@ static int wait_for(tracer *t, pid_t tid, int *status) {
     }
 }
 
+/* Stops the first thread (SIGSTOP) and waits for it: *status is the stop
+ * reported, which may be another one that came first (the SIGSTOP is then
+ * still pending, and suppressed when it is reported). */
+static int hold_first(tracer *t, int *status) {
+    if (tgkill(t->pid, t->pid, SIGSTOP) != 0) {
+        snprintf(t->err, t->errlen, "tgkill: %s", strerror(errno));
+        return -1;
+    }
+    return wait_for(t, t->pid, status) < 0 ? -1 : 0;
+}
+
+/* Runs a helper thread's original instruction at the breakpoint at `hit` (the
+ * first thread held, so it cannot pass the lifted breakpoint unseen), puts
+ * the breakpoint back and resumes the helper. */
+static int step_over(tracer *t, pid_t helper, uintptr_t hit) {
+    struct user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, helper, NULL, &regs) != 0) {
+        snprintf(t->err, t->errlen, "PTRACE_GETREGS (helper thread): %s", strerror(errno));
+        return -1;
+    }
+    regs.rip = hit;
+    if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0 || clear_breakpoint(t, hit) != 0) {
+        snprintf(t->err, t->errlen, "cannot step a helper thread over %#lx", (unsigned long)hit);
+        return -1;
+    }
+    for (;;) { /* one instruction (a signal stop first is suppressed) */
+        int status;
+        if (ptrace(PTRACE_SINGLESTEP, helper, NULL, NULL) != 0 ||
+            wait_for(t, helper, &status) < 0) {
+            snprintf(t->err, t->errlen, "cannot single-step a helper thread");
+            return -1;
+        }
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            return set_breakpoint(t, hit);
+        }
+        if (WSTOPSIG(status) == SIGTRAP) {
+            break;
+        }
+        if (fatal_signal(WSTOPSIG(status))) {
+            snprintf(t->err, t->errlen, "a helper thread died of signal %d", WSTOPSIG(status));
+            return -1;
+        }
+    }
+    if (set_breakpoint(t, hit) != 0 || ptrace(PTRACE_CONT, helper, NULL, NULL) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
 /* A helper thread's stop while the first thread's call is counted (the entry
- * breakpoints lifted): at a breakpoint that is gone by now (an entry it hit
- * just before they were lifted), it re-executes what was there; at one still
- * there (a block breakpoint) it is parked, as stepping it over would lift a
- * breakpoint the first thread may be about to need (so a first thread that
- * waits, inside a counted call, for a helper that ran into a block breakpoint
- * would wait for ever: count such replays by single-stepping); anything else
- * (its first stop, a clone event, a signal, suppressed) is resumed. */
-static int helper_while_counting(tracer *t, pid_t helper, int status) {
+ * breakpoints lifted, the first thread running). At a breakpoint that is gone
+ * by now (an entry it hit just before they were lifted) it re-executes what
+ * was there. At one still there (a block breakpoint) it is stepped over with
+ * the first thread held: that thread's stop is then left in *first_status and
+ * *first_held set, for resume to handle as if it had just been reported. A
+ * helper is never left stopped, so a counted call that waits for a helper
+ * (a lock, a semaphore) finishes. Anything else (its first stop, a clone
+ * event, a signal, suppressed) is resumed. */
+static int helper_while_counting(tracer *t, pid_t helper, int status, bool *first_held,
+                                 int *first_status) {
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
         return WIFSIGNALED(status) && fatal_signal(WTERMSIG(status)) ? -1 : 0;
     }
@@ -210,12 +258,14 @@ static int helper_while_counting(tracer *t, pid_t helper, int status) {
             }
             return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
         }
-        if (t->parked_count == PARKED_MAX) {
-            snprintf(t->err, t->errlen, "more than %u helper threads at breakpoints", PARKED_MAX);
+        if (hold_first(t, first_status) != 0) {
             return -1;
         }
-        t->parked[t->parked_count++] = helper;
-        return 0;
+        *first_held = true;
+        if (WIFEXITED(*first_status) || WIFSIGNALED(*first_status)) {
+            return 0; /* the whole process is going: nothing to step over */
+        }
+        return step_over(t, helper, hit);
     }
     return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
 }
@@ -236,7 +286,8 @@ static int resume(tracer *t, enum __ptrace_request how, int *exit_status) {
             snprintf(t->err, t->errlen, "ptrace resume: %s", strerror(errno));
             return -1;
         }
-        int status;
+        int status, first_status = 0;
+        bool first_held = false;
         for (;;) { /* helper threads run on meanwhile (the first may wait for them) */
             pid_t tid = (pid_t)wait_for(t, -1, &status);
             if (tid < 0) {
@@ -245,8 +296,12 @@ static int resume(tracer *t, enum __ptrace_request how, int *exit_status) {
             if (tid == t->pid) {
                 break;
             }
-            if (helper_while_counting(t, tid, status) != 0) {
+            if (helper_while_counting(t, tid, status, &first_held, &first_status) != 0) {
                 return -1;
+            }
+            if (first_held) { /* held to step a helper over: its stop, as reported */
+                status = first_status;
+                break;
             }
         }
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -444,16 +499,10 @@ static int first_thread_stop(tracer *t, int status, int *exit_status) {
 static int step_helper_over(tracer *t, pid_t helper, uintptr_t hit, char *first,
                             int *first_status) {
     if (*first == 'r') {
-        if (tgkill(t->pid, t->pid, SIGSTOP) != 0) {
-            snprintf(t->err, t->errlen, "tgkill: %s", strerror(errno));
-            return -1;
-        }
         int status, exit_status;
-        if (wait_for(t, t->pid, &status) < 0) {
+        if (hold_first(t, &status) != 0) {
             return -1;
         }
-        /* Its stop may be another one that came first (the SIGSTOP is then
-         * still pending, and suppressed when it is reported). */
         int what = first_thread_stop(t, status, &exit_status);
         if (what < 0) {
             return -1;
@@ -464,38 +513,7 @@ static int step_helper_over(tracer *t, pid_t helper, uintptr_t hit, char *first,
             return 0; /* the whole process is going: nothing to step over */
         }
     }
-    struct user_regs_struct regs;
-    if (ptrace(PTRACE_GETREGS, helper, NULL, &regs) != 0) {
-        snprintf(t->err, t->errlen, "PTRACE_GETREGS (helper thread): %s", strerror(errno));
-        return -1;
-    }
-    regs.rip = hit;
-    if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0 || clear_breakpoint(t, hit) != 0) {
-        snprintf(t->err, t->errlen, "cannot step a helper thread over %#lx", (unsigned long)hit);
-        return -1;
-    }
-    for (;;) { /* one instruction (a signal stop first is suppressed) */
-        int status;
-        if (ptrace(PTRACE_SINGLESTEP, helper, NULL, NULL) != 0 ||
-            wait_for(t, helper, &status) < 0) {
-            snprintf(t->err, t->errlen, "cannot single-step a helper thread");
-            return -1;
-        }
-        if (WIFEXITED(status) || WIFSIGNALED(status)) {
-            return set_breakpoint(t, hit);
-        }
-        if (WSTOPSIG(status) == SIGTRAP) {
-            break;
-        }
-        if (fatal_signal(WSTOPSIG(status))) {
-            snprintf(t->err, t->errlen, "a helper thread died of signal %d", WSTOPSIG(status));
-            return -1;
-        }
-    }
-    if (set_breakpoint(t, hit) != 0 || ptrace(PTRACE_CONT, helper, NULL, NULL) != 0) {
-        return -1;
-    }
-    return 0;
+    return step_over(t, helper, hit);
 }
 
 /* A helper thread's stop: resumed, with a breakpoint stepped over or a stale
@@ -541,15 +559,6 @@ static int helper_stop(tracer *t, pid_t helper, int status, char *first, int *fi
 static int run_to_entry(tracer *t, int *exit_status) {
     char first = 's';
     int first_status = 0;
-    /* Helpers parked while the last call was counted: the first thread is
-     * stopped, so a breakpoint still there can be stepped over at once. */
-    while (t->parked_count > 0) {
-        pid_t helper = t->parked[--t->parked_count];
-        int trap = (SIGTRAP << 8) | 0x7f; /* what a breakpoint stop looks like */
-        if (helper_stop(t, helper, trap, &first, &first_status) != 0) {
-            return -1;
-        }
-    }
     for (;;) {
         if (first == 'h' || first == 'x') {
             if (first == 'x') {
