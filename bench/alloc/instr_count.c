@@ -7,6 +7,19 @@
  * being counted the entry breakpoints are all lifted: a nested call to another
  * target is counted as part of the outer call (inclusive, like callgrind's
  * inclusive cost) and not on its own.
+ *
+ * Threads. Only the child's first thread is measured, but every thread of it
+ * is traced (PTRACE_O_TRACECLONE): the breakpoints are in code all threads
+ * share, and an untraced thread that ran into one would die of SIGTRAP. A
+ * helper thread stopped at an entry breakpoint is stepped over it, uncounted:
+ * the first thread is stopped first (SIGSTOP, suppressed when it is reported),
+ * the entry's byte restored, the helper single-stepped once, the breakpoint
+ * put back, and both resumed, so the first thread can never run through an
+ * entry unseen. A helper stopped at a block breakpoint while a call is
+ * counted is stepped over it the same way, so a counted call that waits for a
+ * helper finishes; one stopped at a breakpoint that is gone by the time its
+ * stop is handled re-executes the original instruction. So every run counts
+ * the same calls of the first thread, whatever the threads' timing.
  */
 #include "instr_count.h"
 
@@ -40,7 +53,7 @@ typedef struct patch {
 } patch;
 
 typedef struct tracer {
-    pid_t pid;
+    pid_t pid; /* the child, and its first thread: the one measured */
     int mem;
     patch patches[PATCH_SLOTS];
     disasm_code code;
@@ -122,6 +135,141 @@ static int load_regs(tracer *t) {
 
 /* ---- running the child ---- */
 
+static bool is_entry(const tracer *t, uintptr_t address) {
+    for (size_t i = 0; i < t->entry_count; i++) {
+        if (t->entries[i] == address) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool fatal_signal(int sig) {
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
+}
+
+/* A breakpoint stop without a ptrace event (a clone event is SIGTRAP too). */
+static bool breakpoint_stop(int status) {
+    return WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0;
+}
+
+/* Whether `address` holds a breakpoint now (a patched byte that is INT3). */
+static bool breakpoint_at(tracer *t, uintptr_t address) {
+    uint8_t byte;
+    return pread(t->mem, &byte, 1, (off_t)address) == 1 && byte == INT3;
+}
+
+static int wait_for(tracer *t, pid_t tid, int *status) {
+    for (;;) {
+        pid_t got = waitpid(tid, status, __WALL);
+        if (got >= 0) {
+            t->stops++;
+            return (int)got;
+        }
+        if (errno != EINTR) {
+            snprintf(t->err, t->errlen, "waitpid: %s", strerror(errno));
+            return -1;
+        }
+    }
+}
+
+/* Stops the first thread (SIGSTOP) and waits for it: *status is the stop
+ * reported, which may be another one that came first (the SIGSTOP is then
+ * still pending, and suppressed when it is reported). */
+static int hold_first(tracer *t, int *status) {
+    if (tgkill(t->pid, t->pid, SIGSTOP) != 0) {
+        snprintf(t->err, t->errlen, "tgkill: %s", strerror(errno));
+        return -1;
+    }
+    return wait_for(t, t->pid, status) < 0 ? -1 : 0;
+}
+
+/* Runs a helper thread's original instruction at the breakpoint at `hit` (the
+ * first thread held, so it cannot pass the lifted breakpoint unseen), puts
+ * the breakpoint back and resumes the helper. */
+static int step_over(tracer *t, pid_t helper, uintptr_t hit) {
+    struct user_regs_struct regs;
+    if (ptrace(PTRACE_GETREGS, helper, NULL, &regs) != 0) {
+        snprintf(t->err, t->errlen, "PTRACE_GETREGS (helper thread): %s", strerror(errno));
+        return -1;
+    }
+    regs.rip = hit;
+    if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0 || clear_breakpoint(t, hit) != 0) {
+        snprintf(t->err, t->errlen, "cannot step a helper thread over %#lx", (unsigned long)hit);
+        return -1;
+    }
+    for (;;) { /* one instruction (a signal stop first is suppressed) */
+        int status;
+        if (ptrace(PTRACE_SINGLESTEP, helper, NULL, NULL) != 0 ||
+            wait_for(t, helper, &status) < 0) {
+            snprintf(t->err, t->errlen, "cannot single-step a helper thread");
+            return -1;
+        }
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            return set_breakpoint(t, hit);
+        }
+        if (WSTOPSIG(status) == SIGTRAP) {
+            break;
+        }
+        if (fatal_signal(WSTOPSIG(status))) {
+            snprintf(t->err, t->errlen, "a helper thread died of signal %d", WSTOPSIG(status));
+            return -1;
+        }
+    }
+    if (set_breakpoint(t, hit) != 0 || ptrace(PTRACE_CONT, helper, NULL, NULL) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* A helper thread's stop while the first thread's call is counted (the entry
+ * breakpoints lifted, the first thread running). At a breakpoint that is gone
+ * by now (an entry it hit just before they were lifted) it re-executes what
+ * was there. At one still there (a block breakpoint) it is stepped over with
+ * the first thread held: that thread's stop is then left in *first_status and
+ * *first_held set, for resume to handle as if it had just been reported. A
+ * helper is never left stopped, so a counted call that waits for a helper
+ * (a lock, a semaphore) finishes. Anything else (its first stop, a clone
+ * event, a signal, suppressed) is resumed. */
+static int helper_while_counting(tracer *t, pid_t helper, int status, bool *first_held,
+                                 int *first_status) {
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        return WIFSIGNALED(status) && fatal_signal(WTERMSIG(status)) ? -1 : 0;
+    }
+    if (fatal_signal(WSTOPSIG(status))) {
+        snprintf(t->err, t->errlen, "a helper thread of the replay died of signal %d",
+                 WSTOPSIG(status));
+        return -1;
+    }
+    if (breakpoint_stop(status)) {
+        struct user_regs_struct regs;
+        if (ptrace(PTRACE_GETREGS, helper, NULL, &regs) != 0) {
+            snprintf(t->err, t->errlen, "PTRACE_GETREGS (helper thread): %s", strerror(errno));
+            return -1;
+        }
+        uintptr_t hit = (uintptr_t)regs.rip - 1;
+        uint8_t original;
+        if (!breakpoint_at(t, hit)) {
+            if (original_byte(t, hit, &original) == 0 && original != INT3) {
+                regs.rip = hit;
+                if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0) {
+                    return -1;
+                }
+            }
+            return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
+        }
+        if (hold_first(t, first_status) != 0) {
+            return -1;
+        }
+        *first_held = true;
+        if (WIFEXITED(*first_status) || WIFSIGNALED(*first_status)) {
+            return 0; /* the whole process is going: nothing to step over */
+        }
+        return step_over(t, helper, hit);
+    }
+    return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
+}
+
 /* Resumes the child (PTRACE_CONT or PTRACE_SINGLESTEP) until it traps again.
  * Returns 0 at a SIGTRAP stop (registers loaded), 1 if it exited, -1 on error.
  * Other non-fatal signals are swallowed: the replay does not use any. */
@@ -138,21 +286,33 @@ static int resume(tracer *t, enum __ptrace_request how, int *exit_status) {
             snprintf(t->err, t->errlen, "ptrace resume: %s", strerror(errno));
             return -1;
         }
-        int status;
-        if (waitpid(t->pid, &status, __WALL) < 0) {
-            snprintf(t->err, t->errlen, "waitpid: %s", strerror(errno));
-            return -1;
+        int status, first_status = 0;
+        bool first_held = false;
+        for (;;) { /* helper threads run on meanwhile (the first may wait for them) */
+            pid_t tid = (pid_t)wait_for(t, -1, &status);
+            if (tid < 0) {
+                return -1;
+            }
+            if (tid == t->pid) {
+                break;
+            }
+            if (helper_while_counting(t, tid, status, &first_held, &first_status) != 0) {
+                return -1;
+            }
+            if (first_held) { /* held to step a helper over: its stop, as reported */
+                status = first_status;
+                break;
+            }
         }
-        t->stops++;
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
             *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             return 1;
         }
         int sig = WSTOPSIG(status);
-        if (sig == SIGTRAP) {
+        if (breakpoint_stop(status)) {
             return load_regs(t);
         }
-        if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT) {
+        if (fatal_signal(sig)) {
             load_regs(t);
             snprintf(t->err, t->errlen, "the traced replay died of signal %d at %#llx", sig,
                      t->regs.rip);
@@ -302,6 +462,148 @@ static void record(instr_result *r, tracer *t, size_t target, unsigned phase, ui
     }
 }
 
+/* The first thread's stop (status), where it is not running: 1 it exited
+ * (exit status in *exit_status), 2 it is at an entry breakpoint (registers
+ * loaded, rip still past the int3), 0 anything else to resume it from (a
+ * clone event, a signal, which is suppressed), -1 an error. */
+static int first_thread_stop(tracer *t, int status, int *exit_status) {
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return 1;
+    }
+    if (fatal_signal(WSTOPSIG(status))) {
+        load_regs(t);
+        snprintf(t->err, t->errlen, "the traced replay died of signal %d at %#llx",
+                 WSTOPSIG(status), t->regs.rip);
+        return -1;
+    }
+    if (!breakpoint_stop(status)) {
+        return 0;
+    }
+    if (load_regs(t) != 0) {
+        return -1;
+    }
+    uintptr_t hit = (uintptr_t)t->regs.rip - 1;
+    if (!is_entry(t, hit)) {
+        snprintf(t->err, t->errlen, "unexpected trap at %#lx", (unsigned long)hit);
+        return -1;
+    }
+    return 2;
+}
+
+/* A helper thread stopped at the breakpoint at `hit`: runs its original
+ * instruction there while the first thread is held, then puts the breakpoint
+ * back. *first: the first thread's state, 'r' running or 's' stopped (then
+ * resumable), updated; a stop of the first thread met on the way is left in
+ * *first_status for the caller ('h' for a hit at an entry, 'x' for its exit). */
+static int step_helper_over(tracer *t, pid_t helper, uintptr_t hit, char *first,
+                            int *first_status) {
+    if (*first == 'r') {
+        int status, exit_status;
+        if (hold_first(t, &status) != 0) {
+            return -1;
+        }
+        int what = first_thread_stop(t, status, &exit_status);
+        if (what < 0) {
+            return -1;
+        }
+        *first = what == 2 ? 'h' : what == 1 ? 'x' : 's';
+        *first_status = what == 1 ? exit_status : status;
+        if (what == 1) {
+            return 0; /* the whole process is going: nothing to step over */
+        }
+    }
+    return step_over(t, helper, hit);
+}
+
+/* A helper thread's stop: resumed, with a breakpoint stepped over or a stale
+ * one re-executed; its exit ignored. Same *first protocol as step_helper_over. */
+static int helper_stop(tracer *t, pid_t helper, int status, char *first, int *first_status) {
+    if (WIFEXITED(status)) {
+        return 0;
+    }
+    if (WIFSIGNALED(status)) {
+        /* killed with the process (the first thread's exit), or crashed */
+        return fatal_signal(WTERMSIG(status)) || WTERMSIG(status) == SIGTRAP ? -1 : 0;
+    }
+    int sig = WSTOPSIG(status);
+    if (fatal_signal(sig)) {
+        snprintf(t->err, t->errlen, "a helper thread of the replay died of signal %d", sig);
+        return -1;
+    }
+    if (breakpoint_stop(status)) {
+        struct user_regs_struct regs;
+        if (ptrace(PTRACE_GETREGS, helper, NULL, &regs) != 0) {
+            snprintf(t->err, t->errlen, "PTRACE_GETREGS (helper thread): %s", strerror(errno));
+            return -1;
+        }
+        uintptr_t hit = (uintptr_t)regs.rip - 1;
+        uint8_t original;
+        if (breakpoint_at(t, hit)) {
+            return step_helper_over(t, helper, hit, first, first_status);
+        }
+        if (original_byte(t, hit, &original) == 0 && original != INT3) {
+            regs.rip = hit; /* a block breakpoint since removed: run what was there */
+            if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0) {
+                return -1;
+            }
+        }
+    }
+    /* a clone event, a new thread's first SIGSTOP, a step: resume, no signal */
+    return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
+}
+
+/* Runs the child until its first thread stops at an entry breakpoint (0,
+ * registers loaded) or exits (1), handling every helper thread's stops on the
+ * way; -1 on an error. */
+static int run_to_entry(tracer *t, int *exit_status) {
+    char first = 's';
+    int first_status = 0;
+    for (;;) {
+        if (first == 'h' || first == 'x') {
+            if (first == 'x') {
+                *exit_status = first_status;
+                return 1;
+            }
+            return 0;
+        }
+        if (first == 's') {
+            if (t->regs_dirty) {
+                if (ptrace(PTRACE_SETREGS, t->pid, NULL, &t->regs) != 0) {
+                    snprintf(t->err, t->errlen, "PTRACE_SETREGS: %s", strerror(errno));
+                    return -1;
+                }
+                t->regs_dirty = false;
+            }
+            if (ptrace(PTRACE_CONT, t->pid, NULL, NULL) != 0) {
+                snprintf(t->err, t->errlen, "ptrace resume: %s", strerror(errno));
+                return -1;
+            }
+            first = 'r';
+        }
+        int status;
+        pid_t tid = (pid_t)wait_for(t, -1, &status);
+        if (tid < 0) {
+            return -1;
+        }
+        if (tid != t->pid) {
+            if (helper_stop(t, tid, status, &first, &first_status) != 0) {
+                if (t->err[0] == '\0') {
+                    snprintf(t->err, t->errlen, "a helper thread of the replay failed");
+                }
+                return -1;
+            }
+            continue;
+        }
+        int what = first_thread_stop(t, status, exit_status);
+        if (what < 0) {
+            return -1;
+        }
+        first = what == 2 ? 'h' : what == 1 ? 'x' : 's';
+        first_status = what == 1 ? *exit_status : status;
+    }
+}
+
 static int trace_child(tracer *t, size_t target_count, instr_result *r) {
     uint64_t calls[INSTR_PHASES_MAX][INSTR_TARGETS_MAX] = {{0}};
     unsigned phase = 0;
@@ -310,7 +612,7 @@ static int trace_child(tracer *t, size_t target_count, instr_result *r) {
     }
     for (;;) {
         int exit_status = 0;
-        int s = resume(t, PTRACE_CONT, &exit_status);
+        int s = run_to_entry(t, &exit_status);
         if (s == 1) {
             if (exit_status != 0) {
                 snprintf(t->err, t->errlen, "the traced replay failed (exit status %d)",
@@ -359,6 +661,9 @@ int instr_count(const instr_target targets[], size_t target_count, void (*body)(
     }
     t->err = err;
     t->errlen = errlen;
+    if (errlen > 0) {
+        err[0] = '\0';
+    }
     t->mem = -1;
     int result = -1;
     for (unsigned p = 0; p < INSTR_PHASES_MAX; p++) {
@@ -422,7 +727,8 @@ int instr_count(const instr_target targets[], size_t target_count, void (*body)(
         snprintf(err, errlen, "the child did not stop for tracing (ptrace not allowed here?)");
         goto out;
     }
-    ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)(uintptr_t)PTRACE_O_EXITKILL);
+    ptrace(PTRACE_SETOPTIONS, t->pid, NULL,
+           (void *)(uintptr_t)(PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE));
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/mem", (int)t->pid);
     t->mem = open(path, O_RDWR);
@@ -434,11 +740,13 @@ int instr_count(const instr_target targets[], size_t target_count, void (*body)(
     out->stops = t->stops;
     out->seconds = now_seconds() - start;
 out:
-    if (t->pid > 0) {
-        if (result != 0) {
-            kill(t->pid, SIGKILL);
+    if (t->pid > 0 && result != 0) {
+        kill(t->pid, SIGKILL);
+        /* every traced thread is reaped before the first thread is reported */
+        pid_t got;
+        while ((got = waitpid(-1, &status, __WALL)) > 0 &&
+               !(got == t->pid && (WIFEXITED(status) || WIFSIGNALED(status)))) {
         }
-        waitpid(t->pid, &status, __WALL);
     }
     if (t->mem >= 0) {
         close(t->mem);

@@ -125,8 +125,9 @@ static void timer_arm(uint64_t ns) {
     timer_settime(timer, 0, &its, NULL);
 }
 
-/* An untraced thread that posts `sem` after 20 ms: the traced thread's
- * sem_wait or sem_post meets a waiter. */
+/* A helper thread that posts `sem` after 20 ms: the measured thread's
+ * sem_wait or sem_post meets a waiter. Helper threads are traced too (their
+ * calls of a target are stepped over, never counted: instr_count.c). */
 static void *poster(void *arg) {
     (void)arg;
     usleep(20000);
@@ -157,13 +158,12 @@ static void wait_sem(void) {
     sem_wait(&sem);
 }
 
-/* An untraced thread that idles until released: glibc takes other paths in
+/* A helper thread that idles until released: glibc takes other paths in
  * a multi-threaded process (cancellation points enable asynchronous
  * cancellation around the system call only then), and the executive and
  * domains always run with several threads. Each group runs its round once
- * without and once with it. The idle thread calls no target: the tracer's
- * breakpoints are in code every thread of the child shares, and only the
- * first thread is traced. */
+ * without and once with it. Only the first thread's calls are counted; the
+ * tracer follows every thread, so a helper may call a target too. */
 
 static void *idle(void *arg) {
     (void)arg;
@@ -207,7 +207,7 @@ static void round_locks(void) {
 static void body_locks(void *arg) {
     (void)arg;
     twice(round_locks);
-    /* sem_post with a waiter: the waiter thread is not traced and calls no target */
+    /* sem_post with a waiter (the waiter's own calls are not counted) */
     with_thread(waiter, sleep_then_post);
 }
 
@@ -229,7 +229,7 @@ static void round_suspend(void) {
 static void body_suspend(void *arg) {
     (void)arg;
     twice(round_suspend);
-    /* sem_wait that blocks until an untraced thread posts */
+    /* sem_wait that blocks until a helper thread posts */
     with_thread(poster, wait_sem);
 }
 
@@ -251,9 +251,8 @@ static void round_heap(void) {
     rusage();
 }
 
-/* Single-threaded only: a new thread calls memset itself (it would hit the
- * tracer's breakpoint untraced), and neither function is a cancellation
- * point nor takes another path with threads. */
+/* Single-threaded only: neither function is a cancellation point nor takes
+ * another path with threads. */
 static void body_heap(void *arg) {
     (void)arg;
     round_heap();
