@@ -222,19 +222,22 @@ static int step_over(tracer *t, pid_t helper, uintptr_t hit) {
     return 0;
 }
 
-/* A helper thread's stop while the first thread's call is counted (the entry
- * breakpoints lifted, the first thread running). At a breakpoint that is gone
- * by now (an entry it hit just before they were lifted) it re-executes what
- * was there. At one still there (a block breakpoint) it is stepped over with
- * the first thread held: that thread's stop is then left in *first_status and
- * *first_held set, for resume to handle as if it had just been reported. A
- * helper is never left stopped, so a counted call that waits for a helper
- * (a lock, a semaphore) finishes. Anything else (its first stop, a clone
- * event, a signal, suppressed) is resumed. */
-static int helper_while_counting(tracer *t, pid_t helper, int status, bool *first_held,
-                                 int *first_status) {
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-        return WIFSIGNALED(status) && fatal_signal(WTERMSIG(status)) ? -1 : 0;
+/* A helper thread's stop, the first thread running (counting a call, or on
+ * its way to an entry). At a breakpoint still there (an entry, or a block
+ * breakpoint of a counted call) the helper is stepped over it with the first
+ * thread held: that thread's stop is then left in *first_status and
+ * *first_held set, for the caller to handle as if it had just been reported.
+ * A helper is never left stopped, so a counted call that waits for a helper (a
+ * lock, a semaphore) finishes. At a breakpoint gone by now (lifted before its
+ * stop was handled) it re-executes what was there. Anything else (its first
+ * stop, a clone event, a signal, suppressed) is resumed; its exit is ignored. */
+static int helper_stop(tracer *t, pid_t helper, int status, bool *first_held, int *first_status) {
+    if (WIFEXITED(status)) {
+        return 0;
+    }
+    if (WIFSIGNALED(status)) {
+        /* killed with the process (the first thread's exit), or crashed */
+        return fatal_signal(WTERMSIG(status)) || WTERMSIG(status) == SIGTRAP ? -1 : 0;
     }
     if (fatal_signal(WSTOPSIG(status))) {
         snprintf(t->err, t->errlen, "a helper thread of the replay died of signal %d",
@@ -248,24 +251,23 @@ static int helper_while_counting(tracer *t, pid_t helper, int status, bool *firs
             return -1;
         }
         uintptr_t hit = (uintptr_t)regs.rip - 1;
-        uint8_t original;
-        if (!breakpoint_at(t, hit)) {
-            if (original_byte(t, hit, &original) == 0 && original != INT3) {
-                regs.rip = hit;
-                if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0) {
-                    return -1;
-                }
+        if (breakpoint_at(t, hit)) {
+            if (hold_first(t, first_status) != 0) {
+                return -1;
             }
-            return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
+            *first_held = true;
+            if (WIFEXITED(*first_status) || WIFSIGNALED(*first_status)) {
+                return 0; /* the whole process is going: nothing to step over */
+            }
+            return step_over(t, helper, hit);
         }
-        if (hold_first(t, first_status) != 0) {
-            return -1;
+        uint8_t original;
+        if (original_byte(t, hit, &original) == 0 && original != INT3) {
+            regs.rip = hit; /* a breakpoint since removed: run what was there */
+            if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0) {
+                return -1;
+            }
         }
-        *first_held = true;
-        if (WIFEXITED(*first_status) || WIFSIGNALED(*first_status)) {
-            return 0; /* the whole process is going: nothing to step over */
-        }
-        return step_over(t, helper, hit);
     }
     return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
 }
@@ -296,7 +298,7 @@ static int resume(tracer *t, enum __ptrace_request how, int *exit_status) {
             if (tid == t->pid) {
                 break;
             }
-            if (helper_while_counting(t, tid, status, &first_held, &first_status) != 0) {
+            if (helper_stop(t, tid, status, &first_held, &first_status) != 0) {
                 return -1;
             }
             if (first_held) { /* held to step a helper over: its stop, as reported */
@@ -491,68 +493,6 @@ static int first_thread_stop(tracer *t, int status, int *exit_status) {
     return 2;
 }
 
-/* A helper thread stopped at the breakpoint at `hit`: runs its original
- * instruction there while the first thread is held, then puts the breakpoint
- * back. *first: the first thread's state, 'r' running or 's' stopped (then
- * resumable), updated; a stop of the first thread met on the way is left in
- * *first_status for the caller ('h' for a hit at an entry, 'x' for its exit). */
-static int step_helper_over(tracer *t, pid_t helper, uintptr_t hit, char *first,
-                            int *first_status) {
-    if (*first == 'r') {
-        int status, exit_status;
-        if (hold_first(t, &status) != 0) {
-            return -1;
-        }
-        int what = first_thread_stop(t, status, &exit_status);
-        if (what < 0) {
-            return -1;
-        }
-        *first = what == 2 ? 'h' : what == 1 ? 'x' : 's';
-        *first_status = what == 1 ? exit_status : status;
-        if (what == 1) {
-            return 0; /* the whole process is going: nothing to step over */
-        }
-    }
-    return step_over(t, helper, hit);
-}
-
-/* A helper thread's stop: resumed, with a breakpoint stepped over or a stale
- * one re-executed; its exit ignored. Same *first protocol as step_helper_over. */
-static int helper_stop(tracer *t, pid_t helper, int status, char *first, int *first_status) {
-    if (WIFEXITED(status)) {
-        return 0;
-    }
-    if (WIFSIGNALED(status)) {
-        /* killed with the process (the first thread's exit), or crashed */
-        return fatal_signal(WTERMSIG(status)) || WTERMSIG(status) == SIGTRAP ? -1 : 0;
-    }
-    int sig = WSTOPSIG(status);
-    if (fatal_signal(sig)) {
-        snprintf(t->err, t->errlen, "a helper thread of the replay died of signal %d", sig);
-        return -1;
-    }
-    if (breakpoint_stop(status)) {
-        struct user_regs_struct regs;
-        if (ptrace(PTRACE_GETREGS, helper, NULL, &regs) != 0) {
-            snprintf(t->err, t->errlen, "PTRACE_GETREGS (helper thread): %s", strerror(errno));
-            return -1;
-        }
-        uintptr_t hit = (uintptr_t)regs.rip - 1;
-        uint8_t original;
-        if (breakpoint_at(t, hit)) {
-            return step_helper_over(t, helper, hit, first, first_status);
-        }
-        if (original_byte(t, hit, &original) == 0 && original != INT3) {
-            regs.rip = hit; /* a block breakpoint since removed: run what was there */
-            if (ptrace(PTRACE_SETREGS, helper, NULL, &regs) != 0) {
-                return -1;
-            }
-        }
-    }
-    /* a clone event, a new thread's first SIGSTOP, a step: resume, no signal */
-    return ptrace(PTRACE_CONT, helper, NULL, NULL) == 0 ? 0 : -1;
-}
-
 /* Runs the child until its first thread stops at an entry breakpoint (0,
  * registers loaded) or exits (1), handling every helper thread's stops on the
  * way; -1 on an error. */
@@ -587,13 +527,18 @@ static int run_to_entry(tracer *t, int *exit_status) {
             return -1;
         }
         if (tid != t->pid) {
-            if (helper_stop(t, tid, status, &first, &first_status) != 0) {
+            bool held = false;
+            int held_status = 0;
+            if (helper_stop(t, tid, status, &held, &held_status) != 0) {
                 if (t->err[0] == '\0') {
                     snprintf(t->err, t->errlen, "a helper thread of the replay failed");
                 }
                 return -1;
             }
-            continue;
+            if (!held) {
+                continue;
+            }
+            status = held_status; /* held to step the helper over: its stop, as reported */
         }
         int what = first_thread_stop(t, status, exit_status);
         if (what < 0) {
