@@ -133,6 +133,14 @@ else
 fi
 expect all-functions 0 "^main " -- "$wcet" --all --format bound "$cases/stack_chain-O0"
 
+# ---- flags whose compared operand was overwritten (cases/stale_flags.S) ----
+# The branch constrains the old value only: the loops counting to the new one
+# are unbounded; a register not compared keeps the bound (32, by hand).
+k=$cases/stale_flags
+expect stale-flags-register 0 "^reg_overwritten unbounded" -- "$wcet" --format bound "$k" reg_overwritten
+expect stale-flags-slot 0 "^slot_overwritten unbounded" -- "$wcet" --format bound "$k" slot_overwritten
+expect stale-flags-other 0 "^other_register bounded 32 8$" -- "$wcet" --format bound "$k" other_register
+
 # ---- the protection-key instructions (cases/pkru.S) ----
 # Each bound is the hand count of pkru.S's comments, exact; a wrong model moves
 # it: not decoded (error), esi, r8 or eax lost (unbounded), edx kept at 1000

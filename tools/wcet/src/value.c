@@ -610,7 +610,47 @@ static void name_reads(wc_state *st, const wc_insn *in) {
     }
 }
 
+static void value_step(wc_analyzer *an, wc_state *st, const wc_insn *in);
+
+/* The registers a flags operand reads: the register, or a memory operand's
+ * base and index. */
+static uint32_t op_regs(const wc_op *op) {
+    uint32_t m = 0;
+    if (op->type == WC_OP_REG && op->reg >= 0 && op->reg < WC_NREGS)
+        m |= 1u << op->reg;
+    if (op->type == WC_OP_MEM) {
+        if (op->base >= 0 && op->base < WC_NREGS)
+            m |= 1u << op->base;
+        if (op->index >= 0 && op->index < WC_NREGS)
+            m |= 1u << op->index;
+    }
+    return m;
+}
+
+/* Whether `in` may store to memory. */
+static bool may_store(const wc_insn *in) {
+    if (in->string_op || in->id == X86_INS_PUSH || in->id == X86_INS_CALL)
+        return true;
+    return in->nops >= 1 && in->ops[0].type == WC_OP_MEM && in->id != X86_INS_CMP &&
+           in->id != X86_INS_TEST;
+}
+
 void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
+    value_step(an, st, in);
+    /* The flags describe the compared operands as they were. An instruction
+     * that leaves the flags alone but overwrites an operand (a register, a
+     * memory operand's address register, or possibly the memory) breaks the
+     * link: refining the location on a later branch would constrain
+     * a value the compare never saw. */
+    if (st->fl.valid && !in->writes_flags) {
+        const wc_flags *f = &st->fl;
+        if ((in->regs_written & (op_regs(&f->a) | op_regs(&f->b))) != 0 ||
+            ((f->a.type == WC_OP_MEM || f->b.type == WC_OP_MEM) && may_store(in)))
+            st->fl.valid = false;
+    }
+}
+
+static void value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
     g_img = an->img;
     name_reads(st, in);
     uint64_t nip = in->addr + in->size;
@@ -778,8 +818,7 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
                         r = norm(r);
                     }
                 }
-            }
-            else if (ka && alo >= 0)
+            } else if (ka && alo >= 0)
                 r = wc_val_range(0, ahi, w);
             else
                 r = wc_val_top(w);
@@ -854,8 +893,8 @@ void wc_value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
             uint64_t alo, ahi, blo, bhi, hlo, hhi;
             wc_val q = wc_val_top(w), rem = wc_val_top(w);
             if (wc_val_unsigned(&hi0, w, &hlo, &hhi) && hlo == 0 && hhi == 0 &&
-                wc_val_unsigned(&a, w, &alo, &ahi) && wc_val_unsigned(&b, w, &blo, &bhi) && blo > 0 &&
-                ahi <= (uint64_t)smax(w) && bhi <= (uint64_t)smax(w)) {
+                wc_val_unsigned(&a, w, &alo, &ahi) && wc_val_unsigned(&b, w, &blo, &bhi) &&
+                blo > 0 && ahi <= (uint64_t)smax(w) && bhi <= (uint64_t)smax(w)) {
                 q = wc_val_range((int64_t)(alo / bhi), (int64_t)(ahi / blo), w);
                 rem = wc_val_range(0, (int64_t)(ahi < bhi - 1 ? ahi : bhi - 1), w);
             }
