@@ -133,6 +133,14 @@ else
 fi
 expect all-functions 0 "^main " -- "$wcet" --all --format bound "$cases/stack_chain-O0"
 
+# ---- a limit clamped by a cmov (cases/clamp.c at -O2) ----
+# Without Z3 only the value analysis can keep the clamp: each side of the cmov
+# refined by the compare's flags, the limit stays 64 (48).
+k=$cases/clamp
+expect clamp-unsigned 0 "^clamp_unsigned bounded [0-9]+ " -- "$wcet" --no-smt --format bound "$k" clamp_unsigned
+expect clamp-signed 0 "^clamp_signed bounded [0-9]+ " -- "$wcet" --no-smt --format bound "$k" clamp_signed
+expect clamp-counted 0 "at most 63 back edges" -- "$wcet" --no-smt "$k" clamp_unsigned
+
 # ---- flags whose compared operand was overwritten (cases/stale_flags.S) ----
 # The branch constrains the old value only: the loops counting to the new one
 # are unbounded; a register not compared keeps the bound (32, by hand).

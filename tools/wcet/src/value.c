@@ -611,6 +611,8 @@ static void name_reads(wc_state *st, const wc_insn *in) {
 }
 
 static void value_step(wc_analyzer *an, wc_state *st, const wc_insn *in);
+static int cc_negate(int cc);
+static void refine_flags(wc_state *dst, int cc, const wc_insn *j, const wc_block *from);
 
 /* The registers a flags operand reads: the register, or a memory operand's
  * base and index. */
@@ -986,10 +988,25 @@ static void value_step(wc_analyzer *an, wc_state *st, const wc_insn *in) {
         return; /* flags read only */
     if (in->cc != WC_CC_NONE && in->nops == 2 && o0->type == WC_OP_REG &&
         strncmp(in->text, "cmov", 4) == 0) {
-        /* cmovcc: either value */
+        /* cmovcc: the source where the condition holds, the old destination
+         * where it does not, each refined by the flags (a clamp n = min(n, 64)
+         * keeps its limit) */
         a = wc_read_op(st, o0, nip);
         b = wc_read_op(st, o1, nip);
-        write_op(st, o0, vjoin(at_width(a, w), at_width(b, w)), nip);
+        wc_val v = vjoin(at_width(a, w), at_width(b, w));
+        if (st->fl.valid && in->cc >= 0 && in->cc <= WC_CC_G) {
+            wc_state moved = *st, kept = *st;
+            refine_flags(&moved, in->cc, in, NULL);
+            refine_flags(&kept, cc_negate(in->cc), in, NULL);
+            if (moved.reached && kept.reached)
+                v = vjoin(at_width(wc_read_op(&moved, o1, nip), w),
+                          at_width(wc_read_op(&kept, o0, nip), w));
+            else if (moved.reached)
+                v = at_width(wc_read_op(&moved, o1, nip), w);
+            else if (kept.reached)
+                v = at_width(wc_read_op(&kept, o0, nip), w);
+        }
+        write_op(st, o0, v, nip);
         return;
     }
     /* anything else: what it writes becomes unknown */
@@ -1316,7 +1333,13 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
         return;
     if (!taken)
         cc = cc_negate(cc);
-    const wc_flags *f = &src->fl;
+    refine_flags(dst, cc, j, from);
+}
+
+/* dst refined by the valid flags meeting condition cc (at instruction j, the
+ * last of block `from`, or a cmov with `from` NULL); unreached if they cannot. */
+static void refine_flags(wc_state *dst, int cc, const wc_insn *j, const wc_block *from) {
+    const wc_flags *f = &dst->fl;
     int w = f->w;
     bool ok = true;
     if ((f->kind == 3 || f->kind == 4) &&
@@ -1361,7 +1384,7 @@ void wc_value_edge(const wc_state *src, const wc_block *from, int taken, wc_stat
                 ok = refine_loc(dst, &f->a, w, cc, f->vb);
                 if (ok && f->b.type != WC_OP_IMM)
                     ok = refine_loc(dst, &f->b, w, cc_swap(cc), f->va);
-                if (ok && cc == WC_CC_E && w == 64 && f->a.type == WC_OP_REG &&
+                if (ok && from != NULL && cc == WC_CC_E && w == 64 && f->a.type == WC_OP_REG &&
                     f->b.type == WC_OP_REG && f->a.reg >= 0 && f->a.reg < WC_NREGS &&
                     f->b.reg >= 0 && f->b.reg < WC_NREGS && f->a.reg != f->b.reg && from->n >= 2 &&
                     from->insns[from->n - 2]->id == X86_INS_CMP) {
