@@ -95,6 +95,8 @@ typedef struct rt_task {
     _Atomic bool budget_out;            /* budget ran out while resources were held */
     _Atomic bool suspend_pending;       /* HI mode began while resources were held */
     volatile sig_atomic_t in_executive; /* inside lock/unlock: the handler defers */
+    volatile sig_atomic_t in_handler;   /* the signal handler is acting (throttle, park) */
+    volatile sig_atomic_t timer_missed; /* a budget expiry arrived meanwhile */
     _Atomic bool real_active;           /* a job is between its release and its end */
     _Atomic uint64_t arrivals_pending;  /* sporadic: triggers not yet consumed */
     _Atomic uint64_t arrival_time;      /* sporadic: executive time of the first of them */

@@ -192,15 +192,10 @@ static void budget_expired(keel_rt *rt, rt_task *t) {
         throttle_wait(rt, t);
 }
 
-static void on_signal(int signo, siginfo_t *info, void *context) {
-    (void)signo;
-    (void)context;
-    rt_task *t = self;
-    if (t == NULL)
-        return;
-    keel_rt *rt = t->rt;
-    int saved = errno;
-    if (info->si_code == SI_TIMER) {
+/* One pass of the handler's work: a budget expiry (timer) or a signal that
+ * asks a LO job to stop for HI mode. */
+static void handle_signal(keel_rt *rt, rt_task *t, bool timer) {
+    if (timer) {
         /* Counted even while stopping: the job in progress still overran. */
         if (!atomic_load(&t->real_active) || t->budget_len == 0) {
             /* a stale expiry: the job is over */
@@ -209,15 +204,61 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
         } else {
             budget_expired(rt, t);
         }
-    } else if (stopping(rt)) {
-        /* only here to interrupt a sleep */
-    } else if (t->cfg.criticality == KEEL_CRIT_LO && mode_of(rt) == KEEL_CRIT_HI &&
-               atomic_load(&t->real_active)) {
+    }
+    if (stopping(rt)) {
+        return; /* a stop signal is only here to interrupt a sleep */
+    }
+    /* HI mode began (this signal, or one that arrived while this handler
+     * slept in a throttle): a LO job stops until the mode is LO again. */
+    if (t->cfg.criticality == KEEL_CRIT_LO && mode_of(rt) == KEEL_CRIT_HI &&
+        atomic_load(&t->real_active)) {
         if (t->held_count > 0 || t->in_executive)
             atomic_store(&t->suspend_pending, true);
         else
             park(rt, t);
     }
+}
+
+/*
+ * The handler runs with its signal unblocked (SA_NODEFER), so that a stop or
+ * a mode change reaches a thread that sleeps in it (throttled or parked). It
+ * never nests its work: a signal that arrives while it acts only interrupts
+ * the sleep (and notes a budget expiry), and the outer handler loops until
+ * nothing is left. Nesting the work instead let a throttle, a park and the
+ * budget armed on leaving it call each other without end, one stack frame
+ * deeper each time.
+ */
+static void on_signal(int signo, siginfo_t *info, void *context) {
+    (void)signo;
+    (void)context;
+    rt_task *t = self;
+    if (t == NULL)
+        return;
+    keel_rt *rt = t->rt;
+    int saved = errno;
+    if (t->in_handler) {
+        if (info->si_code == SI_TIMER)
+            t->timer_missed = 1;
+        errno = saved;
+        return;
+    }
+    t->in_handler = 1;
+    bool timer = info->si_code == SI_TIMER;
+    for (;;) {
+        handle_signal(rt, t, timer);
+        /* Leave with the signal blocked (sigreturn restores the mask), so
+         * that none arrives between the last check and the return. */
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, rt->signal);
+        pthread_sigmask(SIG_BLOCK, &block, NULL);
+        if (!t->timer_missed)
+            break;
+        t->timer_missed = 0;
+        pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+        timer = true;
+    }
+    t->in_handler = 0;
     errno = saved;
 }
 

@@ -424,6 +424,50 @@ KEEL_TEST(real_hi_overrun_switches_mode_and_returns_to_lo) {
     CHECK(stats.completed >= 3);
 }
 
+static keel_status hi_always_overrunning_job(const keel_rt_job *job) {
+    (void)job;
+    burn_cpu(200000); /* past C = 50 us on every job: HI mode each time */
+    return KEEL_OK;
+}
+
+static keel_status lo_greedy_job(const keel_rt_job *job) {
+    (void)job;
+    burn_cpu(2 * MS); /* twenty budgets: throttled again and again */
+    return KEEL_OK;
+}
+
+KEEL_TEST(real_throttled_lo_job_survives_many_mode_changes) {
+    /* The LO task is always over budget; the HI task enters HI mode on every
+     * job. While the LO job sleeps out a throttle, each HI job parks it,
+     * unparks it, finds it out of budget and throttles it again. When the
+     * signal handler nested that work, each round left two signal frames on
+     * the task's stack until the throttle ended (200 rounds here), and the
+     * stack overflowed. */
+    keel_rt *rt = real_new(2, 0, KEEL_RT_QUIET);
+    CHECK(rt != NULL);
+    unsigned id;
+    /* A long LO period: every HI job (1 ms) meets the LO job throttled. */
+    keel_rt_task_config lo = {
+        .name = "lo", .priority = 2, .period = 200 * MS, .wcet = 100000, .job = lo_greedy_job};
+    keel_rt_task_config hi = {.name = "hi",
+                              .priority = 1,
+                              .period = 1 * MS,
+                              .wcet = 50000,
+                              .wcet_hi = 800000,
+                              .criticality = KEEL_CRIT_HI,
+                              .job = hi_always_overrunning_job};
+    CHECK_OK(keel_rt_task_add(rt, &lo, &id));
+    CHECK_OK(keel_rt_task_add(rt, &hi, &id));
+    CHECK_OK(keel_rt_start(rt));
+    keel_rt_system_stats sys;
+    CHECK(WAIT_FOR(keel_rt_system_stats_get(rt, &sys) == KEEL_OK && sys.mode_switches_lo >= 400));
+    CHECK_OK(keel_rt_stop(rt));
+    keel_rt_task_stats_get(rt, 0, &stats);
+    CHECK(stats.throttles > 0);
+    CHECK_EQ(stats.released, stats.completed + stats.failed);
+    CHECK(stats.budget_overruns >= stats.completed);
+}
+
 static uint64_t sporadic_releases[64];
 static _Atomic unsigned sporadic_n;
 
