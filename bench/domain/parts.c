@@ -17,8 +17,8 @@
 
 #define NOINLINE __attribute__((noinline))
 
-/* As a domain's heap region is sized (src/domain/domain.c): heap + heap/64 + 16 KiB. */
-enum { HEAP_BYTES = 64 * 1024 + 64 * 1024 / 64 + 16384 };
+/* As a domain's heap region is sized (src/domain/domain.c): heap + heap/32 + 16 KiB. */
+enum { HEAP_BYTES = 64 * 1024 + 64 * 1024 / 32 + 16384 };
 
 typedef struct part_context {
     pipeline *p;
@@ -34,6 +34,7 @@ typedef struct part_context {
     void *builtin_env[5];
     keel_heap_locked heap;
     void *heap_region;
+    uint32_t heap_epoch; /* the heap's epoch, as the domain keeps it */
     char message[128];
     int status; /* the calls' statuses or'ed together: checked after each sample */
 } part_context;
@@ -135,9 +136,9 @@ static NOINLINE uint64_t message(part_context *c) {
     TIMED_LOOP(snprintf(c->message, sizeof c->message, "simulated panic in null filter %u", i));
 }
 
-static NOINLINE uint64_t heap_reset(part_context *c) {
+static NOINLINE uint64_t heap_renew(part_context *c) {
     TIMED_CALLS((keel_heap_locked_destroy(&c->heap),
-                 keel_heap_locked_init(&c->heap, c->heap_region, HEAP_BYTES)));
+                 keel_heap_locked_renew(&c->heap, c->heap_region, HEAP_BYTES, &c->heap_epoch)));
 }
 
 static uint64_t (*const part_loops[P_COUNT])(part_context *) = {
@@ -155,7 +156,7 @@ static uint64_t (*const part_loops[P_COUNT])(part_context *) = {
     [P_CURRENT_ID] = current_id,
     [P_CLOCK] = clock_read,
     [P_SNPRINTF] = message,
-    [P_HEAP_INIT] = heap_reset,
+    [P_HEAP_RENEW] = heap_renew,
 };
 
 static keel_status null_method(void *object, keel_call *call) {
@@ -215,6 +216,7 @@ int parts_open(domain_results *r, pipeline *p) {
     if (keel_heap_locked_init(&c->heap, c->heap_region, HEAP_BYTES) != KEEL_OK) {
         goto err_mutex;
     }
+    c->heap_epoch = keel_heap_epoch(c->heap.heap);
     /* Strict domains take protection keys while there are some: the first is
      * the keyed one (if the machine has keys), the next ones hold the rest of
      * the keys, and the first without a key is the mprotect one. */

@@ -9,7 +9,7 @@
  * the recovery), so when the caller holds the status the domain is already
  * recovered; the next call, timed separately, must succeed. Timestamps taken
  * inside the method and at the first and last line of the recovery function
- * split the failing call into unwind (plus heap reset), recovery function and
+ * split the failing call into unwind (plus heap renewal), recovery function and
  * return. Those inner stamps cost a TSC read each, so they are taken on every
  * other sample only, and the totals come from the samples without them.
  *

@@ -74,7 +74,7 @@ typedef enum recovery_series {
     X(P_CURRENT_ID, "keel_domain_current_id", "a call that reads libkeel's TLS (%fs-relative)") \
     X(P_CLOCK, "clock_gettime", "CLOCK_MONOTONIC (vDSO), as recovery reads it")                 \
     X(P_SNPRINTF, "snprintf message", "formatting a panic message of ~40 bytes")                \
-    X(P_HEAP_INIT, "heap reset 64 KiB", "keel_heap_locked destroy + init, as recovery does")
+    X(P_HEAP_RENEW, "heap renew 64 KiB", "keel_heap_locked destroy + renew, as recovery does")
 
 typedef enum part {
 #define PART_ENUM_(id, name, about) id,

@@ -16,7 +16,7 @@
  * domain; the caller gets KEEL_EPANIC or KEEL_EFAULT and keel_last_failure()
  * says why. The domain is then recovered: its incarnation number (epoch) is
  * incremented, which in one step invalidates every rref into it and frees every
- * box it owned; its heap is reset; its recovery function runs inside it and may
+ * box it owned; its heap is renewed, in O(1); its recovery function runs inside it and may
  * re-export objects into the same slots, so existing rrefs work again. Faults
  * outside every domain go to the handlers the host installed before keel, or to
  * the default action: keel never swallows a host crash.
@@ -179,7 +179,7 @@ KEEL_API keel_status keel_domain_system_shutdown(void);
  * `init` inside it. Fails with KEEL_EINVAL (NULL, zero capacity, no init),
  * KEEL_EFULL (KEEL_DOMAIN_MAX domains exist), KEEL_ESYSTEM (mapping), or
  * whatever `init` returned (KEEL_EPANIC/KEEL_EFAULT if it failed); on failure
- * nothing is left behind. O(heap_size / 1024 + table_capacity) plus `init`.
+ * nothing is left behind. O(heap_size / 512 + table_capacity) plus `init`.
  */
 KEEL_API keel_status keel_domain_create(const keel_domain_config *config, keel_domain **out);
 
@@ -264,7 +264,7 @@ KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, vo
  * O(1) apart from the method, plus: in strict mode two WRPKRU with a
  * protection key, or else a lock and at most two mprotect calls; and if this
  * thread is the last to leave a failed domain, the
- * recovery (O(heap / 1024) plus the recovery function). Thread-safe.
+ * recovery (O(1) plus the recovery function: docs/domains.md). Thread-safe.
  */
 KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
 

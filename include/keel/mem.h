@@ -254,15 +254,40 @@ typedef struct keel_heap keel_heap;
 /*
  * keel_heap_init: builds a heap over region[0, size) and stores its handle in *out
  * (NULL on any failure).
- * The heap's control block and its block-start map (1 bit per 16 bytes) are
+ * The heap's control block and its block-start map (1 bit per 16 bytes, 32 to
+ * a 64-bit word whose other half is the word's epoch: size / 64 bytes) are
  * taken from the start of the region; keel_heap_get_stats reports the capacity left.
  * Fails with KEEL_EINVAL if out or region is NULL, KEEL_EALIGN if region is not
  * aligned to KEEL_HEAP_REGION_ALIGN, KEEL_ETOOSMALL if the metadata and one
  * minimum block do not fit. Regions larger than 2^44 bytes are used up to 2^44.
- * O(size / 1024): the block-start map (size / 1024 words) is cleared.
+ * O(size / 512): the block-start map (size / 512 words) is cleared.
  * Not thread-safe for `region`.
  */
 KEEL_API keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
+
+/*
+ * keel_heap_renew: builds a fresh heap over a region that held one, without
+ * trusting a byte of it: for a heap whose owner failed and may have written
+ * anything anywhere in the region (a domain's, at recovery). region and size
+ * must be those keel_heap_init was given for this region; everything is laid out
+ * again from them. Same statuses as keel_heap_init.
+ * *epoch is the caller's record of the heap's epoch, kept outside the region:
+ * keel_heap_epoch(heap) after keel_heap_init, then as each renew leaves it.
+ * The block-start map is not cleared but retired: the epoch advances and words
+ * of earlier epochs read as clear. O(1): the control block (at most 37 * 32
+ * list heads, for any size) and at most 17 map words (1 below 2^40 bytes).
+ * One word is read from the region, the epoch the heap last ran in: if it is
+ * not *epoch (the heap was reset with keel_heap_reset since, or that word was
+ * overwritten), the map's words may hold any epoch and are cleared, O(size /
+ * 512). What is not checked: a map word a wild write forged with a future epoch
+ * reads as set once the counter reaches that epoch, until the sweep rewrites it.
+ * Not thread-safe for `region`.
+ */
+KEEL_API keel_status keel_heap_renew(keel_heap **out, void *region, size_t size, uint32_t *epoch);
+
+/* keel_heap_epoch: the epoch the heap runs in: 0 after keel_heap_init, one more
+ * at each keel_heap_reset and keel_heap_renew (wrapping at 2^32). O(1). */
+KEEL_API uint32_t keel_heap_epoch(const keel_heap *heap);
 
 /*
  * keel_heap_alloc: at least `size` bytes aligned to KEEL_HEAP_ALIGN in *out.
@@ -330,8 +355,9 @@ KEEL_API size_t keel_heap_usable_size(const keel_heap *heap, const void *ptr);
 /*
  * keel_heap_reset: frees every block at once; the heap is as after init, except
  * that the cumulative counters (allocations, frees, failed) keep counting.
- * O(capacity / 1024) word writes to clear the block-start map, independent of
- * the number of blocks. Not thread-safe for `heap`.
+ * O(1): the heads of the non-empty lists (at most 37 * 32) are cleared and the
+ * block-start map is retired by advancing the epoch (keel_heap_renew), not
+ * cleared. Trusts the control block. Not thread-safe for `heap`.
  */
 KEEL_API void keel_heap_reset(keel_heap *heap);
 
@@ -366,7 +392,7 @@ typedef struct keel_heap_fault {
  * keel_heap_check: verifies every invariant listed at the top of this header and
  * reports the first broken one in *fault (fault may be NULL).
  * Returns KEEL_OK, KEEL_EINVAL if heap is NULL, or KEEL_ECORRUPT.
- * O(blocks + size classes + capacity / 1024) (the block-start map is counted),
+ * O(blocks + size classes + capacity / 512) (the block-start map is counted),
  * and terminates on any corruption of the arena (every walk is bounded by the
  * number of blocks the arena can hold); the control block's own bounds are
  * trusted. Not thread-safe for `heap`.
@@ -374,8 +400,9 @@ typedef struct keel_heap_fault {
 KEEL_API keel_status keel_heap_check(const keel_heap *heap, keel_heap_fault *fault);
 
 /* A byte range of a heap's region, reported by keel_heap_extents. `zero`
- * ranges hold only zeros (the unused end of the block-start map): a copy of the
- * heap need not save them, only clear them when it is put back. */
+ * ranges hold nothing the heap reads as set (the end of the block-start map,
+ * past its last block start; zero words read as clear in every epoch): a copy
+ * of the heap need not save them, only clear them when it is put back. */
 typedef void (*keel_heap_extent_fn)(void *context, size_t offset, size_t length, bool zero);
 
 /*
@@ -429,6 +456,11 @@ typedef struct keel_heap_locked {
 /* keel_heap_locked_init: as keel_heap_init, plus KEEL_ESYSTEM if the mutex cannot
  * be created. Not thread-safe for `locked` (call it before sharing). */
 KEEL_API keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size);
+/* keel_heap_locked_renew: as keel_heap_renew, with a new mutex; the old one,
+ * which a failed thread may have left held, must have been destroyed (or never
+ * created). Not thread-safe for `locked`. */
+KEEL_API keel_status keel_heap_locked_renew(keel_heap_locked *locked, void *region, size_t size,
+                                            uint32_t *epoch);
 /* keel_heap_locked_destroy: releases the mutex; the region is the caller's again.
  * Not thread-safe: no other thread may be using the heap. */
 KEEL_API void keel_heap_locked_destroy(keel_heap_locked *locked);

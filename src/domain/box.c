@@ -75,7 +75,7 @@ keel_status keel_box_system_init_(size_t exchange_size, unsigned box_capacity) {
         entries = NULL;
         return KEEL_ESYSTEM;
     }
-    exchange_bytes = exchange_size + exchange_size / 64 + 16384;
+    exchange_bytes = exchange_size + exchange_size / 32 + 16384;
     exchange_region =
         mmap(NULL, exchange_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (exchange_region == MAP_FAILED) {

@@ -435,9 +435,11 @@ static bool budget_exhausted(keel_domain *d) {
 
 /*
  * Recovery, run by the last thread out of a failed domain while it is still
- * counted inside: O(1) apart from the heap reset (O(heap / 1024)) and the
- * user's recovery function. It is admitted like a call, so that strict mode
- * keeps the heap accessible while it is reset.
+ * counted inside: O(1) apart from the user's recovery function. The heap is
+ * renewed in O(1) (keel_heap_renew: its block-start map is retired by an epoch,
+ * not cleared; O(heap / 512) only if the domain reset its heap or overwrote the
+ * heap's epoch). It is admitted like a call, so that strict mode keeps the heap
+ * accessible while it is renewed.
  */
 void keel_domain_recover_(keel_domain *d) {
     /* No thread runs in the failed incarnation any more: its boxes may go. */
@@ -449,7 +451,7 @@ void keel_domain_recover_(keel_domain *d) {
     unsigned rights = keel_domain_admit_(d);
     /* A thread that failed inside the heap may have left its lock held. */
     pthread_mutex_destroy(&d->heap.lock);
-    keel_heap_locked_init(&d->heap, d->heap_region, d->heap_bytes);
+    keel_heap_locked_renew(&d->heap, d->heap_region, d->heap_bytes, &d->heap_epoch);
     keel_status (*fn)(keel_domain *, void *) =
         d->config.recover != NULL ? d->config.recover : d->config.init;
     /* Rollback policy (snapshot.c): the heap and the table come back as the

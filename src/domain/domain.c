@@ -181,7 +181,9 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
         goto err;
     }
     /* The heap's own metadata is counted on top of heap_size. */
-    d->heap_bytes = config->heap_size + config->heap_size / 64 + 16384;
+    /* The heap's metadata: the block-start map (heap / 64) and the control
+     * block (under 10 KiB). */
+    d->heap_bytes = config->heap_size + config->heap_size / 32 + 16384;
     d->heap_region =
         mmap(NULL, d->heap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (d->heap_region == MAP_FAILED) {
@@ -192,6 +194,7 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     if (status != KEEL_OK) {
         goto err;
     }
+    d->heap_epoch = keel_heap_epoch(d->heap.heap);
     status = KEEL_ESYSTEM;
     if (pthread_mutex_init(&d->table_lock, NULL) != 0) {
         goto err_heap;

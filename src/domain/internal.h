@@ -55,6 +55,9 @@ struct keel_domain {
     keel_heap_locked heap;
     void *heap_region;
     size_t heap_bytes;
+    /* The heap's epoch (keel_heap_renew), kept here where the domain cannot
+     * write it: set at create, by each recovery and by each rollback. */
+    uint32_t heap_epoch;
     /* Strict mode, with a protection key (pkey.c): `pkey` is the heap's key,
      * enabled in a thread's PKRU while it runs inside. Without one (pkey 0):
      * the heap is PROT_NONE while no validated thread is inside (`admitted` is

@@ -435,6 +435,9 @@ bool keel_domain_rollback_(keel_domain *d) {
             }
         }
     }
+    /* The heap runs in the epoch it had at the snapshot, and so does every map
+     * word put back: the next renew must start from that epoch. */
+    d->heap_epoch = keel_heap_epoch(d->heap.heap);
     restore_table(d, s);
     atomic_fetch_add(&s->rollbacks, 1);
     return true;

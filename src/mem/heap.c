@@ -100,15 +100,21 @@ static inline block *take_fitting(keel_heap *heap, size_t need) {
 
 /* ---- block-start map and accounting ---- */
 
-/* A split creates a block start; a merge erases the absorbed block's. */
+/* A split creates a block start; a merge erases the absorbed block's. A word of
+ * an earlier epoch is all clear: setting a bit in it starts it afresh in this
+ * epoch (a conditional move), while clearing a bit leaves it as clear as it was,
+ * so start_clear needs no test. */
 static inline void start_set(keel_heap *heap, const block *b) {
     size_t i = start_index(heap, b);
-    heap->start_map[i >> 6] |= (uint64_t)1 << (i & 63);
+    uint64_t *word = &heap->start_map[i >> MAP_BITS_LOG2];
+    uint64_t value = *word;
+    value = ((value ^ heap->map_tag) >> MAP_BITS) == 0 ? value : heap->map_tag;
+    *word = value | (uint64_t)1 << (i & (MAP_BITS - 1));
 }
 
 static inline void start_clear(keel_heap *heap, const block *b) {
     size_t i = start_index(heap, b);
-    heap->start_map[i >> 6] &= ~((uint64_t)1 << (i & 63));
+    heap->start_map[i >> MAP_BITS_LOG2] &= ~((uint64_t)1 << (i & (MAP_BITS - 1)));
 }
 
 static inline void account_grow(keel_heap *heap, size_t bytes) {
@@ -200,7 +206,7 @@ static bool layout_with_rows(size_t size, unsigned fl_count, heap_layout *layout
         return false;
     }
     size_t rest = size - control - GRANULE;
-    size_t map_bytes = ((rest / GRANULE + 63) / 64) * sizeof(uint64_t);
+    size_t map_bytes = ((rest / GRANULE + MAP_BITS - 1) / MAP_BITS) * sizeof(uint64_t);
     map_bytes = (map_bytes + GRANULE - 1) & ~(size_t)(GRANULE - 1);
     if (rest < map_bytes + MIN_BLOCK) {
         return false;
@@ -234,7 +240,8 @@ static bool compute_layout(size_t size, heap_layout *layout) {
     return found;
 }
 
-keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
+/* The region's checks and layout, shared by init and renew. */
+static keel_status check_region(keel_heap **out, void *region, size_t size, heap_layout *layout) {
     if (out == NULL) {
         return KEEL_EINVAL;
     }
@@ -245,28 +252,111 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
     if (((uintptr_t)region & (KEEL_HEAP_REGION_ALIGN - 1)) != 0) {
         return KEEL_EALIGN;
     }
-    heap_layout layout;
-    if (!compute_layout(size, &layout)) {
-        return KEEL_ETOOSMALL;
-    }
-    keel_heap *heap = (keel_heap *)region;
-    memset(heap, 0, layout.control);
-    heap->fl_count = layout.fl_count;
-    heap->heads_bytes = (size_t)layout.fl_count * SL_COUNT * sizeof(block *);
-    heap->start_map = (uint64_t *)((unsigned char *)region + layout.control);
-    heap->start_words = layout.map_bytes / sizeof(uint64_t);
-    heap->arena = (unsigned char *)heap->start_map + layout.map_bytes;
-    heap->capacity = layout.capacity;
-    heap->arena_end = heap->arena + layout.capacity;
+    return compute_layout(size, layout) ? KEEL_OK : KEEL_ETOOSMALL;
+}
+
+/*
+ * Writes the control block of a heap laid out as `layout`, all lists empty,
+ * reading nothing in the region: field by field rather than by memset, so that
+ * renew costs the same for every heap size (fl_count * 32 heads at most).
+ */
+__attribute__((noinline)) static void init_control(keel_heap *heap, const heap_layout *layout,
+                                                   uint64_t map_tag) {
+    /* Regions are 16-aligned: told so, gcc clears the rows with a constant
+     * count (a rep stos of 18 words) that keel-wcet can bound. */
+    heap = __builtin_assume_aligned(heap, KEEL_HEAP_REGION_ALIGN);
+    heap->fl_bitmap = 0;
+    memset(heap->sl_bitmap, 0, sizeof heap->sl_bitmap);
+    heap->null_block.prev_phys = NULL;
+    heap->null_block.size_flags = 0;
     heap->null_block.next_free = &heap->null_block;
     heap->null_block.pprev = &heap->null_block.next_free;
-    for (unsigned index = 0; index < layout.fl_count * SL_COUNT; index++) {
+    heap->start_map = (uint64_t *)((unsigned char *)heap + layout->control);
+    heap->map_tag = map_tag;
+    heap->arena = (unsigned char *)heap->start_map + layout->map_bytes;
+    heap->capacity = layout->capacity;
+    heap->arena_end = heap->arena + layout->capacity;
+    heap->in_use = 0;
+    heap->peak_in_use = 0;
+    heap->allocations = 0;
+    heap->frees = 0;
+    heap->failed = 0;
+    heap->fl_count = layout->fl_count;
+    heap->heads_bytes = (size_t)layout->fl_count * SL_COUNT * sizeof(block *);
+    for (unsigned index = 0; index < layout->fl_count * SL_COUNT; index++) {
         heap->heads[index] = &heap->null_block;
     }
+}
+
+/*
+ * After the epoch has advanced: rewrites the next map words of a sweep that
+ * visits every word within 2^31 epochs (unless the epoch wraps in between), so
+ * that no word is left holding an epoch the 32-bit counter could come round to
+ * (heap_layout.h). The sweep's position is a function of the epoch alone,
+ * which is all renew can trust: `step` words per epoch, step = 1 unless the
+ * map has 2^31 words or more (an arena of 2^40 bytes); at most 17 for the
+ * largest arena (2^44 bytes).
+ */
+__attribute__((noinline)) static void refresh_map(keel_heap *heap) {
+    size_t words = map_words(heap);
+    size_t step = (words >> 31) + 1;
+    size_t at = (size_t)((uint64_t)(heap->map_tag >> MAP_BITS) * step % words);
+    for (size_t k = 0; k < step; k++) {
+        heap->start_map[at] = heap->map_tag;
+        at = at + 1 == words ? 0 : at + 1;
+    }
+}
+
+keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
+    heap_layout layout;
+    keel_status status = check_region(out, region, size, &layout);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    keel_heap *heap = (keel_heap *)region;
+    init_control(heap, &layout, 0);
+    /* Epoch 0: the zeroed words are current and clear. */
     memset(heap->start_map, 0, layout.map_bytes);
     lay_out_free_arena(heap);
     *out = heap;
     return KEEL_OK;
+}
+
+/* The slow half of renew: the region's epoch is not the one the caller
+ * recorded, so the map may hold words of any epoch. Clears it: O(size / 1024). */
+__attribute__((noinline, cold)) static void clear_map(keel_heap *heap) {
+    memset(heap->start_map, 0, map_words(heap) * sizeof(uint64_t));
+}
+
+keel_status keel_heap_renew(keel_heap **out, void *region, size_t size, uint32_t *epoch) {
+    if (epoch == NULL) {
+        if (out != NULL) {
+            *out = NULL;
+        }
+        return KEEL_EINVAL;
+    }
+    heap_layout layout;
+    keel_status status = check_region(out, region, size, &layout);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    keel_heap *heap = (keel_heap *)region;
+    /* The one word read from the region: the heap's epoch, if still intact. */
+    uint64_t found = heap->map_tag;
+    uint64_t tag = (uint64_t)(*epoch + 1u) << MAP_BITS;
+    init_control(heap, &layout, tag);
+    if (found != (uint64_t)*epoch << MAP_BITS) {
+        clear_map(heap);
+    }
+    refresh_map(heap);
+    *epoch += 1u;
+    lay_out_free_arena(heap);
+    *out = heap;
+    return KEEL_OK;
+}
+
+uint32_t keel_heap_epoch(const keel_heap *heap) {
+    return heap == NULL ? 0 : (uint32_t)(heap->map_tag >> MAP_BITS);
 }
 
 void keel_heap_reset(keel_heap *heap) {
@@ -287,7 +377,8 @@ void keel_heap_reset(keel_heap *heap) {
         heap->sl_bitmap[f] = 0;
     }
     heap->fl_bitmap = 0;
-    memset(heap->start_map, 0, heap->start_words * sizeof(uint64_t));
+    heap->map_tag += (uint64_t)1 << MAP_BITS; /* wraps to epoch 0 after 2^32 - 1 */
+    refresh_map(heap);
     heap->in_use = 0;
     heap->peak_in_use = 0;
     heap->frees = heap->allocations; /* every live block is freed */
@@ -577,11 +668,11 @@ size_t keel_heap_region_size_for(size_t max_live, size_t max_request, size_t min
     /* A larger region can leave a smaller arena: when its arena needs one more
      * row of list heads (256 bytes). So ask for one row more than the bound,
      * and every region at least as large as the one returned qualifies. Start
-     * below the answer (the map is at least want / 128 bytes) and add each
-     * shortfall: the layout grows by at most 1/128 of what is added, so this
+     * below the answer (the map is at least want / 64 bytes) and add each
+     * shortfall: the layout grows by at most 1/64 of what is added, so this
      * converges in a few steps. */
     size_t want = (size_t)arena + SL_COUNT * sizeof(block *);
-    size_t region = want + want / 128 + sizeof(keel_heap) + 2 * GRANULE;
+    size_t region = want + want / 64 + sizeof(keel_heap) + 2 * GRANULE;
     heap_layout layout;
     for (int step = 0; step < 16; step++) {
         size_t capacity = compute_layout(region, &layout) ? layout.capacity : 0;

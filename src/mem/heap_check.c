@@ -61,8 +61,8 @@ static keel_status check_blocks(const keel_heap *heap, keel_heap_fault *fault, s
         return fail(fault, "sentinel's PREV_FREE flag or prev_phys is wrong", b);
     }
     size_t marked = 0;
-    for (size_t w = 0; w < heap->start_words; w++) {
-        marked += (size_t)__builtin_popcountll(heap->start_map[w]);
+    for (size_t w = 0; w < map_words(heap); w++) {
+        marked += (size_t)__builtin_popcount(map_bits(heap, w));
     }
     if (marked != live + frees) {
         return fail(fault, "block-start map marks a position where no block starts", NULL);

@@ -81,13 +81,13 @@ size_t keel_heap_extents(const keel_heap *heap, size_t gap, size_t ahead, keel_h
         emit(&r, end, end + GRANULE); /* sentinel */
     }
     /* The block-start map up to the word of the last block start; zeros after. */
-    size_t words = last == NULL ? 0 : (start_index(heap, last) >> 6) + 1;
+    size_t words = last == NULL ? 0 : (start_index(heap, last) >> MAP_BITS_LOG2) + 1;
     uintptr_t map = (uintptr_t)heap->start_map;
     cover(&r, map, map + words * sizeof(uint64_t));
     cover(&r, 0, 0); /* flush */
-    if (words < heap->start_words) {
+    if (words < map_words(heap)) {
         fn(context, map + words * sizeof(uint64_t) - r.base,
-           (heap->start_words - words) * sizeof(uint64_t), true);
+           (map_words(heap) - words) * sizeof(uint64_t), true);
         r.count++;
     }
     return r.count;

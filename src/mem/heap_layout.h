@@ -6,6 +6,17 @@
  *
  *   [struct keel_heap + heads[fl_count * 32]] [block-start map] [blocks ...] [sentinel]
  *
+ * The block-start map has one bit per 16-byte granule of the arena, 32 to a
+ * 64-bit word: bits 0-31 are the granules', bits 32-63 the epoch the word was
+ * written in. A word written in an earlier epoch reads as all clear, so a reset
+ * (keel_heap_reset, keel_heap_renew) retires the whole map by advancing the
+ * epoch instead of clearing it. The epoch is 32 bits and wraps: so that no word
+ * can keep an old epoch until the counter comes round to it again, each reset
+ * also rewrites the next words of a sweep through the map (refresh_map in
+ * heap.c). The sweep covers the map in at most 2^31 epochs that do not wrap,
+ * and of any 2^32 - 1 consecutive epochs at least 2^31 do not, so every word is
+ * rewritten before its epoch can come round.
+ *
  * A block at address A (16-aligned) is laid out as
  *
  *   A+0   prev_phys   address of the physically previous block; meaningful only
@@ -77,9 +88,9 @@ struct keel_heap {
     block null_block;                /* list terminator: no NULL tests on the lists */
     unsigned char *arena;            /* first block */
     unsigned char *arena_end;        /* the sentinel */
-    uint64_t *start_map; /* bit i set iff a block (free or not) starts at arena + 16 i */
+    uint64_t *start_map; /* bit i % 32 of word i / 32 set iff a block starts at arena + 16 i */
+    uint64_t map_tag;    /* the current epoch << 32: words whose top half differs read as 0 */
     size_t capacity;     /* arena_end - arena */
-    size_t start_words;  /* 64-bit words in start_map */
     size_t in_use;
     size_t peak_in_use;
     uint64_t allocations;
@@ -153,13 +164,31 @@ static inline size_t class_min_size(unsigned index) {
 /* Block-start map: one bit per 16-byte granule of the arena, set exactly where a
  * block begins. Only the allocator writes it, so where a bit is set the header
  * is genuine; where it is clear, whatever bytes lie there are no header. */
+enum {
+    MAP_BITS_LOG2 = 5, /* 32 granule bits per map word; the top half is its epoch */
+    MAP_BITS = 1 << MAP_BITS_LOG2,
+};
+
 static inline size_t start_index(const struct keel_heap *heap, const block *b) {
     return (size_t)((const unsigned char *)b - heap->arena) >> ALIGN_LOG2;
 }
 
+/* 64-bit words in the block-start map, which ends where the arena begins. */
+static inline size_t map_words(const struct keel_heap *heap) {
+    return (size_t)(heap->arena - (const unsigned char *)heap->start_map) / sizeof(uint64_t);
+}
+
+/* The granule bits of map word w, as of the current epoch. */
+static inline uint32_t map_bits(const struct keel_heap *heap, size_t w) {
+    uint64_t word = heap->start_map[w];
+    return (word >> MAP_BITS) == (heap->map_tag >> MAP_BITS) ? (uint32_t)word : 0;
+}
+
 static inline int start_test(const struct keel_heap *heap, const block *b) {
     size_t i = start_index(heap, b);
-    return (int)((heap->start_map[i >> 6] >> (i & 63)) & 1u);
+    /* The tag's low half is 0: the word's bits pass, and its epoch must cancel. */
+    uint64_t x = heap->start_map[i >> MAP_BITS_LOG2] ^ heap->map_tag;
+    return (int)(((x >> (i & (MAP_BITS - 1))) & 1u) & ((x >> MAP_BITS) == 0));
 }
 
 #endif /* KEEL_HEAP_LAYOUT_H */

@@ -5,20 +5,12 @@
  */
 #include "keel/mem.h"
 
-keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size) {
-    if (locked == NULL) {
-        return KEEL_EINVAL;
-    }
-    keel_heap *heap;
-    keel_status status = keel_heap_init(&heap, region, size);
-    if (status != KEEL_OK) {
-        return status;
-    }
+/* A priority-inheritance mutex where the system offers one, a plain one otherwise. */
+static keel_status init_lock(keel_heap_locked *locked, keel_heap *heap) {
     pthread_mutexattr_t attr;
     if (pthread_mutexattr_init(&attr) != 0) {
         return KEEL_ESYSTEM;
     }
-    /* Priority inheritance where the system offers it; a plain mutex otherwise. */
     (void)pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
     int rc = pthread_mutex_init(&locked->lock, &attr);
     pthread_mutexattr_destroy(&attr);
@@ -27,6 +19,25 @@ keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t
     }
     locked->heap = heap;
     return KEEL_OK;
+}
+
+keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size) {
+    if (locked == NULL) {
+        return KEEL_EINVAL;
+    }
+    keel_heap *heap;
+    keel_status status = keel_heap_init(&heap, region, size);
+    return status != KEEL_OK ? status : init_lock(locked, heap);
+}
+
+keel_status keel_heap_locked_renew(keel_heap_locked *locked, void *region, size_t size,
+                                   uint32_t *epoch) {
+    if (locked == NULL) {
+        return KEEL_EINVAL;
+    }
+    keel_heap *heap;
+    keel_status status = keel_heap_renew(&heap, region, size, epoch);
+    return status != KEEL_OK ? status : init_lock(locked, heap);
 }
 
 void keel_heap_locked_destroy(keel_heap_locked *locked) {

@@ -34,6 +34,8 @@ enum {
     M_READ_ARG,
     M_ADDRESS,
     M_WRITE_AT,
+    M_LITTER,
+    M_HEAP_STATE,
     M_COUNT
 };
 
@@ -135,6 +137,37 @@ static keel_status m_write_at(void *object, keel_call *call) {
     return KEEL_OK;
 }
 
+/* Fills the domain's heap with blocks, resetting it first *(int *)arg times
+ * itself (keel_heap_reset: the heap's epoch runs ahead of the domain's
+ * record), then panics. */
+static keel_status m_litter(void *object, keel_call *call) {
+    (void)object;
+    keel_heap *heap = keel_domain_heap(keel_domain_current())->heap;
+    for (int k = 0; k < *(const int *)call->arg; k++) {
+        keel_heap_reset(heap);
+    }
+    void *p;
+    for (size_t size = 16; keel_domain_alloc(size, &p) == KEEL_OK; size = size % 2000 + 24) {
+    }
+    keel_panic("littered");
+}
+typedef struct heap_state {
+    uint32_t epoch;
+    keel_status check;
+    size_t live_blocks;
+} heap_state;
+static keel_status m_heap_state(void *object, keel_call *call) {
+    (void)object;
+    keel_heap_locked *heap = keel_domain_heap(keel_domain_current());
+    heap_state *out = call->result;
+    out->epoch = keel_heap_epoch(heap->heap);
+    out->check = keel_heap_locked_check(heap, NULL);
+    keel_heap_stats stats;
+    keel_heap_locked_get_stats(heap, &stats);
+    out->live_blocks = stats.live_blocks;
+    return KEEL_OK;
+}
+
 /* Designated initializers: each method sits at its enum index whatever the order. */
 static const keel_method counter_methods[M_COUNT] = {
     [M_ADD] = m_add,           [M_GET] = m_get,
@@ -143,7 +176,8 @@ static const keel_method counter_methods[M_COUNT] = {
     [M_KEEP_BOX] = m_keep_box, [M_READ_KEPT] = m_read_kept,
     [M_FREE_BOX] = m_free_box, [M_CALL_OTHER] = m_call_other,
     [M_WAIT] = m_wait,         [M_READ_ARG] = m_read_arg,
-    [M_ADDRESS] = m_address,   [M_WRITE_AT] = m_write_at};
+    [M_ADDRESS] = m_address,   [M_WRITE_AT] = m_write_at,
+    [M_LITTER] = m_litter,     [M_HEAP_STATE] = m_heap_state};
 static const keel_interface counter_interface = {"counter", M_COUNT, counter_methods};
 
 /* The component's state: where its rref lives across recoveries. */
@@ -316,6 +350,29 @@ KEEL_TEST(a_panic_is_contained_reported_and_the_domain_recovers_transparently) {
     keel_domain_get_stats(d, &stats);
     CHECK_EQ(stats.failures, 1);
     CHECK_EQ(stats.recoveries, 1);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+/*
+ * Recovery renews the heap (keel_heap_renew): its epoch advances by one per
+ * recovery, which is how the block-start map is retired without clearing it.
+ * A domain that reset its own heap meanwhile (its epoch no longer the domain's
+ * record) gets its map cleared instead; either way the heap is exact after.
+ */
+KEEL_TEST(recovery_renews_the_heap_by_advancing_its_epoch) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    heap_state state;
+    CHECK_OK(keel_rref_call(comp.rref, M_HEAP_STATE, NULL, &state));
+    CHECK_EQ(state.epoch, 0);
+    int resets[] = {0, 0, 3, 0, 1, 0};
+    for (unsigned i = 0; i < sizeof resets / sizeof resets[0]; i++) {
+        CHECK_STATUS(keel_rref_call(comp.rref, M_LITTER, &resets[i], NULL), KEEL_EPANIC);
+        CHECK_OK(keel_rref_call(comp.rref, M_HEAP_STATE, NULL, &state));
+        CHECK_EQ(state.epoch, i + 1);
+        CHECK_OK(state.check);
+        CHECK_EQ(state.live_blocks, 1); /* the counter counter_init allocated */
+    }
     CHECK_OK(keel_domain_destroy(d));
 }
 

@@ -16,10 +16,7 @@
  *     and one that blocks until another thread posts (the executive's park);
  *   - clock_nanosleep to an absolute instant already past and to one ahead
  *     (the executive's throttle); timer_settime arming and disarming;
- *   - a condition variable broadcast with no waiter; getrusage(RUSAGE_THREAD);
- *   - memset as keel_heap_init calls it for the heap of a domain of
- *     DOMAIN_HEAP_SIZE bytes (the very call: keel_heap_locked_init on a region
- *     of the size keel_domain_create maps for it).
+ *   - a condition variable broadcast with no waiter; getrusage(RUSAGE_THREAD).
  * instr_count traces at most INSTR_TARGETS_MAX functions per run, so the
  * targets are measured in groups, one traced run each. Each target's worst
  * call is printed plus 2 for the PLT stub the call goes through (endbr64 and
@@ -47,17 +44,10 @@
 #include <unistd.h>
 
 #include "instr_count.h"
-#include "keel/mem.h"
 
 #define PLT_STUB   2u
 #define STACK_SIZE (256u * 1024u)
 
-/* The domain heap the memset figure is for: ops.txt's keel_domain_recover_
- * row states the same size. keel_domain_create maps heap_size + heap_size / 64
- * + 16384 bytes for it (src/domain/domain.c) and keel_heap_locked_init lays
- * the heap out in all of them. */
-#define DOMAIN_HEAP_SIZE  ((size_t)1 << 20)
-#define DOMAIN_HEAP_BYTES (DOMAIN_HEAP_SIZE + DOMAIN_HEAP_SIZE / 64 + 16384)
 
 /* ---- what is measured ---- */
 
@@ -69,8 +59,6 @@ static int idle_pipe[2];
 static unsigned char *page;
 static long page_size;
 static timer_t timer;
-static void *heap_region;
-static keel_heap_locked heap_locked;
 
 static void init_objects(void) {
     pthread_mutexattr_t attr;
@@ -81,11 +69,10 @@ static void init_objects(void) {
     sem_init(&sem, 0, 0);
     page_size = sysconf(_SC_PAGESIZE);
     page = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    heap_region = mmap(NULL, DOMAIN_HEAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_NONE;
-    if (pipe(idle_pipe) != 0 || page == MAP_FAILED || heap_region == MAP_FAILED || timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) {
+    if (pipe(idle_pipe) != 0 || page == MAP_FAILED || timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) {
         perror("measure_externs: setup");
         exit(2);
     }
@@ -233,29 +220,17 @@ static void body_suspend(void *arg) {
     with_thread(poster, wait_sem);
 }
 
-/* Group 3: memset as keel_heap_init calls it for a DOMAIN_HEAP_SIZE domain;
- * getrusage as the executive calls it around each job. */
-static void heap_init(void) {
-    if (keel_heap_locked_init(&heap_locked, heap_region, DOMAIN_HEAP_BYTES) != KEEL_OK) {
-        exit(3);
-    }
-}
-
+/* Group 3: getrusage as the executive calls it around each job. */
 static void rusage(void) {
     struct rusage usage;
     (void)getrusage(RUSAGE_THREAD, &usage);
 }
 
-static void round_heap(void) {
-    heap_init();
-    rusage();
-}
-
-/* Single-threaded only: neither function is a cancellation point nor takes
- * another path with threads. */
-static void body_heap(void *arg) {
+/* Single-threaded only: getrusage is no cancellation point and takes no
+ * other path with threads. */
+static void body_rusage(void *arg) {
     (void)arg;
-    round_heap();
+    rusage();
 }
 
 /* ---- stack ---- */
@@ -306,9 +281,6 @@ static void stack_mutex_life(void) {
     mutex_life(false);
     mutex_life(true);
 }
-static void stack_memset(void) {
-    heap_init();
-}
 
 typedef struct target {
     const char *name;
@@ -334,12 +306,11 @@ static target targets[] = {
     {"pthread_mutex_init", (void *)pthread_mutex_init, 1, stack_mutex_life},
     {"pthread_mutexattr_destroy", (void *)pthread_mutexattr_destroy, 1, stack_mutex_life},
     {"pthread_mutex_destroy", (void *)pthread_mutex_destroy, 1, stack_mutex_life},
-    {"memset", (void *)memset, 2, stack_memset},
     {"getrusage", (void *)getrusage, 2, rusage},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 
-static void (*const bodies[])(void *) = {body_locks, body_suspend, body_heap};
+static void (*const bodies[])(void *) = {body_locks, body_suspend, body_rusage};
 #define GROUP_COUNT (sizeof bodies / sizeof bodies[0])
 
 static void (*stack_which)(void);
