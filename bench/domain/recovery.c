@@ -10,7 +10,9 @@
 #include "keel/domain.h"
 #include "tsc.h"
 
-enum { VICTIM_HEAP_SIZE = 64 * 1024, SAMPLES_PER_BLOCK = 4 };
+/* The second victim's heap is 1024 times larger: recovery's cost must not
+ * grow with it (the heap is renewed in O(1), docs/domains.md). */
+enum { VICTIM_HEAP_SIZE = 64 * 1024, BIG_HEAP_SIZE = 64 * 1024 * 1024, SAMPLES_PER_BLOCK = 4 };
 enum { M_NOP, M_PANIC, M_FAULT, M_COUNT };
 
 /* The moments the victim records (host memory: a domain shares the address space). */
@@ -22,9 +24,15 @@ typedef struct marks {
     unsigned recovered;     /* recovery functions run */
 } marks;
 
+/* A victim domain: its rref lives here across its recoveries. */
+typedef struct victim {
+    keel_domain *domain;
+    keel_rref rref;
+    bool exported;
+} victim;
+
 static marks stamps;
-static keel_rref victim_rref;
-static bool victim_exported;
+static victim small_victim, big_victim;
 /* An address in the first page, never mapped; volatile so the compiler cannot
  * see (and warn about, or drop) the deliberate wild write. */
 static volatile uintptr_t wild = 16;
@@ -55,7 +63,7 @@ static const keel_interface victim_interface = {"victim", M_COUNT, victim_method
 
 /* Init and recovery: a fresh object on the fresh heap, behind the same rref. */
 static keel_status victim_init(keel_domain *d, void *context) {
-    (void)context;
+    victim *v = context;
     bool inner = stamps.inner;
     if (inner) {
         stamps.recover_start = bench_tsc_end();
@@ -63,11 +71,11 @@ static keel_status victim_init(keel_domain *d, void *context) {
     void *object;
     keel_status status = keel_domain_alloc(64, &object);
     if (status == KEEL_OK) {
-        if (victim_exported) {
-            status = keel_domain_reexport(d, victim_rref, object, &victim_interface);
+        if (v->exported) {
+            status = keel_domain_reexport(d, v->rref, object, &victim_interface);
         } else {
-            status = keel_domain_export(d, object, &victim_interface, &victim_rref);
-            victim_exported = status == KEEL_OK;
+            status = keel_domain_export(d, object, &victim_interface, &v->rref);
+            v->exported = status == KEEL_OK;
         }
     }
     stamps.recovered++;
@@ -92,11 +100,11 @@ static void time_failure(domain_results *r, bool record, bool inner, unsigned me
     unsigned recovered = stamps.recovered;
     stamps.inner = inner;
     uint64_t start = bench_tsc_begin();
-    keel_status status = keel_rref_call(victim_rref, method, NULL, NULL);
+    keel_status status = keel_rref_call(small_victim.rref, method, NULL, NULL);
     uint64_t end = bench_tsc_end();
     stamps.inner = false;
     uint64_t next_start = bench_tsc_begin();
-    keel_status next = keel_rref_call(victim_rref, M_NOP, NULL, NULL);
+    keel_status next = keel_rref_call(small_victim.rref, M_NOP, NULL, NULL);
     uint64_t next_end = bench_tsc_end();
     if (status != expected || next != KEEL_OK || stamps.recovered != recovered + 1) {
         domain_results_error(r, "the victim's failure or recovery",
@@ -115,9 +123,21 @@ static void time_failure(domain_results *r, bool record, bool inner, unsigned me
     }
 }
 
+/* A panic in the big victim: the fault to the status, as R_PANIC_TOTAL. */
+static void time_big_panic(domain_results *r, bool record) {
+    unsigned recovered = stamps.recovered;
+    keel_status status = keel_rref_call(big_victim.rref, M_PANIC, NULL, NULL);
+    uint64_t end = bench_tsc_end();
+    if (status != KEEL_EPANIC || stamps.recovered != recovered + 1) {
+        domain_results_error(r, "the big victim's failure or recovery", status);
+        return;
+    }
+    add(r, record, R_PANIC_BIG, stamps.failure, end);
+}
+
 static void time_call(domain_results *r, bool record) {
     uint64_t start = bench_tsc_begin();
-    keel_status status = keel_rref_call(victim_rref, M_NOP, NULL, NULL);
+    keel_status status = keel_rref_call(small_victim.rref, M_NOP, NULL, NULL);
     uint64_t end = bench_tsc_end();
     if (status != KEEL_OK) {
         domain_results_error(r, "a healthy call", status);
@@ -192,6 +212,9 @@ static void block(domain_results *r, bool record, unsigned kind) {
         case 3:
             time_raise(r, record);
             break;
+        case 5:
+            time_big_panic(r, record);
+            break;
         default:
             break;
         }
@@ -201,10 +224,19 @@ static void block(domain_results *r, bool record, unsigned kind) {
     }
 }
 
-static keel_domain *victim;
 static struct sigaction previous_usr1;
 
-enum { KINDS = 5 }; /* panic, fault, healthy call, raise, bare SIGSEGV */
+enum { KINDS = 6 }; /* panic, fault, healthy call, raise, bare SIGSEGV, big panic */
+
+static keel_status create_victim(victim *v, size_t heap_size) {
+    keel_domain_config config = {.name = "victim",
+                                 .heap_size = heap_size,
+                                 .table_capacity = 4,
+                                 .init = victim_init,
+                                 .context = v,
+                                 .policy = KEEL_RECOVER_RESTART};
+    return keel_domain_create(&config, &v->domain);
+}
 
 int recovery_open(domain_results *r) {
     struct sigaction usr1;
@@ -212,14 +244,15 @@ int recovery_open(domain_results *r) {
     usr1.sa_handler = on_usr1;
     sigemptyset(&usr1.sa_mask);
     sigaction(SIGUSR1, &usr1, &previous_usr1);
-    keel_domain_config config = {.name = "victim",
-                                 .heap_size = VICTIM_HEAP_SIZE,
-                                 .table_capacity = 4,
-                                 .init = victim_init,
-                                 .policy = KEEL_RECOVER_RESTART};
-    keel_status status = keel_domain_create(&config, &victim);
+    keel_status status = create_victim(&small_victim, VICTIM_HEAP_SIZE);
+    if (status == KEEL_OK) {
+        status = create_victim(&big_victim, BIG_HEAP_SIZE);
+        if (status != KEEL_OK) {
+            keel_domain_destroy(small_victim.domain);
+        }
+    }
     if (status != KEEL_OK) {
-        domain_results_error(r, "creating the victim domain", status);
+        domain_results_error(r, "creating the victim domains", status);
         sigaction(SIGUSR1, &previous_usr1, NULL);
         return -1;
     }
@@ -242,11 +275,15 @@ void recovery_round(domain_results *r, size_t samples) {
 }
 
 void recovery_close(domain_results *r) {
-    keel_domain_stats stats;
-    keel_domain_get_stats(victim, &stats);
-    r->recoveries = stats.recoveries;
-    r->failures = stats.failures;
-    keel_domain_destroy(victim);
-    victim = NULL;
+    r->recoveries = r->failures = 0;
+    victim *victims[] = {&small_victim, &big_victim};
+    for (unsigned i = 0; i < 2; i++) {
+        keel_domain_stats stats;
+        keel_domain_get_stats(victims[i]->domain, &stats);
+        r->recoveries += stats.recoveries;
+        r->failures += stats.failures;
+        keel_domain_destroy(victims[i]->domain);
+        *victims[i] = (victim){0};
+    }
     sigaction(SIGUSR1, &previous_usr1, NULL);
 }

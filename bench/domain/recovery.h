@@ -13,6 +13,9 @@
  * return. Those inner stamps cost a TSC read each, so they are taken on every
  * other sample only, and the totals come from the samples without them.
  *
+ * A second victim, its heap 64 MiB rather than 64 KiB, panics too: recovery
+ * renews the heap in O(1), so the two should cost the same.
+ *
  * For reference, without keel: raise(SIGUSR1) to a handler that returns, and a
  * null write to a SIGSEGV handler that siglongjmps out (the handler is swapped
  * in for those samples and keel's put back). All series are interleaved.

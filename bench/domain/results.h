@@ -47,6 +47,7 @@ typedef enum variant {
     X(R_FAULT_RETURN, "  return", "the recovery function's last line to the caller")               \
     X(R_FAULT_CALL, "failing call", "the whole call that faults, as its caller sees it")           \
     X(R_FAULT_NEXT, "next call", "the next call, on the recovered domain (succeeds)")              \
+    X(R_PANIC_BIG, "panic, 64 MiB", "panic->status again, the victim's heap 1024 times larger")     \
     X(R_CALL, "healthy call", "a call that does not fail, for reference")                          \
     X(R_SIGNAL_RAISE, "raise(SIGUSR1)", "no keel: raise() to a handler that returns")              \
     X(R_SIGNAL_SEGV, "SIGSEGV+siglongjmp", "no keel: a null write to a handler that siglongjmps")
