@@ -286,7 +286,8 @@ KEEL_API keel_status keel_heap_init(keel_heap **out, void *region, size_t size);
 KEEL_API keel_status keel_heap_renew(keel_heap **out, void *region, size_t size, uint32_t *epoch);
 
 /* keel_heap_epoch: the epoch the heap runs in: 0 after keel_heap_init, one more
- * at each keel_heap_reset and keel_heap_renew (wrapping at 2^32). O(1). */
+ * at each keel_heap_reset and keel_heap_renew (wrapping at 2^32); 0 for NULL.
+ * O(1). Not thread-safe for `heap`. */
 KEEL_API uint32_t keel_heap_epoch(const keel_heap *heap);
 
 /*
@@ -458,7 +459,9 @@ typedef struct keel_heap_locked {
 KEEL_API keel_status keel_heap_locked_init(keel_heap_locked *locked, void *region, size_t size);
 /* keel_heap_locked_renew: as keel_heap_renew, with a new mutex; the old one,
  * which a failed thread may have left held, must have been destroyed (or never
- * created). Not thread-safe for `locked`. */
+ * created). Statuses as keel_heap_renew, KEEL_EINVAL if locked is NULL, plus
+ * KEEL_ESYSTEM if the mutex cannot be created. O(1): keel_heap_renew's bound
+ * plus the mutex's creation. Not thread-safe for `locked`. */
 KEEL_API keel_status keel_heap_locked_renew(keel_heap_locked *locked, void *region, size_t size,
                                             uint32_t *epoch);
 /* keel_heap_locked_destroy: releases the mutex; the region is the caller's again.
