@@ -180,9 +180,8 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
         d->slots = NULL;
         goto err;
     }
-    /* The heap's own metadata is counted on top of heap_size. */
-    /* The heap's metadata: the block-start map (heap / 64) and the control
-     * block (under 10 KiB). */
+    /* The heap's own metadata is counted on top of heap_size: the block-start
+     * map (heap / 64) and the control block (under 10 KiB). */
     d->heap_bytes = config->heap_size + config->heap_size / 32 + 16384;
     d->heap_region =
         mmap(NULL, d->heap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

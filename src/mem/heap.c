@@ -323,7 +323,7 @@ keel_status keel_heap_init(keel_heap **out, void *region, size_t size) {
 }
 
 /* The slow half of renew: the region's epoch is not the one the caller
- * recorded, so the map may hold words of any epoch. Clears it: O(size / 1024). */
+ * recorded, so the map may hold words of any epoch. Clears it: O(size / 512). */
 __attribute__((noinline, cold)) static void clear_map(keel_heap *heap) {
     memset(heap->start_map, 0, map_words(heap) * sizeof(uint64_t));
 }

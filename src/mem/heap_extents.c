@@ -80,7 +80,8 @@ size_t keel_heap_extents(const keel_heap *heap, size_t gap, size_t ahead, keel_h
         }
         emit(&r, end, end + GRANULE); /* sentinel */
     }
-    /* The block-start map up to the word of the last block start; zeros after. */
+    /* The block-start map up to the word of the last block start; after it,
+     * nothing reads as set, and zeros put back read as clear in any epoch. */
     size_t words = last == NULL ? 0 : (start_index(heap, last) >> MAP_BITS_LOG2) + 1;
     uintptr_t map = (uintptr_t)heap->start_map;
     cover(&r, map, map + words * sizeof(uint64_t));
