@@ -110,6 +110,10 @@ static uint32_t load32(const uint8_t *p) {
     return v;
 }
 
+static uint16_t load16_be(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 /* The finaliser of MurmurHash3: every input bit affects every output bit. */
 static uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
@@ -120,19 +124,120 @@ static uint64_t mix64(uint64_t x) {
     return x;
 }
 
-uint64_t maglev_flow_hash(const packet *p) {
-    const uint8_t *b = p->bytes;
-    uint64_t addresses = (uint64_t)load32(b + PACKET_IP_SRC) << 32 | load32(b + PACKET_IP_DST);
-    uint64_t ports = (uint64_t)load32(b + PACKET_TCP_SRC) << 8 | b[PACKET_IP_PROTO];
-    return mix64(addresses ^ mix64(ports));
+/* A flow's 5-tuple, as the frame carries it. */
+typedef struct flow_key {
+    uint64_t addresses; /* source << 32 | destination, each as loaded */
+    uint32_t ports;     /* source and destination, as loaded */
+    uint8_t protocol;
+} flow_key;
+
+static uint64_t key_hash(const flow_key *k) {
+    return mix64(k->addresses ^ mix64((uint64_t)k->ports << 8 | k->protocol));
 }
 
-void maglev_balance(const maglev *m, batch *b) {
+enum { ETHERTYPE_IPV4 = 0x0800, PROTOCOL_TCP = 6, PROTOCOL_UDP = 17 };
+
+/* Reads the 5-tuple of an IPv4 TCP or UDP frame; false for anything else,
+ * or a datagram that does not fit the frame. A fragment other than the first
+ * carries no ports: it is hashed on its addresses and protocol alone. */
+static bool parse(const uint8_t *f, flow_key *k) {
+    unsigned header = (f[PACKET_IP] & 0x0fu) * 4u;
+    unsigned length = load16_be(f + PACKET_IP_LENGTH);
+    uint8_t protocol = f[PACKET_IP_PROTO];
+    if (load16_be(f + PACKET_ETH_TYPE) != ETHERTYPE_IPV4 || f[PACKET_IP] >> 4 != 4 || header < 20 ||
+        length < header || length > PACKET_SIZE - PACKET_IP ||
+        (protocol != PROTOCOL_TCP && protocol != PROTOCOL_UDP)) {
+        return false;
+    }
+    bool later_fragment = (load16_be(f + PACKET_IP_FRAGMENT) & 0x1fffu) != 0;
+    if (!later_fragment && length < header + 4) {
+        return false; /* the ports are cut off */
+    }
+    k->addresses = (uint64_t)load32(f + PACKET_IP_SRC) << 32 | load32(f + PACKET_IP_DST);
+    k->ports = later_fragment ? 0 : load32(f + PACKET_IP + header);
+    k->protocol = protocol;
+    return true;
+}
+
+uint64_t maglev_flow_hash(const packet *p) {
+    const uint8_t *b = p->bytes;
+    flow_key k = {(uint64_t)load32(b + PACKET_IP_SRC) << 32 | load32(b + PACKET_IP_DST),
+                  load32(b + PACKET_TCP_SRC), b[PACKET_IP_PROTO]};
+    return key_hash(&k);
+}
+
+int maglev_conntrack_init(maglev_conntrack *c, uint32_t flows) {
+    memset(c, 0, sizeof *c);
+    if (flows < MAGLEV_WAYS || (flows & (flows - 1)) != 0) {
+        return -1;
+    }
+    size_t bytes = (size_t)flows * sizeof(maglev_flow);
+    c->flows = aligned_alloc(64, bytes);
+    if (c->flows == NULL) {
+        return -1;
+    }
+    memset(c->flows, 0, bytes);
+    c->lines = flows / MAGLEV_WAYS;
+    return 0;
+}
+
+void maglev_conntrack_release(maglev_conntrack *c) {
+    free(c->flows);
+    memset(c, 0, sizeof *c);
+}
+
+static bool same_flow(const maglev_flow *e, const flow_key *k) {
+    return e->addresses == k->addresses && e->ports == k->ports && e->protocol == k->protocol;
+}
+
+/* The flow's backend: remembered, or looked up and remembered in the line's
+ * free entry or in place of its least recently seen. Ages are counted in
+ * units of 256 packets, in 16 bits: an entry unseen for 2^24 packets can look
+ * young again, which makes a poorer choice of victim, never a wrong backend. */
+static unsigned backend_of(const maglev *m, maglev_conntrack *c, const flow_key *k) {
+    uint64_t hash = key_hash(k);
+    maglev_flow *line = &c->flows[(size_t)((hash >> 32) & (c->lines - 1)) * MAGLEV_WAYS];
+    uint16_t now = (uint16_t)(c->clock++ >> 8);
+    maglev_flow *victim = &line[0];
+    for (unsigned w = 0; w < MAGLEV_WAYS; w++) {
+        if (same_flow(&line[w], k)) { /* a free entry's protocol, 0, matches no flow */
+            c->hits++;
+            line[w].seen = now;
+            return line[w].backend;
+        }
+        if (victim->protocol != 0 &&
+            (line[w].protocol == 0 ||
+             (uint16_t)(now - line[w].seen) > (uint16_t)(now - victim->seen))) {
+            victim = &line[w];
+        }
+    }
+    c->misses++;
+    if (victim->protocol != 0) {
+        c->evictions++;
+    }
+    unsigned backend = m->table[hash % m->size];
+    *victim = (maglev_flow){.addresses = k->addresses,
+                            .ports = k->ports,
+                            .protocol = k->protocol,
+                            .backend = (uint8_t)backend,
+                            .seen = now};
+    return backend;
+}
+
+void maglev_balance(const maglev *m, maglev_conntrack *c, batch *b) {
     for (uint32_t i = 0; i < b->count; i++) {
-        packet *p = &b->packets[i];
-        unsigned backend = m->table[maglev_flow_hash(p) % m->size];
-        /* To the backend's MAC address, 02:00:00:00:01:<backend>. */
-        p->bytes[PACKET_ETH_DST + 4] = 1;
-        p->bytes[PACKET_ETH_DST + 5] = (uint8_t)backend;
+        uint8_t *f = b->packets[i].bytes;
+        flow_key k;
+        if (!parse(f, &k)) {
+            c->dropped++;
+            memset(f + PACKET_ETH_DST, 0, 6);
+            continue;
+        }
+        unsigned backend = backend_of(m, c, &k);
+        /* From the balancer, 02:00:00:00:00:01, to the backend, 02:00:00:00:01:<backend>. */
+        static const uint8_t self[6] = {0x02, 0, 0, 0, 0, 0x01};
+        const uint8_t to[6] = {0x02, 0, 0, 0, 0x01, (uint8_t)backend};
+        memcpy(f + PACKET_ETH_DST, to, sizeof to);
+        memcpy(f + PACKET_ETH_SRC, self, sizeof self);
     }
 }

@@ -10,9 +10,22 @@
  * their next preferred entry that is still free until every entry is taken, so
  * each backend gets M/N entries, give or take one.
  *
- * Per packet: read the 5-tuple, hash it, and send the packet to backend
- * table[hash mod M] (here: write the backend's MAC address into the frame).
- * Maglev's connection-tracking table is left out: this is the stateless part.
+ * Per packet, as Maglev's forwarder does it (section 3.3): parse the frame
+ * (Ethernet, IPv4, TCP or UDP; anything else is dropped), hash its 5-tuple,
+ * look the flow up in the connection-tracking table, and on a miss take
+ * backend table[hash mod M] and remember it there; then send the packet to
+ * the backend (here: write the backend's MAC address as its destination and
+ * the balancer's as its source). The connection table keeps established
+ * connections on their backend when the backend set changes; it is what
+ * makes the forwarder touch memory that depends on the flow.
+ *
+ * The connection table is set-associative: lines of MAGLEV_WAYS entries, one
+ * 64-byte cache line each; a flow lives in the line its hash names. A miss
+ * takes a free entry of the line, or evicts the one seen least recently (the
+ * connections that closed go first): an evicted flow that comes back misses,
+ * and gets the same backend from the lookup table unless the backend set
+ * changed. So a packet costs one line of the
+ * connection table and, on a miss, one byte of the lookup table: O(1).
  */
 #ifndef BENCH_DOMAIN_MAGLEV_H
 #define BENCH_DOMAIN_MAGLEV_H
@@ -41,10 +54,46 @@ int maglev_build(maglev *m, unsigned backends, uint32_t size);
 /* maglev_release: frees the table. */
 void maglev_release(maglev *m);
 
-/* maglev_flow_hash: the hash of a packet's 5-tuple. O(1). */
+#define MAGLEV_WAYS 4u
+
+/* A remembered flow: its 5-tuple as the frame carries it, its backend, and
+ * when it was last seen. */
+typedef struct maglev_flow {
+    uint64_t addresses; /* source and destination address */
+    uint32_t ports;     /* source and destination port */
+    uint8_t protocol;   /* 0: the entry is free */
+    uint8_t backend;
+    uint16_t seen; /* the connection table's clock / 256 at the flow's last packet */
+} maglev_flow;
+
+static_assert(sizeof(maglev_flow) * MAGLEV_WAYS == 64, "a line of the table is a cache line");
+
+typedef struct maglev_conntrack {
+    maglev_flow *flows; /* lines * MAGLEV_WAYS entries, 64-byte aligned */
+    uint32_t lines;     /* a power of two */
+    uint32_t clock;     /* packets looked up, for the entries' `seen` */
+    /* what the packets met */
+    uint64_t hits, misses, evictions, dropped;
+} maglev_conntrack;
+
+/*
+ * maglev_conntrack_init: an empty connection table of `flows` entries, a
+ * power of two of at least MAGLEV_WAYS. Returns 0, or -1 if `flows` is not
+ * one or memory runs out. O(flows).
+ */
+int maglev_conntrack_init(maglev_conntrack *c, uint32_t flows);
+
+/* maglev_conntrack_release: frees the table. */
+void maglev_conntrack_release(maglev_conntrack *c);
+
+/* maglev_flow_hash: the hash of the 5-tuple of an IPv4 frame without IP
+ * options (what packets_receive makes); maglev_balance hashes the same for
+ * such frames. O(1). */
 uint64_t maglev_flow_hash(const packet *p);
 
-/* maglev_balance: sends each packet of the batch to its backend. O(b->count). */
-void maglev_balance(const maglev *m, batch *b);
+/* maglev_balance: sends each packet of the batch to its backend, through the
+ * connection table; a packet that is not IPv4 TCP or UDP, or is truncated, is
+ * dropped: counted, and its destination MAC address zeroed. O(b->count). */
+void maglev_balance(const maglev *m, maglev_conntrack *c, batch *b);
 
 #endif /* BENCH_DOMAIN_MAGLEV_H */

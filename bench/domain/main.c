@@ -36,6 +36,7 @@
 #define BOX_CAPACITY    64u
 #define MAGLEV_BACKENDS 10u
 #define MAGLEV_SIZE     65537u
+#define MAGLEV_FLOWS    (1u << 18) /* connection table entries: 4 per open connection */
 
 typedef struct options {
     bool quick;
@@ -114,7 +115,8 @@ static size_t share(size_t total, size_t rounds, size_t round) {
 
 /* The --loop mode: the protected paths, untimed, for a profiler. */
 static int loop_only(pipeline *p, size_t n) {
-    uint64_t rng = 1;
+    traffic rng;
+    traffic_init(&rng, 1);
     keel_status status = KEEL_OK;
     for (size_t i = 0; i < n && status == KEEL_OK; i++) {
         packets_receive(p->data, 32, &rng);
@@ -162,6 +164,7 @@ int main(int argc, char **argv) {
     double start = bench_now_seconds();
     static domain_results r;
     static maglev m;
+    static maglev_conntrack conntrack;
     static pipeline p;
     r.quick = o.quick;
     r.reps = o.reps;
@@ -182,7 +185,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     int code = 1;
-    if (maglev_build(&m, MAGLEV_BACKENDS, MAGLEV_SIZE) != 0 || domain_results_init(&r) != 0) {
+    if (maglev_build(&m, MAGLEV_BACKENDS, MAGLEV_SIZE) != 0 ||
+        maglev_conntrack_init(&conntrack, MAGLEV_FLOWS) != 0 || domain_results_init(&r) != 0) {
         fprintf(stderr, "bench_domain: out of memory\n");
         goto out;
     }
@@ -190,6 +194,7 @@ int main(int argc, char **argv) {
     r.maglev_backends = m.backends;
     r.maglev_min = m.entries_per_backend_min;
     r.maglev_max = m.entries_per_backend_max;
+    r.maglev_flows = MAGLEV_FLOWS;
     status = pipeline_create(&p);
     if (status != KEEL_OK) {
         fprintf(stderr, "bench_domain: creating the pipeline: %s\n", keel_status_name(status));
@@ -212,7 +217,7 @@ int main(int argc, char **argv) {
         recovery_close(&r);
         goto out;
     }
-    pipeline_timing_warm_up(&r, &p, &m);
+    pipeline_timing_warm_up(&r, &p, &m, &conntrack);
     /* Rounds: each does a slice of every measurement, so that all of them see
      * the same mix of machine states (a VM's noise comes in bursts). */
     printf("timing %zu rounds of: pipeline and Maglev, failures and recoveries, parts ...\n",
@@ -221,7 +226,7 @@ int main(int argc, char **argv) {
     double phase[3] = {0, 0, 0};
     for (size_t round = 0; round < r.rounds; round++) {
         double t0 = bench_now_seconds();
-        pipeline_timing_round(&r, &p, &m, share(r.reps, r.rounds, round));
+        pipeline_timing_round(&r, &p, &m, &conntrack, share(r.reps, r.rounds, round));
         double t1 = bench_now_seconds();
         recovery_round(&r, share(r.recovery_reps, r.rounds, round));
         double t2 = bench_now_seconds();
@@ -236,6 +241,10 @@ int main(int argc, char **argv) {
     printf("  took %.1f s: pipeline %.1f s, recovery %.1f s, parts %.1f s\n",
            phase[0] + phase[1] + phase[2], phase[0], phase[1], phase[2]);
     r.overhead = hist_percentile(&r.empty, 0.5);
+    r.maglev_hits = conntrack.hits;
+    r.maglev_misses = conntrack.misses;
+    r.maglev_evictions = conntrack.evictions;
+    r.maglev_dropped = conntrack.dropped;
     report_print(&r);
     code = r.errors > 0 ? 1 : 0;
     if (report_csv(&r, csv) != 0) {
@@ -255,6 +264,7 @@ int main(int argc, char **argv) {
 out:
     pipeline_destroy(&p);
     maglev_release(&m);
+    maglev_conntrack_release(&conntrack);
     domain_results_release(&r);
     keel_domain_system_shutdown();
     return code;

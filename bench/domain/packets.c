@@ -31,17 +31,38 @@ static uint64_t next_random(uint64_t *state) {
     return x * 0x2545F4914F6CDD1Dull;
 }
 
-void packets_receive(batch *b, unsigned count, uint64_t *state) {
+/* splitmix64's finaliser: a flow's number to its client address and port,
+ * scattered so that consecutive flows share nothing. */
+static uint64_t scatter(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+void traffic_init(traffic *t, uint64_t seed) {
+    *t = (traffic){.random = seed != 0 ? seed : 1, .oldest = 0};
+}
+
+void packets_receive(batch *b, unsigned count, traffic *t) {
     b->count = count;
     b->sequence++;
     for (unsigned i = 0; i < count; i++) {
         uint8_t *p = b->packets[i].bytes;
         memcpy(p, template_frame, PACKET_SIZE);
-        uint64_t r = next_random(state);
-        p[PACKET_IP_SRC + 1] = (uint8_t)r; /* 10.x.y.z */
-        p[PACKET_IP_SRC + 2] = (uint8_t)(r >> 8);
-        p[PACKET_IP_SRC + 3] = (uint8_t)(r >> 16);
-        p[PACKET_TCP_SRC] = (uint8_t)(r >> 24) | 0x80; /* ephemeral: 32768..65535 */
-        p[PACKET_TCP_SRC + 1] = (uint8_t)(r >> 32);
+        uint64_t r = next_random(&t->random);
+        uint64_t flow;
+        if (r % TRAFFIC_NEW_FLOW_EVERY == 0) {
+            t->oldest++; /* the oldest connection closes, a new one opens */
+            flow = t->oldest + TRAFFIC_FLOWS - 1;
+        } else {
+            flow = t->oldest + (r >> 32) % TRAFFIC_FLOWS;
+        }
+        uint64_t client = scatter(flow);
+        p[PACKET_IP_SRC + 1] = (uint8_t)client; /* 10.x.y.z */
+        p[PACKET_IP_SRC + 2] = (uint8_t)(client >> 8);
+        p[PACKET_IP_SRC + 3] = (uint8_t)(client >> 16);
+        p[PACKET_TCP_SRC] = (uint8_t)(client >> 24) | 0x80; /* ephemeral: 32768..65535 */
+        p[PACKET_TCP_SRC + 1] = (uint8_t)(client >> 32);
     }
 }

@@ -7,9 +7,11 @@
  * is a 64-byte header followed by the packets, the unit every pipeline stage
  * receives: BATCH_BYTES bytes, the size of the box it lives in.
  *
- * The flows: clients 10.x.y.z:port -> the virtual IP 192.0.2.1:80, drawn from
- * a deterministic generator, so every batch brings new 5-tuples (what a load
- * balancer sees) and every run sees the same ones.
+ * The flows, what a load balancer sees: TRAFFIC_FLOWS client connections
+ * 10.x.y.z:port -> the virtual IP 192.0.2.1:80 are open at any time, and each
+ * packet belongs to one of them, drawn uniformly. One packet in
+ * TRAFFIC_NEW_FLOW_EVERY opens a new connection, and the oldest one closes.
+ * The generator is deterministic: every run sees the same packets.
  */
 #ifndef BENCH_DOMAIN_PACKETS_H
 #define BENCH_DOMAIN_PACKETS_H
@@ -21,14 +23,23 @@
 #define PACKET_SIZE 64u
 #define BATCH_MAX   256u
 
-/* Offsets of the fields a load balancer reads and writes. */
+#define TRAFFIC_FLOWS          65536u /* connections open at once */
+#define TRAFFIC_NEW_FLOW_EVERY 32u    /* one packet in this many opens a connection */
+
+/* Offsets of the fields a load balancer reads and writes (IPv4 without
+ * options: a parser finds the ports after the IHL the frame gives). */
 enum {
-    PACKET_ETH_DST = 0,   /* 6 bytes: rewritten to the chosen backend */
-    PACKET_IP_PROTO = 23, /* 1 byte */
-    PACKET_IP_SRC = 26,   /* 4 bytes, network order */
-    PACKET_IP_DST = 30,   /* 4 bytes */
-    PACKET_TCP_SRC = 34,  /* 2 bytes */
-    PACKET_TCP_DST = 36,  /* 2 bytes */
+    PACKET_ETH_DST = 0,      /* 6 bytes: rewritten to the chosen backend */
+    PACKET_ETH_SRC = 6,      /* 6 bytes */
+    PACKET_ETH_TYPE = 12,    /* 2 bytes, 0x0800 for IPv4 */
+    PACKET_IP = 14,          /* version and IHL */
+    PACKET_IP_LENGTH = 16,   /* 2 bytes: the datagram's length */
+    PACKET_IP_FRAGMENT = 20, /* 2 bytes: flags and fragment offset */
+    PACKET_IP_PROTO = 23,    /* 1 byte */
+    PACKET_IP_SRC = 26,      /* 4 bytes, network order */
+    PACKET_IP_DST = 30,      /* 4 bytes */
+    PACKET_TCP_SRC = 34,     /* 2 bytes */
+    PACKET_TCP_DST = 36,     /* 2 bytes */
 };
 
 typedef struct packet {
@@ -47,8 +58,18 @@ static_assert(offsetof(batch, packets) == 64, "the header fills one cache line")
 
 #define BATCH_BYTES sizeof(batch)
 
+/* The generator's state: its random numbers, and the open connections, which
+ * are the flows numbered oldest .. oldest + TRAFFIC_FLOWS - 1. */
+typedef struct traffic {
+    uint64_t random;
+    uint64_t oldest;
+} traffic;
+
+/* traffic_init: a generator; equal seeds give equal packets. */
+void traffic_init(traffic *t, uint64_t seed);
+
 /* packets_receive: fills the first `count` packets of *b (and its header) with
- * fresh frames, as a NIC's receive would; *state is the generator's. */
-void packets_receive(batch *b, unsigned count, uint64_t *state);
+ * fresh frames, as a NIC's receive would. */
+void packets_receive(batch *b, unsigned count, traffic *t);
 
 #endif /* BENCH_DOMAIN_PACKETS_H */

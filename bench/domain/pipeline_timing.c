@@ -6,13 +6,21 @@
 
 #include "tsc.h"
 
+/* Packets per open connection before timing starts: enough for every
+ * connection to have been seen, and for closed ones to have been evicted. */
+enum { WARM_UP_FLOWS = 8 };
+
+/* The packets: Maglev's stream is its own, so that its connection table sees
+ * every packet of every connection, as a balancer would. */
+static traffic pipeline_traffic, maglev_traffic;
+
 /* Called through a volatile pointer: the compiler cannot inline Maglev into
  * the timed region, as it could not inline a stage of a real pipeline. */
-static void (*volatile balance)(const maglev *, batch *) = maglev_balance;
+static void (*volatile balance)(const maglev *, maglev_conntrack *, batch *) = maglev_balance;
 
 /* Times one batch of 2^k packets through variant v; records it unless warming up. */
-static void time_batch(domain_results *r, bool record, pipeline *p, const maglev *m, variant v,
-                       unsigned k, uint64_t *rng) {
+static void time_batch(domain_results *r, bool record, pipeline *p, const maglev *m,
+                       maglev_conntrack *c, variant v, unsigned k) {
     unsigned count = batch_size_of(k);
     batch *b = p->data;
     keel_status status = KEEL_OK;
@@ -23,7 +31,7 @@ static void time_batch(domain_results *r, bool record, pipeline *p, const maglev
             return;
         }
     }
-    packets_receive(b, count, rng);
+    packets_receive(b, count, v == V_MAGLEV ? &maglev_traffic : &pipeline_traffic);
     uint64_t start = bench_tsc_begin();
     switch (v) {
     case V_PLAIN:
@@ -39,7 +47,7 @@ static void time_batch(domain_results *r, bool record, pipeline *p, const maglev
         status = pipeline_run_move(p);
         break;
     case V_MAGLEV:
-        balance(m, b);
+        balance(m, c, b);
         break;
     case V_COUNT:
         break;
@@ -53,8 +61,8 @@ static void time_batch(domain_results *r, bool record, pipeline *p, const maglev
     }
 }
 
-static void repetition(domain_results *r, bool record, pipeline *p, const maglev *m, size_t rep,
-                       uint64_t *rng) {
+static void repetition(domain_results *r, bool record, pipeline *p, const maglev *m,
+                       maglev_conntrack *c, size_t rep) {
     for (unsigned i = 0; i < BATCH_SIZES; i++) {
         unsigned k = (unsigned)((i + rep) % BATCH_SIZES);
         for (unsigned j = 0; j < V_COUNT; j++) {
@@ -63,22 +71,28 @@ static void repetition(domain_results *r, bool record, pipeline *p, const maglev
                 bench_timer_empty(&r->empty, 2);
             }
             for (size_t n = 0; n < r->per_block; n++) {
-                time_batch(r, record, p, m, v, k, rng);
+                time_batch(r, record, p, m, c, v, k);
             }
         }
     }
 }
 
 /* The generator of the packets, and the repetitions done, across rounds. */
-static uint64_t rng = 0x6b65656c;
 static size_t done;
 
-void pipeline_timing_warm_up(domain_results *r, pipeline *p, const maglev *m) {
-    repetition(r, false, p, m, 0, &rng);
+void pipeline_timing_warm_up(domain_results *r, pipeline *p, const maglev *m, maglev_conntrack *c) {
+    traffic_init(&pipeline_traffic, 0x6b65656c);
+    traffic_init(&maglev_traffic, 0x6d61676c);
+    for (size_t n = 0; n < (size_t)WARM_UP_FLOWS * TRAFFIC_FLOWS; n += BATCH_MAX) {
+        packets_receive(p->data, BATCH_MAX, &maglev_traffic);
+        maglev_balance(m, c, p->data);
+    }
+    repetition(r, false, p, m, c, 0);
 }
 
-void pipeline_timing_round(domain_results *r, pipeline *p, const maglev *m, size_t reps) {
+void pipeline_timing_round(domain_results *r, pipeline *p, const maglev *m, maglev_conntrack *c,
+                           size_t reps) {
     for (size_t i = 0; i < reps; i++, done++) {
-        repetition(r, true, p, m, done, &rng);
+        repetition(r, true, p, m, c, done);
     }
 }

@@ -6,7 +6,9 @@
  * order of both rotates by one each repetition), timing `per_block` batches
  * back to back per (size, variant). Before each timed batch, and outside the
  * timed region, the batch is refilled with fresh packets (packets_receive), as
- * a NIC would deliver them; a moved batch also gets its fresh box then.
+ * a NIC would deliver them; a moved batch also gets its fresh box then. Maglev
+ * has a stream of packets of its own (packets.h), so that its connection
+ * table sees every packet of every connection.
  */
 #ifndef BENCH_DOMAIN_PIPELINE_TIMING_H
 #define BENCH_DOMAIN_PIPELINE_TIMING_H
@@ -15,11 +17,14 @@
 #include "results.h"
 #include "stages.h"
 
-/* pipeline_timing_warm_up: one untimed repetition. */
-void pipeline_timing_warm_up(domain_results *r, pipeline *p, const maglev *m);
+/* pipeline_timing_warm_up: Maglev's connection table brought to its steady
+ * state (8 packets per open connection),
+ * then one untimed repetition. */
+void pipeline_timing_warm_up(domain_results *r, pipeline *p, const maglev *m, maglev_conntrack *c);
 
 /* pipeline_timing_round: `reps` more repetitions, into r->batches and r->empty;
  * failed calls are counted in r->errors. */
-void pipeline_timing_round(domain_results *r, pipeline *p, const maglev *m, size_t reps);
+void pipeline_timing_round(domain_results *r, pipeline *p, const maglev *m, maglev_conntrack *c,
+                           size_t reps);
 
 #endif /* BENCH_DOMAIN_PIPELINE_TIMING_H */

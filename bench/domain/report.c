@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "maglev.h"
 #include "plot.h"
 #include "stages.h"
 
@@ -145,8 +146,17 @@ static void print_overhead(domain_results *r) {
         "  Percentages from the medians. The paper: Rust/NetBricks on a Xeon E5530 at 2.4 GHz; its "
         "Maglev parses\n  DPDK packets and keeps a flow table; \"< 1%%\" is its text: \"for "
         "batches larger than 32 packets\".\n");
-    printf("  Maglev: %u backends, table of %llu entries, %u..%u entries per backend\n",
+    printf("  Maglev: %u backends, lookup table of %llu entries, %u..%u entries per backend;\n",
            r->maglev_backends, (unsigned long long)r->maglev_size, r->maglev_min, r->maglev_max);
+    uint64_t seen = r->maglev_hits + r->maglev_misses + r->maglev_dropped;
+    printf("  connection table of %u entries (%u-way lines) for %u open connections, one new per "
+           "%u packets;\n  of %llu packets balanced: %.2f%% hits, %.2f%% misses (%.2f%% "
+           "evicting), %llu dropped\n",
+           r->maglev_flows, MAGLEV_WAYS, TRAFFIC_FLOWS, TRAFFIC_NEW_FLOW_EVERY,
+           (unsigned long long)seen, 100.0 * (double)r->maglev_hits / (double)(seen ? seen : 1),
+           100.0 * (double)r->maglev_misses / (double)(seen ? seen : 1),
+           100.0 * (double)r->maglev_evictions / (double)(seen ? seen : 1),
+           (unsigned long long)r->maglev_dropped);
 }
 
 static void print_recovery(domain_results *r) {
@@ -172,7 +182,10 @@ static void print_parts(domain_results *r) {
     for (unsigned k = 0; k < P_COUNT; k++) {
         char cycles[16];
         snprintf(cycles, sizeof cycles,
-                 isnan(r->parts[k]) ? "n/a" : r->parts[k] < 1.0 ? "< 1" : "%.1f", r->parts[k]);
+                 isnan(r->parts[k])  ? "n/a"
+                 : r->parts[k] < 1.0 ? "< 1"
+                                     : "%.1f",
+                 r->parts[k]);
         printf("  %-22s %7s   %s\n", part_names[k], cycles, part_about[k]);
     }
 }

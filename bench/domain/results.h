@@ -24,7 +24,7 @@
     X(V_LEND, "lend", "5 protected calls in turn, the box lent to each")               \
     X(V_CHAIN, "plain-chain", "5 nested plain calls, each calling the next")           \
     X(V_MOVE, "move", "5 nested protected calls, the box moved from each to the next") \
-    X(V_MAGLEV, "maglev", "Maglev: hash each packet's 5-tuple, look up its backend")
+    X(V_MAGLEV, "maglev", "Maglev: parse, connection table, lookup table, rewrite")
 
 typedef enum variant {
 #define VARIANT_ENUM_(id, name, about) id,
@@ -47,7 +47,7 @@ typedef enum variant {
     X(R_FAULT_RETURN, "  return", "the recovery function's last line to the caller")               \
     X(R_FAULT_CALL, "failing call", "the whole call that faults, as its caller sees it")           \
     X(R_FAULT_NEXT, "next call", "the next call, on the recovered domain (succeeds)")              \
-    X(R_PANIC_BIG, "panic, 64 MiB", "panic->status again, the victim's heap 1024 times larger")     \
+    X(R_PANIC_BIG, "panic, 64 MiB", "panic->status again, the victim's heap 1024 times larger")    \
     X(R_CALL, "healthy call", "a call that does not fail, for reference")                          \
     X(R_SIGNAL_RAISE, "raise(SIGUSR1)", "no keel: raise() to a handler that returns")              \
     X(R_SIGNAL_SEGV, "SIGSEGV+siglongjmp", "no keel: a null write to a handler that siglongjmps")
@@ -63,8 +63,8 @@ typedef enum recovery_series {
 #define PART_LIST(X)                                                                            \
     X(P_PLAIN_CALL, "plain call", "a null filter through a function pointer")                   \
     X(P_RREF_CALL, "keel_rref_call", "a null method, no box")                                   \
-    X(P_RREF_CALL_STRICT, "  strict, mprotect", "the same into a strict domain (2 mprotect)")    \
-    X(P_RREF_CALL_PKEY, "  strict, pkey", "the same, the domain keyed (2 WRPKRU; n/a: no pku)")  \
+    X(P_RREF_CALL_STRICT, "  strict, mprotect", "the same into a strict domain (2 mprotect)")   \
+    X(P_RREF_CALL_PKEY, "  strict, pkey", "the same, the domain keyed (2 WRPKRU; n/a: no pku)") \
     X(P_RREF_LEND, "keel_rref_call_lend", "a null method, a box lent")                          \
     X(P_RREF_LEND_DATA, "  + keel_box_data", "a lend whose method opens the box (a stage)")     \
     X(P_BOX_DATA, "keel_box_data", "the owner's access check, from the host")                   \
@@ -106,6 +106,8 @@ typedef struct domain_results {
     uint64_t maglev_size;
     unsigned maglev_backends;
     uint32_t maglev_min, maglev_max; /* entries per backend */
+    uint32_t maglev_flows;           /* connection table entries */
+    uint64_t maglev_hits, maglev_misses, maglev_evictions, maglev_dropped; /* its packets */
 
     /* recovery */
     hist recovery[R_COUNT];
