@@ -58,15 +58,19 @@ static void leave_slow(thread_state *t, keel_domain *d) {
     }
 }
 
-static inline void leave(thread_state *t, keel_domain *d) {
-    presence_leave(t, d->id);
+/* Counts the thread out of domain `id`, the index it counted itself into: a
+ * domain's own `id` field is not that index until the domain has been created
+ * there, and a call through a forged or stale rref may name any index. */
+static inline void leave(thread_state *t, uint32_t id) {
+    presence_leave(t, id);
+    keel_domain *d = &keel_domains_[id];
     if (__builtin_expect(atomic_load_explicit(&d->needs_recovery, memory_order_relaxed), 0)) {
         leave_slow(t, d);
     }
 }
 
 void keel_domain_leave_(keel_domain *d) {
-    leave(&keel_thread_, d);
+    leave(&keel_thread_, d->id);
 }
 
 /* Marks the incarnation that `epoch` names as failed (once). */
@@ -308,7 +312,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         status = keel_box_lend_begin_(*box, caller, caller_frame, d->id);
     }
     if (status != KEEL_OK) {
-        leave(t, d);
+        leave(t, rref.domain);
         return status;
     }
     unsigned rights = keel_domain_admit_(d); /* the caller's key, for the departure */
@@ -358,7 +362,7 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         status = ifc_leave(caller, d, &frame, &flow, status);
     }
     keel_domain_depart_(d, rights);
-    leave(t, d);
+    leave(t, rref.domain);
     return status;
 }
 
