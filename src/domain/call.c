@@ -281,6 +281,44 @@ static keel_status validate(keel_domain *d, keel_rref rref, unsigned method, tar
     return KEEL_OK;
 }
 
+#ifndef KEEL_FAST_UNWIND
+/* unwind_x86_64.S's keel_unwind_call_, in C: the setjmp stays in here, and
+ * the caller sees an ordinary return. */
+static __attribute__((noinline)) keel_status keel_unwind_call_(void *object, keel_call *call,
+                                                               keel_method fn, call_frame *frame) {
+    if (sigsetjmp(frame->env, 0) != 0) {
+        return frame->failure;
+    }
+    return fn(object, call);
+}
+#endif
+
+/*
+ * The entry when there is a filter to run first, or a box to move once the
+ * filter has let the call through: both run inside the callee, after its
+ * unwind point. Out of line, with an unwind point of its own, so that its
+ * caller sees an ordinary return as it does from keel_unwind_call_.
+ */
+static __attribute__((noinline)) keel_status enter_checked(call_frame *frame, const target *to,
+                                                           unsigned method, keel_call *call,
+                                                           const keel_box *moved,
+                                                           principal caller) {
+    if (UNWIND_SAVE(frame->env) != 0) {
+        return frame->failure;
+    }
+    if (to->filter != NULL && to->filter(to->filter_state, call) != KEEL_OK) {
+        return refused(frame->domain, KEEL_EFILTERED);
+    }
+    if (moved != NULL) {
+        principal callee = {frame->domain->id, frame->epoch};
+        keel_status status = keel_box_move_(*moved, caller, callee, &call->box);
+        if (status != KEEL_OK) {
+            return status;
+        }
+    }
+    return to->interface->methods[method](to->object, call);
+}
+
 static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *result,
                              keel_box *box, box_mode mode) {
     if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
@@ -316,7 +354,6 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
         return status;
     }
     unsigned rights = keel_domain_admit_(d); /* the caller's key, for the departure */
-    principal callee = {d->id, to.epoch};
     keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller.id};
     call_frame frame;
     frame.previous = caller_frame;
@@ -332,20 +369,13 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     if (mode != BOX_NONE) {
         call.box = *box; /* the filter sees the handle the caller passed */
     }
-    if (UNWIND_SAVE(frame.env) == 0) {
-        if (to.filter != NULL && to.filter(to.filter_state, &call) != KEEL_OK) {
-            status = refused(d, KEEL_EFILTERED);
-        } else {
-            if (mode == BOX_MOVE) {
-                status = keel_box_move_(*box, caller, callee, &call.box);
-            }
-            if (status == KEEL_OK) {
-                status = to.interface->methods[method](to.object, &call);
-            }
-        }
+    if (to.filter == NULL && mode != BOX_MOVE) {
+        status = keel_unwind_call_(to.object, &call, to.interface->methods[method], &frame);
     } else {
-        status = frame.failure;
-        fail_domain(d, frame.epoch);
+        status = enter_checked(&frame, &to, method, &call, mode == BOX_MOVE ? box : NULL, caller);
+    }
+    if ((status == KEEL_EPANIC || status == KEEL_EFAULT) && frame.failure != KEEL_OK) {
+        fail_domain(d, frame.epoch); /* unwound */
     }
 
     /* ---- leave ---- */
@@ -491,7 +521,7 @@ _Noreturn void keel_panic(const char *format, ...) {
     f->signal = 0;
     f->address = NULL;
     frame->failure = KEEL_EPANIC;
-    keel_unwind_(frame->env);
+    keel_unwind_(frame);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -505,7 +535,7 @@ _Noreturn void keel_panic(const char *format, ...) {
 void __asan_handle_no_return(void);
 #endif
 
-_Noreturn void keel_unwind_(unwind_buf env) {
+_Noreturn void keel_unwind_(call_frame *frame) {
 #ifdef KEEL_ASAN
     /* The frames skipped over keep their poisoning unless told. */
     __asan_handle_no_return();
@@ -513,9 +543,9 @@ _Noreturn void keel_unwind_(unwind_buf env) {
     /* The frame resumed in runs with its domain's protection key (strict.c). */
     keel_pkey_resume_();
 #ifdef KEEL_FAST_UNWIND
-    keel_unwind_jump_(env);
+    keel_unwind_jump_(frame->env, frame->failure);
 #else
-    siglongjmp(env, 1);
+    siglongjmp(frame->env, frame->failure);
 #endif
 }
 
