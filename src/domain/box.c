@@ -324,17 +324,8 @@ static keel_status open_box(box_entry *e, principal who, const call_frame *frame
     return KEEL_OK;
 }
 
-keel_status keel_box_data(keel_box box, void **data, size_t *size) {
-    box_entry *e;
-    principal who = current_principal();
-    call_frame *frame = keel_thread_.frame;
-    keel_status status = check(box, who, frame, &e);
-    if (status == KEEL_OK && ifc_active()) {
-        status = open_box(e, who, frame);
-    }
-    if (status != KEEL_OK) {
-        return status;
-    }
+/* The bytes and size of an entry the caller may access. */
+static inline keel_status give_data(const box_entry *e, void **data, size_t *size) {
     if (data != NULL) {
         *data = e->data;
     }
@@ -342,6 +333,28 @@ keel_status keel_box_data(keel_box box, void **data, size_t *size) {
         *size = e->size;
     }
     return KEEL_OK;
+}
+
+/* keel_box_data once labels are in use: the box is opened first. Out of line,
+ * so that keel_box_data's common case keeps its values in scratch registers. */
+static __attribute__((noinline)) keel_status
+open_data(box_entry *e, principal who, const call_frame *frame, void **data, size_t *size) {
+    keel_status status = open_box(e, who, frame);
+    return status != KEEL_OK ? status : give_data(e, data, size);
+}
+
+keel_status keel_box_data(keel_box box, void **data, size_t *size) {
+    box_entry *e;
+    principal who = current_principal();
+    call_frame *frame = keel_thread_.frame;
+    keel_status status = check(box, who, frame, &e);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    if (ifc_active()) {
+        return open_data(e, who, frame, data, size);
+    }
+    return give_data(e, data, size);
 }
 
 keel_status keel_box_peek_(keel_box box, const void **data, size_t *size, keel_label *label) {
