@@ -19,8 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "domain/internal.h"
-#include "ifc/internal.h"
+#include "domain/box_table.h"
 
 __thread thread_state keel_thread_ __attribute__((tls_model("initial-exec")));
 

@@ -165,7 +165,7 @@ typedef struct thread_state {
     /* Count with atomic read-modify-writes: the record is the shared one, or
      * membarrier(2) is unavailable and every entry must be a full barrier. */
     bool careful;
-    keel_failure failure;  /* why the last failed call failed */
+    keel_failure failure; /* why the last failed call failed */
 } thread_state;
 
 #define KEEL_CALL_DEPTH_MAX 64u
@@ -263,13 +263,7 @@ void keel_fault_prepare_thread_(void);
 /* box.c */
 keel_status keel_box_system_init_(size_t exchange_size, unsigned capacity);
 keel_status keel_box_system_shutdown_(void);
-/* Lending: the box stays its owner's; the call's frame records it, and code
- * running in that frame may access it. The lender must own the box or have it
- * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
- * can be neither freed nor moved. */
-keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame,
-                                 uint32_t borrower);
-void keel_box_lend_end_(keel_box box);
+/* Lending: box_table.h. */
 /* Moving: make `callee` the owner; the returned handle replaces the old one.
  * The box's label must fit the receiver's clearance. */
 keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved);
