@@ -165,7 +165,7 @@ static __attribute__((noinline)) keel_status ifc_enter_check(principal caller,
 }
 
 /* The memo's lookup: one compare of the epoch, four of the key. The
- * callee's id is the rref's, which call_into has at hand. */
+ * callee's id is the rref's, which call_validated has at hand. */
 static inline keel_status ifc_enter(principal caller, const call_frame *caller_frame,
                                     uint32_t callee, keel_domain *d, ifc_entry *out) {
     keel_label frame_bound = caller_frame != NULL ? caller_frame->bound : KEEL_LABEL_TOP;
