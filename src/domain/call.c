@@ -19,8 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "domain/internal.h"
-#include "ifc/internal.h"
+#include "domain/box_table.h"
 
 __thread thread_state keel_thread_ __attribute__((tls_model("initial-exec")));
 
@@ -58,15 +57,19 @@ static void leave_slow(thread_state *t, keel_domain *d) {
     }
 }
 
-static inline void leave(thread_state *t, keel_domain *d) {
-    presence_leave(t, d->id);
+/* Counts the thread out of domain `id`, the index it counted itself into: a
+ * domain's own `id` field is not that index until the domain has been created
+ * there, and a call through a forged or stale rref may name any index. */
+static inline void leave(thread_state *t, uint32_t id) {
+    presence_leave(t, id);
+    keel_domain *d = &keel_domains_[id];
     if (__builtin_expect(atomic_load_explicit(&d->needs_recovery, memory_order_relaxed), 0)) {
         leave_slow(t, d);
     }
 }
 
 void keel_domain_leave_(keel_domain *d) {
-    leave(&keel_thread_, d);
+    leave(&keel_thread_, d->id);
 }
 
 /* Marks the incarnation that `epoch` names as failed (once). */
@@ -162,7 +165,7 @@ static __attribute__((noinline)) keel_status ifc_enter_check(principal caller,
 }
 
 /* The memo's lookup: one compare of the epoch, four of the key. The
- * callee's id is the rref's, which call_into has at hand. */
+ * callee's id is the rref's, which call_validated has at hand. */
 static inline keel_status ifc_enter(principal caller, const call_frame *caller_frame,
                                     uint32_t callee, keel_domain *d, ifc_entry *out) {
     keel_label frame_bound = caller_frame != NULL ? caller_frame->bound : KEEL_LABEL_TOP;
@@ -233,7 +236,7 @@ static inline keel_status ifc_leave(principal caller, keel_domain *d, const call
 /* What a validated rref leads to. */
 typedef struct target {
     void *object;
-    const keel_interface *interface;
+    keel_method method; /* the interface's method the call names */
     keel_filter filter;
     void *filter_state;
     uint64_t epoch;
@@ -245,7 +248,8 @@ typedef struct target {
  * runs or afterwards until it leaves: what is validated here stays true for the
  * whole call, except that the domain may fail (the epoch changes).
  */
-static keel_status validate(keel_domain *d, keel_rref rref, unsigned method, target *t) {
+static inline __attribute__((always_inline)) keel_status validate(keel_domain *d, keel_rref rref,
+                                                                  unsigned method, target *t) {
     if (!atomic_load(&d->live) || rref.slot >= d->config.table_capacity) {
         return KEEL_ESTALE;
     }
@@ -264,22 +268,158 @@ static keel_status validate(keel_domain *d, keel_rref rref, unsigned method, tar
         return refused(d, KEEL_ERECOVERING); /* not (yet) re-exported since a failure */
     }
     t->object = atomic_load_explicit(&s->object, memory_order_relaxed);
-    t->interface = atomic_load_explicit(&s->interface, memory_order_relaxed);
+    const keel_interface *interface = atomic_load_explicit(&s->interface, memory_order_relaxed);
     t->filter = atomic_load_explicit(&s->filter, memory_order_acquire);
     t->filter_state = atomic_load_explicit(&s->filter_state, memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&s->generation, memory_order_relaxed) != generation) {
         return refused(d, KEEL_EREVOKED); /* revoked while we read the slot */
     }
-    if (method >= t->interface->method_count) {
+    if (method >= interface->method_count) {
         return KEEL_ENOMETHOD;
     }
+    t->method = interface->methods[method]; /* interfaces are static: never changes */
     return KEEL_OK;
 }
 
-static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *result,
-                             keel_box *box, box_mode mode) {
-    if (rref.domain == KEEL_HOST_DOMAIN || rref.domain >= KEEL_DOMAIN_MAX) {
+#ifndef KEEL_FAST_UNWIND
+/* unwind_x86_64.S's keel_unwind_call_, in C: the setjmp stays in here, and
+ * the caller sees an ordinary return. */
+static __attribute__((noinline)) keel_status keel_unwind_call_(void *object, keel_call *call,
+                                                               keel_method fn, call_frame *frame) {
+    if (sigsetjmp(frame->env, 0) != 0) {
+        return frame->failure;
+    }
+    return fn(object, call);
+}
+#endif
+
+/* Moves `box` (the caller's handle) to the callee, whose frame is pushed,
+ * then runs the method: the call's handle becomes the callee's. */
+static inline keel_status move_and_run(call_frame *frame, keel_box box, keel_method method,
+                                       void *object, keel_call *call) {
+    principal sender = principal_of(frame->previous);
+    principal callee = {frame->domain->id, frame->epoch};
+    keel_status status = keel_box_move_(box, sender, callee, &call->box);
+    return status != KEEL_OK ? status : method(object, call);
+}
+
+/*
+ * The entries that run more than the method inside the callee, after its
+ * unwind point: the move of a box (enter_moved), and a filter first
+ * (enter_filtered, which moves the box too if there is one to move). Out of
+ * line, each with an unwind point of its own, so that their caller sees an
+ * ordinary return as it does from keel_unwind_call_.
+ */
+static __attribute__((noinline)) keel_status enter_moved(call_frame *frame, keel_method method,
+                                                         void *object, keel_call *call) {
+    if (UNWIND_SAVE(frame->env) != 0) {
+        return frame->failure;
+    }
+    return move_and_run(frame, call->box, method, object, call);
+}
+
+static __attribute__((noinline)) keel_status
+enter_filtered(call_frame *frame, target to, keel_call *call, const keel_box *moved) {
+    if (UNWIND_SAVE(frame->env) != 0) {
+        return frame->failure;
+    }
+    if (to.filter(to.filter_state, call) != KEEL_OK) {
+        return refused(frame->domain, KEEL_EFILTERED);
+    }
+    if (moved != NULL) {
+        return move_and_run(frame, *moved, to.method, to.object, call);
+    }
+    return to.method(to.object, call);
+}
+
+/*
+ * The rest of a call, once the caller is counted inside and the rref is
+ * valid: the flow check, the lend, the frame, the filter and the method, and
+ * the way back out. call_into has two copies of it per entry point: a plain
+ * one (`general` false), for a call that runs no filter and meets no label,
+ * no strict domain and no protection key (call_into checks each), in which
+ * those cases fold away and the compiler keeps the call's values in
+ * registers; and a general one that handles them all.
+ */
+static inline __attribute__((always_inline)) keel_status
+call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *result,
+               keel_box *box, box_mode mode, target to, bool general) {
+    keel_domain *d = &keel_domains_[id];
+    call_frame frame;
+    frame.previous = t->frame;
+    frame.domain = d;
+    frame.epoch = to.epoch;
+    frame.failure = KEEL_OK;
+    frame.lent = mode == BOX_LEND ? *box : KEEL_BOX_NONE;
+    frame.bound = KEEL_LABEL_TOP;
+    principal caller = principal_of(frame.previous);
+    keel_status status = KEEL_OK;
+    ifc_entry flow;
+    bool labelled = general && ifc_active();
+    if (labelled) {
+        status = ifc_enter(caller, frame.previous, id, d, &flow);
+        frame.bound = flow.bound;
+    }
+    if (status == KEEL_OK && mode == BOX_LEND) {
+        /* Before the frame is pushed, so that an unwind finds the lend recorded. */
+        status = keel_box_lend_begin_(*box, caller, frame.previous, id);
+    }
+    if (status != KEEL_OK) {
+        leave(t, id);
+        return status;
+    }
+    /* The caller's key, for the departure (none in the plain case). */
+    unsigned rights = general ? keel_domain_admit_(d) : 0;
+    keel_call call = {.method = method,
+                      .arg = arg,
+                      .result = result,
+                      /* the filter sees the handle the caller passed */
+                      .box = mode != BOX_NONE ? *box : KEEL_BOX_NONE,
+                      .caller = caller.id};
+    t->frame = &frame;
+    t->depth++;
+    presence_count_call(t, id);
+
+    if (general && to.filter != NULL) {
+        status = enter_filtered(&frame, to, &call, mode == BOX_MOVE ? box : NULL);
+    } else if (mode == BOX_MOVE) {
+        status = enter_moved(&frame, to.method, to.object, &call);
+    } else {
+        status = keel_unwind_call_(to.object, &call, to.method, &frame);
+    }
+    if ((status == KEEL_EPANIC || status == KEEL_EFAULT) && frame.failure != KEEL_OK) {
+        fail_domain(d, frame.epoch); /* unwound */
+    }
+
+    /* ---- leave ---- */
+    t->frame = frame.previous;
+    t->depth--;
+    if (mode == BOX_LEND) {
+        keel_box_lend_end_(frame.lent);
+    }
+    if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
+        atomic_load_explicit(&d->epoch, memory_order_acquire) != frame.epoch) {
+        status = KEEL_EABORTED; /* the domain failed while this call was inside it */
+    }
+    if (labelled) {
+        status = ifc_leave(caller, d, &frame, &flow, status);
+    }
+    if (general) {
+        keel_domain_depart_(d, rights);
+    }
+    leave(t, id);
+    return status;
+}
+
+/*
+ * A call. Inlined into each entry point below, where `mode` is a constant, so
+ * that each way of passing a box gets code of its own.
+ */
+static inline __attribute__((always_inline)) keel_status
+call_into(keel_rref rref, unsigned method, void *arg, void *result, keel_box *box, box_mode mode) {
+    uint32_t id = rref.domain;
+    if (id == KEEL_HOST_DOMAIN || id >= KEEL_DOMAIN_MAX) {
         return KEEL_ESTALE;
     }
     thread_state *t = &keel_thread_;
@@ -289,77 +429,19 @@ static keel_status call_into(keel_rref rref, unsigned method, void *arg, void *r
     if (__builtin_expect(t->record == NULL, 0)) {
         keel_thread_prepare_(t);
     }
-    keel_domain *d = &keel_domains_[rref.domain];
-    call_frame *caller_frame = t->frame;
-
-    /* ---- enter, then validate ---- */
-    presence_enter(t, rref.domain);
-    target to;
+    keel_domain *d = &keel_domains_[id];
+    presence_enter(t, id);
+    target to = {.object = NULL}; /* set in full when valid */
     keel_status status = validate(d, rref, method, &to);
-    principal caller = principal_of(caller_frame);
-    ifc_entry flow;
-    flow.bound = KEEL_LABEL_TOP;
-    bool labelled = ifc_active();
-    if (status == KEEL_OK && labelled) {
-        status = ifc_enter(caller, caller_frame, rref.domain, d, &flow);
-    }
-    if (status == KEEL_OK && mode == BOX_LEND) {
-        /* Before the frame exists, so that an unwind finds the lend recorded. */
-        status = keel_box_lend_begin_(*box, caller, caller_frame, d->id);
-    }
     if (status != KEEL_OK) {
-        leave(t, d);
+        leave(t, id);
         return status;
     }
-    unsigned rights = keel_domain_admit_(d); /* the caller's key, for the departure */
-    principal callee = {d->id, to.epoch};
-    keel_call call = {.method = method, .arg = arg, .result = result, .caller = caller.id};
-    call_frame frame;
-    frame.previous = caller_frame;
-    frame.domain = d;
-    frame.epoch = to.epoch;
-    frame.failure = KEEL_OK;
-    frame.lent = mode == BOX_LEND ? *box : KEEL_BOX_NONE;
-    frame.bound = flow.bound;
-    t->frame = &frame;
-    t->depth++;
-    presence_count_call(t, rref.domain);
-
-    if (mode != BOX_NONE) {
-        call.box = *box; /* the filter sees the handle the caller passed */
+    if (__builtin_expect(
+            to.filter == NULL && !ifc_active() && !d->config.strict && keel_pkey_open_ == 0, 1)) {
+        return call_validated(t, id, method, arg, result, box, mode, to, false);
     }
-    if (UNWIND_SAVE(frame.env) == 0) {
-        if (to.filter != NULL && to.filter(to.filter_state, &call) != KEEL_OK) {
-            status = refused(d, KEEL_EFILTERED);
-        } else {
-            if (mode == BOX_MOVE) {
-                status = keel_box_move_(*box, caller, callee, &call.box);
-            }
-            if (status == KEEL_OK) {
-                status = to.interface->methods[method](to.object, &call);
-            }
-        }
-    } else {
-        status = frame.failure;
-        fail_domain(d, frame.epoch);
-    }
-
-    /* ---- leave ---- */
-    t->frame = frame.previous;
-    t->depth--;
-    if (frame.lent.index != 0) {
-        keel_box_lend_end_(frame.lent);
-    }
-    if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
-        atomic_load_explicit(&d->epoch, memory_order_acquire) != to.epoch) {
-        status = KEEL_EABORTED; /* the domain failed while this call was inside it */
-    }
-    if (labelled) {
-        status = ifc_leave(caller, d, &frame, &flow, status);
-    }
-    keel_domain_depart_(d, rights);
-    leave(t, d);
-    return status;
+    return call_validated(t, id, method, arg, result, box, mode, to, true);
 }
 
 keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result) {
@@ -487,7 +569,7 @@ _Noreturn void keel_panic(const char *format, ...) {
     f->signal = 0;
     f->address = NULL;
     frame->failure = KEEL_EPANIC;
-    keel_unwind_(frame->env);
+    keel_unwind_(frame);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -501,7 +583,7 @@ _Noreturn void keel_panic(const char *format, ...) {
 void __asan_handle_no_return(void);
 #endif
 
-_Noreturn void keel_unwind_(unwind_buf env) {
+_Noreturn void keel_unwind_(call_frame *frame) {
 #ifdef KEEL_ASAN
     /* The frames skipped over keep their poisoning unless told. */
     __asan_handle_no_return();
@@ -509,9 +591,9 @@ _Noreturn void keel_unwind_(unwind_buf env) {
     /* The frame resumed in runs with its domain's protection key (strict.c). */
     keel_pkey_resume_();
 #ifdef KEEL_FAST_UNWIND
-    keel_unwind_jump_(env);
+    keel_unwind_jump_(frame->env, frame->failure);
 #else
-    siglongjmp(env, 1);
+    siglongjmp(frame->env, frame->failure);
 #endif
 }
 

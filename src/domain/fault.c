@@ -143,7 +143,7 @@ static void on_fault(int signal, siginfo_t *info, void *context) {
      * rather than sigreturn, put back what the interrupted code had (the
      * unwind then re-asserts the keel key of the frame it resumes in). */
     keel_pkey_restore_interrupted_(context);
-    keel_unwind_(frame->env);
+    keel_unwind_(frame);
 }
 
 keel_status keel_fault_install_(void) {

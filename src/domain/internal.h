@@ -6,9 +6,11 @@
 #ifndef KEEL_DOMAIN_INTERNAL_H
 #define KEEL_DOMAIN_INTERNAL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "keel/domain.h"
@@ -93,23 +95,30 @@ struct keel_domain {
  * needs (the callee-saved registers, the stack pointer and the resume address:
  * unwind_x86_64.S), a third of glibc's sigsetjmp, which also mangles pointers
  * and calls out to decide about the signal mask. Elsewhere, and when
- * KEEL_PORTABLE_UNWIND is defined, it is sigsetjmp(env, 0) and siglongjmp.
- * (and where the compiler enables a CET shadow stack, which glibc maintains).
+ * KEEL_PORTABLE_UNWIND is defined (or where the compiler enables a CET shadow
+ * stack, which glibc maintains), it is sigsetjmp(env, 0) and siglongjmp.
  * Neither saves the signal mask: the fault handler runs with SA_NODEFER and an
  * empty sa_mask, so the mask at the fault is the mask to resume with.
+ *
+ * Two ways to make an unwind point:
+ * - keel_unwind_call_(object, call, fn, frame) returns fn(object, call), or, if
+ *   the call is unwound, the failure status (KEEL_EPANIC or KEEL_EFAULT): an
+ *   ordinary function call to its caller, which needs no returns_twice and so
+ *   keeps its values in registers across it. The call path uses it.
+ * - UNWIND_SAVE(env) returns 0, and a second time the failure status (never
+ *   0) when unwound, as setjmp does: its caller is returns_twice, and keeps
+ *   across it only what setjmp would let it keep.
  */
 #if defined(__x86_64__) && !defined(KEEL_PORTABLE_UNWIND) && !(defined(__CET__) && (__CET__ & 2))
 #define KEEL_FAST_UNWIND 1
 typedef uintptr_t unwind_buf[8];
 __attribute__((returns_twice)) int keel_unwind_save_(unwind_buf env);
-_Noreturn void keel_unwind_jump_(unwind_buf env);
+_Noreturn void keel_unwind_jump_(unwind_buf env, keel_status failure);
 #define UNWIND_SAVE(env) keel_unwind_save_(env)
 #else
 typedef sigjmp_buf unwind_buf;
 #define UNWIND_SAVE(env) sigsetjmp(env, 0)
 #endif
-/* Resumes at the UNWIND_SAVE of `env`, which then returns 1 (call.c). */
-_Noreturn void keel_unwind_(unwind_buf env);
 
 /* One call into a domain, on the calling thread's stack. */
 typedef struct call_frame {
@@ -123,6 +132,16 @@ typedef struct call_frame {
      * clearances of every caller waiting on this call (ifc/internal.h). */
     keel_label bound;
 } call_frame;
+
+#ifdef KEEL_FAST_UNWIND
+/* keel_unwind_call_ (above), given the frame as its env (the frame's first
+ * bytes). Where sigsetjmp unwinds, call.c has it. */
+static_assert(offsetof(call_frame, env) == 0, "keel_unwind_call_ is given the frame as its env");
+keel_status keel_unwind_call_(void *object, keel_call *call, keel_method fn, call_frame *frame);
+#endif
+/* Resumes at the unwind point of `frame`, which then returns frame->failure
+ * (call.c). */
+_Noreturn void keel_unwind_(call_frame *frame);
 
 /*
  * Which threads are inside which domain (presence.c). Each thread that calls
@@ -146,7 +165,7 @@ typedef struct thread_state {
     /* Count with atomic read-modify-writes: the record is the shared one, or
      * membarrier(2) is unavailable and every entry must be a full barrier. */
     bool careful;
-    keel_failure failure;  /* why the last failed call failed */
+    keel_failure failure; /* why the last failed call failed */
 } thread_state;
 
 #define KEEL_CALL_DEPTH_MAX 64u
@@ -244,13 +263,7 @@ void keel_fault_prepare_thread_(void);
 /* box.c */
 keel_status keel_box_system_init_(size_t exchange_size, unsigned capacity);
 keel_status keel_box_system_shutdown_(void);
-/* Lending: the box stays its owner's; the call's frame records it, and code
- * running in that frame may access it. The lender must own the box or have it
- * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
- * can be neither freed nor moved. */
-keel_status keel_box_lend_begin_(keel_box box, principal lender, const call_frame *lender_frame,
-                                 uint32_t borrower);
-void keel_box_lend_end_(keel_box box);
+/* Lending: box_table.h. */
 /* Moving: make `callee` the owner; the returned handle replaces the old one.
  * The box's label must fit the receiver's clearance. */
 keel_status keel_box_move_(keel_box box, principal sender, principal callee, keel_box *moved);

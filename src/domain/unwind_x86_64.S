@@ -1,12 +1,20 @@
 /*
- * unwind_x86_64.S - the unwind point of a call into a domain (internal.h).
+ * unwind_x86_64.S - the unwind points of calls into domains (internal.h).
  *
- * keel_unwind_save_(env) records the callee-saved registers of the System V
- * AMD64 ABI (rbx, rbp, r12-r15), the stack pointer its caller will have after
- * it returns, and its return address, then returns 0. keel_unwind_jump_(env)
- * restores them and resumes at that return address with 1 in eax: the save
- * returns a second time. Callers declare the save returns_twice, so the
- * compiler keeps across it only what setjmp would let it keep.
+ * keel_unwind_call_(object, call, fn, frame) records in the frame's env (its
+ * first bytes) the callee-saved registers of the System V AMD64 ABI (rbx, rbp,
+ * r12-r15), the stack pointer its caller will have after it returns, and its
+ * return address, then calls fn(object, call) (its arguments come first, so
+ * they are in place) and returns what fn returns. keel_unwind_jump_(env, status)
+ * restores them and resumes at that return address with `status` in eax: to
+ * its caller, keel_unwind_call_ has returned `status`, an ordinary return of
+ * an ordinary call (the callee-saved registers hold what they held at the
+ * call, the stack pointer is the caller's), so the caller needs no
+ * returns_twice and keeps its values in registers across it.
+ *
+ * keel_unwind_save_(env) records the same and returns 0; a jump to it returns
+ * a second time, with `status` (never 0). Callers declare it returns_twice,
+ * so the compiler keeps across it only what setjmp would let it keep.
  *
  * Not done, unlike glibc's sigsetjmp: pointer mangling (the buffer sits in the
  * calling thread's stack frame, beside return addresses that are not mangled
@@ -22,6 +30,32 @@
 #endif
 
     .text
+    .globl keel_unwind_call_
+    .hidden keel_unwind_call_
+    .type keel_unwind_call_, @function
+    .p2align 4
+keel_unwind_call_:
+    .cfi_startproc
+    BRANCH_TARGET
+    movq %rbx, 0(%rcx)      /* rdi and rsi are fn's arguments already */
+    movq %rbp, 8(%rcx)
+    movq %r12, 16(%rcx)
+    movq %r13, 24(%rcx)
+    movq %r14, 32(%rcx)
+    movq %r15, 40(%rcx)
+    leaq 8(%rsp), %rax      /* the caller's stack pointer after the return */
+    movq %rax, 48(%rcx)
+    movq (%rsp), %rax       /* the return address */
+    movq %rax, 56(%rcx)
+    subq $8, %rsp           /* the callee's stack aligned as at any call */
+    .cfi_adjust_cfa_offset 8
+    callq *%rdx
+    addq $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size keel_unwind_call_, .-keel_unwind_call_
+
     .globl keel_unwind_save_
     .hidden keel_unwind_save_
     .type keel_unwind_save_, @function
@@ -58,7 +92,7 @@ keel_unwind_jump_:
     movq 32(%rdi), %r14
     movq 40(%rdi), %r15
     movq 48(%rdi), %rsp
-    movl $1, %eax
+    movl %esi, %eax
     jmpq *56(%rdi)
     .cfi_endproc
     .size keel_unwind_jump_, .-keel_unwind_jump_

@@ -269,6 +269,33 @@ KEEL_TEST(forged_and_dangling_rrefs_are_refused_as_stale) {
     CHECK_STATUS(keel_rref_call(comp.rref, M_ADD, &add, &result), KEEL_ESTALE);
 }
 
+KEEL_TEST(a_call_naming_an_unused_domain_id_leaves_no_trace_on_that_id) {
+    setup();
+    /* An id no domain has had in this process yet: the tests keep few alive. */
+    enum { UNUSED = 40 };
+    keel_rref forged = {.domain = UNUSED, .slot = 0, .generation = 1};
+    CHECK_STATUS(keel_rref_call(forged, M_GET, NULL, NULL), KEEL_ESTALE);
+    /* Ids are given lowest first: create domains until one gets that id. */
+    static component comps[UNUSED];
+    keel_domain *made[UNUSED];
+    unsigned n = 0;
+    do {
+        comps[n] = (component){.reexport = true};
+        made[n] = make(&comps[n], KEEL_RECOVER_RESTART, 0);
+        CHECK(made[n] != NULL);
+        n++;
+    } while (keel_domain_id(made[n - 1]) < UNUSED);
+    CHECK_EQ(keel_domain_id(made[n - 1]), UNUSED);
+    /* Its failure is recovered by the last thread out, this one: nobody is
+     * counted inside it. */
+    int arg = 1;
+    CHECK_STATUS(keel_rref_call(comps[n - 1].rref, M_PANIC, &arg, NULL), KEEL_EPANIC);
+    CHECK_EQ(keel_domain_get_state(made[n - 1]), KEEL_DOMAIN_RUNNING);
+    while (n > 0) {
+        CHECK_OK(keel_domain_destroy(made[--n]));
+    }
+}
+
 KEEL_TEST(a_revoked_rref_fails_in_every_copy) {
     component comp = {.reexport = true};
     keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);

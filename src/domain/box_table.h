@@ -1,0 +1,128 @@
+/*
+ * box_table.h - the box table's entries, and the part of box.c that every lent
+ * call runs: the access check and the lend's count in and out. Inline here so
+ * that keel_rref_call_lend (call.c) makes no call for them; box.c owns the
+ * table and does everything else. Not installed.
+ *
+ * Lending changes no owner: the lender keeps the box and the call's frame
+ * records it (call.c). The entry only counts its lenders, so that a free or a
+ * move by another thread of the owner cannot pull the memory from under the
+ * borrower: a lend increments `lent` and then checks the entry is not closing;
+ * a free or move sets BOX_CLOSING only while `lent` is 0 (one
+ * compare-and-swap). Both sides are locked read-modify-writes of one word, so
+ * one of them sees the other.
+ */
+#ifndef KEEL_DOMAIN_BOX_TABLE_H
+#define KEEL_DOMAIN_BOX_TABLE_H
+
+#include "domain/internal.h"
+#include "ifc/internal.h"
+
+#pragma GCC visibility push(hidden)
+
+typedef struct box_entry {
+    void *data;
+    size_t size;
+    _Atomic uint32_t generation; /* handles with another generation are dead */
+    uint32_t owner;
+    uint64_t owner_epoch;
+    _Atomic uint32_t lent; /* calls lending it, plus BOX_CLOSING while a free or move runs */
+    /* Its data's label: rises as principals open it, lowered by relabel. */
+    _Atomic keel_categories secrecy, integrity;
+    uint32_t next_free; /* free-list link */
+    bool live;          /* holds memory (possibly owned by a dead domain) */
+} box_entry;
+
+#define BOX_CLOSING 0x80000000u
+
+/* The table, mapped by keel_box_system_init_ (NULL before it and after the
+ * shutdown), and its number of entries: box_capacity + 1, as entry 0 is never
+ * used (KEEL_BOX_NONE is never valid). */
+extern box_entry *keel_box_entries_;
+extern unsigned keel_box_capacity_;
+
+static inline bool box_owner_alive(const box_entry *e) {
+    return epoch_of(e->owner) == e->owner_epoch;
+}
+
+static inline bool box_same(keel_box a, keel_box b) {
+    return a.index == b.index && a.generation == b.generation;
+}
+
+/* The entry a live handle names, if `who` owns it, or if `frame` is not NULL
+ * and the box is lent to it. */
+static inline keel_status box_check(keel_box box, principal who, const call_frame *frame,
+                                    box_entry **out) {
+    box_entry *entries = keel_box_entries_;
+    if (entries == NULL || box.index == 0 || box.index >= keel_box_capacity_ ||
+        box.generation == 0) {
+        return KEEL_ESTALE;
+    }
+    box_entry *e = &entries[box.index];
+    if (atomic_load_explicit(&e->generation, memory_order_acquire) != box.generation ||
+        !box_owner_alive(e)) {
+        return KEEL_ESTALE;
+    }
+    bool owns = e->owner == who.id && e->owner_epoch == who.epoch;
+    if (!owns && (frame == NULL || !box_same(frame->lent, box))) {
+        return KEEL_EACCESS;
+    }
+    *out = e;
+    return KEEL_OK;
+}
+
+static inline keel_label box_label(const box_entry *e) {
+    return (keel_label){atomic_load_explicit(&e->secrecy, memory_order_relaxed),
+                        atomic_load_explicit(&e->integrity, memory_order_relaxed)};
+}
+
+/* A box refused to `to`: reported, and refused unless auditing (box.c). */
+__attribute__((cold)) keel_status keel_box_refuse_transfer_(keel_label label, uint32_t to,
+                                                            const char *how);
+
+/* May `to` receive this box? Its label must fit the receiver's clearance. */
+static inline keel_status box_admits(const box_entry *e, uint32_t to, const char *how) {
+    if (!ifc_active()) {
+        return KEEL_OK;
+    }
+    keel_label label = box_label(e);
+    if (__builtin_expect(keel_label_flows(label, ifc_clearance(to)), 1)) {
+        return KEEL_OK;
+    }
+    return keel_box_refuse_transfer_(label, to, how);
+}
+
+/* Lending: the box stays its owner's; the call's frame records it, and code
+ * running in that frame may access it. The lender must own the box or have it
+ * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
+ * can be neither freed nor moved. */
+static inline keel_status keel_box_lend_begin_(keel_box box, principal lender,
+                                               const call_frame *lender_frame, uint32_t borrower) {
+    box_entry *e;
+    keel_status status = box_check(box, lender, lender_frame, &e);
+    if (status == KEEL_OK) {
+        status = box_admits(e, borrower, "lent to");
+    }
+    if (status != KEEL_OK) {
+        return status;
+    }
+    /* Count the lend, then look again: a free or move that closed the entry
+     * first wins (the lend fails); one that comes later sees the count. */
+    uint32_t before = atomic_fetch_add(&e->lent, 1);
+    if ((before & BOX_CLOSING) != 0 ||
+        atomic_load_explicit(&e->generation, memory_order_relaxed) != box.generation) {
+        atomic_fetch_sub(&e->lent, 1);
+        return (before & BOX_CLOSING) != 0 ? KEEL_EACCESS : KEEL_ESTALE;
+    }
+    return KEEL_OK;
+}
+
+static inline void keel_box_lend_end_(keel_box box) {
+    /* The box never left its owner: whatever became of the borrower, ending the
+     * lend is all there is to give it back. */
+    atomic_fetch_sub_explicit(&keel_box_entries_[box.index].lent, 1, memory_order_release);
+}
+
+#pragma GCC visibility pop
+
+#endif /* KEEL_DOMAIN_BOX_TABLE_H */
