@@ -124,9 +124,10 @@ KEEL_TEST(a_full_line_evicts_the_flow_seen_least_recently) {
     maglev m;
     maglev_conntrack c;
     CHECK(maglev_build(&m, BACKENDS, SIZE) == 0);
+    maglev_conntrack refused;
+    CHECK(maglev_conntrack_init(&refused, MAGLEV_WAYS + 1) != 0); /* not a power of two */
+    CHECK(maglev_conntrack_init(&refused, MAGLEV_WAYS / 2) != 0); /* less than a line */
     CHECK(maglev_conntrack_init(&c, MAGLEV_WAYS) == 0); /* one line: every flow shares it */
-    CHECK(maglev_conntrack_init(&c, MAGLEV_WAYS + 1) != 0);
-    CHECK(maglev_conntrack_init(&c, MAGLEV_WAYS) == 0);
     traffic t;
     traffic_init(&t, seed++);
     packet flows[MAGLEV_WAYS + 1];
