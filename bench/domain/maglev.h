@@ -93,7 +93,9 @@ uint64_t maglev_flow_hash(const packet *p);
 
 /* maglev_balance: sends each packet of the batch to its backend, through the
  * connection table; a packet that is not IPv4 TCP or UDP, or is truncated, is
- * dropped: counted, and its destination MAC address zeroed. O(b->count). */
+ * dropped: counted, and its destination MAC address zeroed. O(b->count).
+ * Not thread-safe on one table: as in Maglev, each forwarding thread keeps a
+ * connection table of its own (the lookup table may be shared, read only). */
 void maglev_balance(const maglev *m, maglev_conntrack *c, batch *b);
 
 #endif /* BENCH_DOMAIN_MAGLEV_H */

@@ -29,6 +29,24 @@
 #define BRANCH_TARGET
 #endif
 
+/* The unwind point, into the env at \env (keel_unwind_jump_ reads the same
+ * layout): the callee-saved registers, then the stack pointer the caller of
+ * the enclosing function will have after it returns, then its return address.
+ * Must run first thing in a function (the return address at (%rsp)); \scratch
+ * is a caller-saved register it may clobber. */
+.macro SAVE_POINT env, scratch
+    movq %rbx, 0(\env)
+    movq %rbp, 8(\env)
+    movq %r12, 16(\env)
+    movq %r13, 24(\env)
+    movq %r14, 32(\env)
+    movq %r15, 40(\env)
+    leaq 8(%rsp), \scratch
+    movq \scratch, 48(\env)
+    movq (%rsp), \scratch
+    movq \scratch, 56(\env)
+.endm
+
     .text
     .globl keel_unwind_call_
     .hidden keel_unwind_call_
@@ -37,16 +55,7 @@
 keel_unwind_call_:
     .cfi_startproc
     BRANCH_TARGET
-    movq %rbx, 0(%rcx)      /* rdi and rsi are fn's arguments already */
-    movq %rbp, 8(%rcx)
-    movq %r12, 16(%rcx)
-    movq %r13, 24(%rcx)
-    movq %r14, 32(%rcx)
-    movq %r15, 40(%rcx)
-    leaq 8(%rsp), %rax      /* the caller's stack pointer after the return */
-    movq %rax, 48(%rcx)
-    movq (%rsp), %rax       /* the return address */
-    movq %rax, 56(%rcx)
+    SAVE_POINT %rcx, %rax   /* rdi and rsi are fn's arguments already */
     subq $8, %rsp           /* the callee's stack aligned as at any call */
     .cfi_adjust_cfa_offset 8
     callq *%rdx
@@ -63,16 +72,7 @@ keel_unwind_call_:
 keel_unwind_save_:
     .cfi_startproc
     BRANCH_TARGET
-    movq %rbx, 0(%rdi)
-    movq %rbp, 8(%rdi)
-    movq %r12, 16(%rdi)
-    movq %r13, 24(%rdi)
-    movq %r14, 32(%rdi)
-    movq %r15, 40(%rdi)
-    leaq 8(%rsp), %rdx      /* the caller's stack pointer after the return */
-    movq %rdx, 48(%rdi)
-    movq (%rsp), %rdx       /* the return address */
-    movq %rdx, 56(%rdi)
+    SAVE_POINT %rdi, %rdx
     xorl %eax, %eax
     ret
     .cfi_endproc
