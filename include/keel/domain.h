@@ -275,8 +275,9 @@ KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, 
  * the box stays with the caller and *box is unchanged. Fails as
  * keel_rref_call, and with KEEL_EINVAL (box NULL), KEEL_ESTALE (a dead box
  * handle), KEEL_EACCESS (the caller does not own the box, or it is lent to a
- * call in progress). Bound: keel_rref_call's, plus the box table's lock.
- * Thread-safe.
+ * call in progress). Bound: keel_rref_call's, plus the box table's lock, and
+ * keel_box_free's system call when another thread allocated or last moved the
+ * box. Thread-safe.
  */
 KEEL_API keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_box *box, void *arg,
                                          void *result);
@@ -290,7 +291,9 @@ KEEL_API keel_status keel_rref_call_move(keel_rref rref, unsigned method, keel_b
  * the box nor has it lent to its own call, or if the box is being freed or
  * moved by another thread; KEEL_ESTALE for a dead handle; otherwise fails as
  * keel_rref_call. Bound: keel_rref_call's (lock-free outside strict mode and
- * recovery), plus two atomic read-modify-writes. Thread-safe.
+ * recovery), plus recording the lend and ending it: two plain stores if this
+ * thread allocated or last moved the box, else two atomic read-modify-writes.
+ * Thread-safe.
  */
 KEEL_API keel_status keel_rref_call_lend(keel_rref rref, unsigned method, keel_box box, void *arg,
                                          void *result);
@@ -327,7 +330,9 @@ KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 
 /* keel_box_free: frees a box the caller owns. KEEL_ESTALE (dead handle),
  * KEEL_EACCESS (owned by someone else, or lent to a call in progress). O(1);
- * takes the box table's lock. Thread-safe. */
+ * takes the box table's lock; if another thread allocated or last moved the
+ * box, and runs still, also one membarrier(2) system call and a look at that
+ * thread's 64 lend slots (docs/domains.md, "Boxes"). Thread-safe. */
 KEEL_API keel_status keel_box_free(keel_box box);
 
 /*
@@ -345,7 +350,9 @@ KEEL_API keel_status keel_box_data(keel_box box, void **data, size_t *size);
  * caller's handle (pass it back, e.g. in the call's result): results travel
  * without a copy. KEEL_EINVAL (NULL, or not inside a call), KEEL_ESTALE,
  * KEEL_EACCESS (not the owner, or lent), KEEL_ECLEARANCE (the box's label does
- * not fit the caller's clearance: it stays here). O(1); takes the box lock.
+ * not fit the caller's clearance: it stays here). O(1); takes the box lock,
+ * plus keel_box_free's system call when another thread allocated or last
+ * moved the box.
  */
 KEEL_API keel_status keel_box_give(keel_box *box);
 

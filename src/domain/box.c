@@ -103,14 +103,23 @@ static bool reclaimable(const box_entry *e) {
            atomic_load_explicit(&keel_domains_[e->owner].reclaim_below, memory_order_acquire);
 }
 
-/* Claims the entry for a free or a move: fails while the box is lent. */
-static bool close_entry(box_entry *e) {
-    uint32_t open = 0;
-    return atomic_compare_exchange_strong(&e->lent, &open, BOX_CLOSING);
-}
-
 static void reopen_entry(box_entry *e) {
     atomic_fetch_and(&e->lent, ~BOX_CLOSING);
+}
+
+/* Claims the entry for a free or a move: fails while the box is lent, by a
+ * counted lend or by its lender thread's plain one (box_table.h). */
+static bool close_entry(box_entry *e, uint32_t index) {
+    uint32_t open = 0;
+    if (!atomic_compare_exchange_strong(&e->lent, &open, BOX_CLOSING)) {
+        return false;
+    }
+    uint32_t lender = atomic_load_explicit(&e->lender, memory_order_relaxed);
+    if (lender != 0 && keel_presence_lending_(lender, index)) {
+        reopen_entry(e);
+        return false;
+    }
+    return true;
 }
 
 /* Frees a closed entry's memory and the entry (box lock held). */
@@ -132,7 +141,16 @@ static unsigned reap_one_locked(void) {
     uint32_t i = reap_cursor;
     reap_cursor = reap_cursor + 1 < keel_box_capacity_ ? reap_cursor + 1 : 1;
     box_entry *e = &keel_box_entries_[i];
-    if (e->live && reclaimable(e) && close_entry(e)) {
+    /* A reclaimable box has no lend in progress, and no plain one to look
+     * for: a lend runs in a frame of its owner's incarnation or in a frame
+     * nested in one on the same thread (a borrower's), so its thread is
+     * counted inside the owner, and reclaim_below passes that incarnation
+     * only once every thread has left it. So the reaper, which runs in every
+     * allocation, makes no membarrier. It closes the entry as a free does,
+     * for release() to reopen. */
+    uint32_t open = 0;
+    if (e->live && reclaimable(e) &&
+        atomic_compare_exchange_strong(&e->lent, &open, BOX_CLOSING)) {
         release(i);
         return 1;
     }
@@ -177,6 +195,10 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
         return KEEL_EINVAL;
     }
     *out = KEEL_BOX_NONE;
+    thread_state *t = &keel_thread_;
+    if (t->record == NULL) {
+        keel_thread_prepare_(t); /* for its name as the box's lender */
+    }
     principal owner = current_principal();
     void *data;
     keel_status status = keel_heap_locked_alloc(&exchange, size, &data);
@@ -203,6 +225,8 @@ keel_status keel_box_alloc(size_t size, keel_box *out) {
      * failed incarnation allocates a box that is born dead, and reaped. */
     e->owner = owner.id;
     e->owner_epoch = owner.epoch;
+    /* Its allocator lends it by the plain path (box_table.h). */
+    atomic_store_explicit(&e->lender, t->lender, memory_order_relaxed);
     keel_label label = ifc_label(owner.id);
     atomic_store_explicit(&e->secrecy, label.secrecy, memory_order_relaxed);
     atomic_store_explicit(&e->integrity, label.integrity, memory_order_relaxed);
@@ -222,8 +246,8 @@ keel_status keel_box_free(keel_box box) {
     box_entry *e;
     /* Only the owner frees: a borrower cannot free what it was lent. */
     keel_status status = box_check(box, current_principal(), NULL, &e);
-    if (status == KEEL_OK && !close_entry(e)) {
-        status = KEEL_EACCESS; /* lent to a call in progress on another thread */
+    if (status == KEEL_OK && !close_entry(e, box.index)) {
+        status = KEEL_EACCESS; /* lent to a call in progress */
     }
     if (status == KEEL_OK) {
         release(box.index);
@@ -345,8 +369,8 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
     box_entry *e;
     /* Only the owner moves: a borrower cannot give away what it was lent. */
     keel_status status = box_check(box, sender, NULL, &e);
-    if (status == KEEL_OK && !close_entry(e)) {
-        status = KEEL_EACCESS; /* lent to a call in progress on another thread */
+    if (status == KEEL_OK && !close_entry(e, box.index)) {
+        status = KEEL_EACCESS; /* lent to a call in progress */
     }
     if (status == KEEL_OK) {
         status = box_admits(e, callee.id, "moved to");
@@ -357,6 +381,10 @@ keel_status keel_box_move_(keel_box box, principal sender, principal callee, kee
     if (status == KEEL_OK) {
         e->owner = callee.id;
         e->owner_epoch = callee.epoch;
+        /* The mover lends it by the plain path from now on: a box that
+         * passes to another thread costs that thread one membarrier, at its
+         * first move, and none after. */
+        atomic_store_explicit(&e->lender, keel_thread_.lender, memory_order_relaxed);
         uint32_t generation = next_generation++;
         if (next_generation == 0) {
             next_generation = 1;
@@ -412,7 +440,7 @@ keel_status keel_box_append(keel_box dest, size_t *used, keel_box *source) {
     if (status == KEEL_OK) {
         status = box_check(*source, who, NULL, &s);
     }
-    if (status == KEEL_OK && !close_entry(s)) {
+    if (status == KEEL_OK && !close_entry(s, source->index)) {
         status = KEEL_EACCESS; /* the source is lent to a call in progress */
     }
     if (status != KEEL_OK) {

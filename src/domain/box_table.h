@@ -5,12 +5,28 @@
  * table and does everything else. Not installed.
  *
  * Lending changes no owner: the lender keeps the box and the call's frame
- * records it (call.c). The entry only counts its lenders, so that a free or a
- * move by another thread of the owner cannot pull the memory from under the
- * borrower: a lend increments `lent` and then checks the entry is not closing;
- * a free or move sets BOX_CLOSING only while `lent` is 0 (one
- * compare-and-swap). Both sides are locked read-modify-writes of one word, so
- * one of them sees the other.
+ * records it (call.c). What the entry keeps is who lends it, so that a free or
+ * a move by another thread of the owner cannot pull the memory from under the
+ * borrower. A free or a move first closes the entry: it sets BOX_CLOSING in
+ * `lent` only while `lent` is 0 (one compare-and-swap), then asks whether the
+ * entry's `lender` thread lends it; if anybody does, it reopens the entry and
+ * fails. A lend records itself, then checks that the entry is not closing.
+ *
+ * Two ways to record a lend, so that the common one takes no locked
+ * instruction:
+ * - The plain path, for the thread the entry names as its `lender` (the thread
+ *   that allocated the box, or moved it last): a plain store of the box's index
+ *   into its own record's slot for the call's depth (presence.c), ended by a
+ *   plain store of 0. This is presence.c's Dekker pattern again: the lend
+ *   stores its slot then loads `lent`; the closer stores BOX_CLOSING then loads
+ *   the slot, after membarrier(2) if the lender is another thread
+ *   (keel_presence_lending_), so one of them sees the other. A closer that is
+ *   the lender itself reads its own slots in program order: no barrier.
+ * - Any other thread (and every thread where membarrier is unavailable, or
+ *   beyond presence.c's records) counts itself into `lent` with a locked
+ *   read-modify-write, which the closer's compare-and-swap sees.
+ * So a free or a move costs a membarrier only for a box that another thread
+ * allocated or moved last, and only while other threads exist.
  */
 #ifndef KEEL_DOMAIN_BOX_TABLE_H
 #define KEEL_DOMAIN_BOX_TABLE_H
@@ -27,6 +43,9 @@ typedef struct box_entry {
     uint32_t owner;
     uint64_t owner_epoch;
     _Atomic uint32_t lent; /* calls lending it, plus BOX_CLOSING while a free or move runs */
+    /* The thread that lends it by the plain path (thread_state.lender), or 0.
+     * Set by an allocation and by a move, before the generation they publish. */
+    _Atomic uint32_t lender;
     /* Its data's label: rises as principals open it, lowered by relabel. */
     _Atomic keel_categories secrecy, integrity;
     uint32_t next_free; /* free-list link */
@@ -95,9 +114,12 @@ static inline keel_status box_admits(const box_entry *e, uint32_t to, const char
 /* Lending: the box stays its owner's; the call's frame records it, and code
  * running in that frame may access it. The lender must own the box or have it
  * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
- * can be neither freed nor moved. */
-static inline keel_status keel_box_lend_begin_(keel_box box, principal lender,
-                                               const call_frame *lender_frame, uint32_t borrower) {
+ * can be neither freed nor moved. The lend is recorded at the thread's current
+ * depth, where keel_box_lend_end_ finds it; `*plain` says which way it was
+ * recorded (above). */
+static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, principal lender,
+                                               const call_frame *lender_frame, uint32_t borrower,
+                                               bool *plain) {
     box_entry *e;
     keel_status status = box_check(box, lender, lender_frame, &e);
     if (status == KEEL_OK) {
@@ -106,21 +128,43 @@ static inline keel_status keel_box_lend_begin_(keel_box box, principal lender,
     if (status != KEEL_OK) {
         return status;
     }
-    /* Count the lend, then look again: a free or move that closed the entry
-     * first wins (the lend fails); one that comes later sees the count. */
-    uint32_t before = atomic_fetch_add(&e->lent, 1);
-    if ((before & BOX_CLOSING) != 0 ||
-        atomic_load_explicit(&e->generation, memory_order_relaxed) != box.generation) {
+    /* Record the lend, then look again: a free or move that closed the entry
+     * first wins (the lend fails); one that comes later sees the lend. */
+    uint32_t state;
+    *plain = t->lender != 0 && atomic_load_explicit(&e->lender, memory_order_relaxed) == t->lender;
+    if (*plain) {
+        _Atomic uint32_t *mine = &t->record->lending[t->depth];
+        atomic_store_explicit(mine, box.index, memory_order_relaxed);
+        /* The compiler keeps the load below the store; the processor is held
+         * by the closer's barrier (keel_presence_lending_). */
+        atomic_signal_fence(memory_order_seq_cst);
+        state = atomic_load_explicit(&e->lent, memory_order_acquire);
+        if ((state & BOX_CLOSING) == 0 &&
+            atomic_load_explicit(&e->generation, memory_order_relaxed) == box.generation) {
+            return KEEL_OK;
+        }
+        atomic_store_explicit(mine, 0, memory_order_relaxed);
+    } else {
+        state = atomic_fetch_add(&e->lent, 1);
+        if ((state & BOX_CLOSING) == 0 &&
+            atomic_load_explicit(&e->generation, memory_order_relaxed) == box.generation) {
+            return KEEL_OK;
+        }
         atomic_fetch_sub(&e->lent, 1);
-        return (before & BOX_CLOSING) != 0 ? KEEL_EACCESS : KEEL_ESTALE;
     }
-    return KEEL_OK;
+    return (state & BOX_CLOSING) != 0 ? KEEL_EACCESS : KEEL_ESTALE;
 }
 
-static inline void keel_box_lend_end_(keel_box box) {
-    /* The box never left its owner: whatever became of the borrower, ending the
-     * lend is all there is to give it back. */
-    atomic_fetch_sub_explicit(&keel_box_entries_[box.index].lent, 1, memory_order_release);
+/* Ends the lend that keel_box_lend_begin_ recorded at the thread's current
+ * depth. The box never left its owner: whatever became of the borrower,
+ * ending the lend is all there is to give it back. Release: the borrower's
+ * accesses come before a free or a move that sees the lend gone. */
+static inline void keel_box_lend_end_(thread_state *t, keel_box box, bool plain) {
+    if (plain) {
+        atomic_store_explicit(&t->record->lending[t->depth], 0, memory_order_release);
+    } else {
+        atomic_fetch_sub_explicit(&keel_box_entries_[box.index].lent, 1, memory_order_release);
+    }
 }
 
 #pragma GCC visibility pop

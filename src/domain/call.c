@@ -361,9 +361,10 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
         status = ifc_enter(caller, frame.previous, id, d, &flow);
         frame.bound = flow.bound;
     }
+    bool lent_plain = false;
     if (status == KEEL_OK && mode == BOX_LEND) {
         /* Before the frame is pushed, so that an unwind finds the lend recorded. */
-        status = keel_box_lend_begin_(*box, caller, frame.previous, id);
+        status = keel_box_lend_begin_(t, *box, caller, frame.previous, id, &lent_plain);
     }
     if (status != KEEL_OK) {
         leave(t, id);
@@ -396,7 +397,7 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
     t->frame = frame.previous;
     t->depth--;
     if (mode == BOX_LEND) {
-        keel_box_lend_end_(frame.lent);
+        keel_box_lend_end_(t, frame.lent, lent_plain);
     }
     if (status != KEEL_EPANIC && status != KEEL_EFAULT &&
         atomic_load_explicit(&d->epoch, memory_order_acquire) != frame.epoch) {

@@ -152,9 +152,15 @@ _Noreturn void keel_unwind_(call_frame *frame);
  * records. Threads beyond the records share one more, counted with atomic
  * read-modify-writes.
  */
+#define KEEL_CALL_DEPTH_MAX 64u
+
 typedef struct thread_record {
     _Atomic uint32_t inside[KEEL_DOMAIN_MAX]; /* nesting count per domain id */
     _Atomic uint64_t calls[KEEL_DOMAIN_MAX];  /* validated calls per domain id */
+    /* The box (table index) each open call of this thread lends through the
+     * plain path (box_table.h), by call depth; 0 where none. Written only by
+     * the record's thread; read by a free or a move of such a box. */
+    _Atomic uint32_t lending[KEEL_CALL_DEPTH_MAX];
 } thread_record;
 
 /* Per-thread state. */
@@ -165,10 +171,11 @@ typedef struct thread_state {
     /* Count with atomic read-modify-writes: the record is the shared one, or
      * membarrier(2) is unavailable and every entry must be a full barrier. */
     bool careful;
+    /* The thread's name in a box entry's `lender` (box_table.h): its record's
+     * index + 1; 0 for a careful thread, which lends with read-modify-writes. */
+    uint32_t lender;
     keel_failure failure; /* why the last failed call failed */
 } thread_state;
-
-#define KEEL_CALL_DEPTH_MAX 64u
 
 /* Initial-exec: one %fs-relative access even from libkeel.so, instead of a
  * __tls_get_addr call per access (and safe in the fault handler). It costs a
@@ -217,6 +224,11 @@ void keel_presence_barrier_(void);
 /* True if any thread is counted inside `id` (call keel_presence_barrier_ first). */
 bool keel_presence_anyone_inside_(uint32_t id);
 uint64_t keel_presence_calls_(uint32_t id);
+/* True if the thread named `lender` (thread_state.lender) lends box `index`
+ * through the plain path in one of its open calls. For a free or a move that
+ * has closed the box's entry: another thread's record is read after a
+ * keel_presence_barrier_, the caller's own without one. O(KEEL_CALL_DEPTH_MAX). */
+bool keel_presence_lending_(uint32_t lender, uint32_t index);
 void keel_presence_reset_calls_(keel_domain *domain);
 
 static inline void presence_enter(thread_state *t, uint32_t id) {

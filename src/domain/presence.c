@@ -80,6 +80,12 @@ static void thread_exit(void *record) {
         }
     }
     if (r != &records[RECORDS]) {
+        /* A thread that ended inside a call (pthread_exit from a method) left
+         * its lends open: nobody can end them now, and the record's next
+         * thread starts with none. */
+        for (unsigned depth = 0; depth < KEEL_CALL_DEPTH_MAX; depth++) {
+            atomic_store_explicit(&r->lending[depth], 0, memory_order_release);
+        }
         record_used[r - records] = false;
     }
     atomic_fetch_sub(&threads, 1);
@@ -114,6 +120,7 @@ void keel_thread_prepare_(thread_state *t) {
     pthread_mutex_unlock(&records_lock);
     /* System init (and with it keel_presence_init_) precedes every call. */
     t->careful = i == RECORDS || !membarrier_ready;
+    t->lender = t->careful ? 0 : i + 1;
     t->record = &records[i];
     (void)pthread_setspecific(exit_key, t->record);
 }
@@ -145,6 +152,29 @@ bool keel_presence_anyone_inside_(uint32_t id) {
         }
     }
     return atomic_load_explicit(&records[RECORDS].inside[id], memory_order_acquire) != 0;
+}
+
+bool keel_presence_lending_(uint32_t lender, uint32_t index) {
+    const thread_state *t = &keel_thread_;
+    const thread_record *r = &records[lender - 1];
+    /* The caller's own lends are those of its open calls, in program order. */
+    unsigned depth = t->depth;
+    if (lender != t->lender) {
+        /* Another thread's: it stores its slot, then loads the entry's
+         * state; we have stored BOX_CLOSING and now load its slots. The
+         * barrier orders its side (presence.c's header): either we see its
+         * slot, or its load sees the entry closing. */
+        keel_presence_barrier_();
+        depth = KEEL_CALL_DEPTH_MAX;
+    }
+    for (unsigned i = 0; i < KEEL_CALL_DEPTH_MAX && i < depth; i++) {
+        /* Acquire: a 0 stored as a lend ended orders the borrower's accesses
+         * before whatever the free or the move does next. */
+        if (atomic_load_explicit(&r->lending[i], memory_order_acquire) == index) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static uint64_t sum_calls(uint32_t id) {

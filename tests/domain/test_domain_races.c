@@ -10,7 +10,20 @@
 #include "keel/domain.h"
 #include "keel_test.h"
 
-enum { M_NOP, M_PANIC, M_LEND_AND_WAIT, M_WAIT, M_HOLD_BOX, M_RELEND, M_READ_LENT, M_METHODS };
+enum {
+    M_NOP,
+    M_PANIC,
+    M_LEND_AND_WAIT,
+    M_WAIT,
+    M_HOLD_BOX,
+    M_RELEND,
+    M_READ_LENT,
+    M_LEND_OWN,
+    M_CALL_OWNER,
+    M_TRY_FREE,
+    M_WATCH_LOAN,
+    M_METHODS
+};
 
 static atomic_int stop, borrowed, release_loan;
 static keel_rref borrower_rref; /* used by M_LEND_AND_WAIT and M_RELEND */
@@ -98,10 +111,58 @@ static keel_status read_lent(void *object, keel_call *call) {
     return KEEL_OK;
 }
 
+/* Owner and borrower of the nested-loan behaviour: the owner allocates a box
+ * and lends it to the borrower (M_LEND_OWN), which calls back into the owner
+ * (M_CALL_OWNER), whose inner frame tries to free and to move the box
+ * (M_TRY_FREE): the loan is still open further out on the same thread. */
+static keel_rref owner_rref;
+static atomic_int inner_free_status, inner_move_status, outer_free_status;
+
+static keel_status lend_own(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    keel_box box;
+    if (keel_box_alloc(64, &box) != KEEL_OK) {
+        return KEEL_ENOMEM;
+    }
+    keel_status status = keel_rref_call_lend(borrower_rref, M_CALL_OWNER, box, &box, NULL);
+    atomic_store(&outer_free_status, keel_box_free(box)); /* the loan has ended */
+    return status;
+}
+static keel_status call_owner(void *object, keel_call *call) {
+    (void)object;
+    return keel_rref_call(owner_rref, M_TRY_FREE, call->arg, NULL);
+}
+static keel_status try_free(void *object, keel_call *call) {
+    (void)object;
+    keel_box box = *(keel_box *)call->arg;
+    atomic_store(&inner_free_status, keel_box_free(box));
+    atomic_store(&inner_move_status, keel_rref_call_move(borrower_rref, M_NOP, &box, NULL, NULL));
+    return KEEL_OK;
+}
+
+/* M_WATCH_LOAN: a loan open for a while, watching for a free of the box it
+ * was lent that succeeded meanwhile (which the free must refuse). */
+static atomic_int watched_box_freed, freed_under_loan;
+static keel_status watch_loan(void *object, keel_call *call) {
+    (void)object;
+    void *data;
+    if (keel_box_data(call->box, &data, NULL) != KEEL_OK) {
+        return KEEL_EACCESS;
+    }
+    for (int i = 0; i < 64; i++) {
+        if (atomic_load(&watched_box_freed)) {
+            atomic_store(&freed_under_loan, 1);
+        }
+    }
+    return KEEL_OK;
+}
+
 static const keel_method methods[M_METHODS] = {
     [M_NOP] = nop,          [M_PANIC] = panic_now,   [M_LEND_AND_WAIT] = lend_and_wait,
     [M_WAIT] = wait_loan,   [M_HOLD_BOX] = hold_box, [M_RELEND] = relend,
-    [M_READ_LENT] = read_lent};
+    [M_READ_LENT] = read_lent, [M_LEND_OWN] = lend_own, [M_CALL_OWNER] = call_owner,
+    [M_TRY_FREE] = try_free,   [M_WATCH_LOAN] = watch_loan};
 static const keel_interface interface = {"race", M_METHODS, methods};
 
 typedef struct component {
@@ -418,6 +479,117 @@ KEEL_TEST(a_borrower_may_lend_a_box_on_and_the_loan_ends_with_each_call) {
     CHECK_OK(keel_box_free(box));
     CHECK_OK(keel_domain_destroy(a));
     CHECK_OK(keel_domain_destroy(b));
+}
+
+/* The thread that allocated a box lends it without a locked instruction
+ * (box_table.h): a free or a move from another thread must still see the loan. */
+static void *alloc_and_lend(void *arg) {
+    (void)arg;
+    if (keel_box_alloc(64, &loaned) == KEEL_OK) {
+        (void)keel_rref_call_lend(loan_c.rref, M_WAIT, loaned, NULL, NULL);
+    }
+    return NULL;
+}
+
+KEEL_TEST(a_box_lent_by_the_thread_that_allocated_it_is_safe_from_other_threads) {
+    loan_c = (component){0};
+    keel_domain *d = make(&loan_c, false);
+    atomic_store(&borrowed, 0);
+    atomic_store(&release_loan, 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, alloc_and_lend, NULL) == 0);
+    while (!atomic_load(&borrowed)) {
+        sched_yield();
+    }
+    CHECK_STATUS(keel_box_free(loaned), KEEL_EACCESS);
+    keel_box moving = loaned;
+    CHECK_STATUS(keel_rref_call_move(loan_c.rref, M_NOP, &moving, NULL, NULL), KEEL_EACCESS);
+    CHECK(moving.generation == loaned.generation);
+    atomic_store(&release_loan, 1);
+    pthread_join(t, NULL);
+    CHECK_OK(keel_box_free(loaned)); /* the loan has ended: now it goes */
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(an_owner_cannot_free_or_move_a_box_its_own_thread_lends_further_out) {
+    component owner = {0}, borrower = {0};
+    keel_domain *o = make(&owner, false);
+    keel_domain *b = make(&borrower, false);
+    owner_rref = owner.rref;
+    borrower_rref = borrower.rref;
+    atomic_store(&inner_free_status, KEEL_OK);
+    atomic_store(&inner_move_status, KEEL_OK);
+    atomic_store(&outer_free_status, KEEL_EINVAL);
+    /* host -> owner (allocates, lends) -> borrower -> owner again (frees?) */
+    CHECK_OK(keel_rref_call(owner.rref, M_LEND_OWN, NULL, NULL));
+    CHECK_STATUS((keel_status)atomic_load(&inner_free_status), KEEL_EACCESS);
+    CHECK_STATUS((keel_status)atomic_load(&inner_move_status), KEEL_EACCESS);
+    CHECK_OK((keel_status)atomic_load(&outer_free_status));
+    CHECK_OK(keel_domain_destroy(o));
+    CHECK_OK(keel_domain_destroy(b));
+}
+
+/* Round after round, one thread allocates a box and lends it again and again
+ * while another tries to free it: no free may succeed while a loan is open,
+ * and once it has, every later lend is refused. */
+enum { LOAN_ROUNDS = 2000 };
+static _Atomic keel_box race_box;
+static atomic_int race_round, race_lends;
+
+static void *lend_until_freed(void *arg) {
+    (void)arg;
+    for (int round = 0; round < LOAN_ROUNDS; round++) {
+        keel_box box;
+        if (keel_box_alloc(64, &box) != KEEL_OK) {
+            atomic_store(&freed_under_loan, 1);
+            return NULL;
+        }
+        atomic_store(&watched_box_freed, 0);
+        atomic_store(&race_box, box);
+        atomic_store(&race_round, round + 1);
+        keel_status s;
+        /* KEEL_EACCESS: a lend that met the free closing the entry. */
+        while ((s = keel_rref_call_lend(loan_c.rref, M_WATCH_LOAN, box, NULL, NULL)) == KEEL_OK ||
+               s == KEEL_EACCESS) {
+            atomic_fetch_add(&race_lends, s == KEEL_OK);
+        }
+        if (s != KEEL_ESTALE) {
+            atomic_store(&freed_under_loan, 1); /* nothing else may refuse it */
+        }
+        while (atomic_load(&race_round) != -(round + 1)) {
+            sched_yield(); /* the freer has seen the round end */
+        }
+    }
+    return NULL;
+}
+
+KEEL_TEST(a_free_racing_a_plain_loan_from_another_thread_never_wins_while_it_is_open) {
+    loan_c = (component){0};
+    keel_domain *d = make(&loan_c, false);
+    atomic_store(&freed_under_loan, 0);
+    atomic_store(&race_round, 0);
+    atomic_store(&race_lends, 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, lend_until_freed, NULL) == 0);
+    long refused = 0;
+    for (int round = 1; round <= LOAN_ROUNDS; round++) {
+        while (atomic_load(&race_round) != round) {
+            sched_yield();
+        }
+        keel_box box = atomic_load(&race_box);
+        keel_status s;
+        while ((s = keel_box_free(box)) == KEEL_EACCESS) {
+            refused++;
+        }
+        CHECK_OK(s);
+        atomic_store(&watched_box_freed, 1);
+        atomic_store(&race_round, -round);
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ(atomic_load(&freed_under_loan), 0);
+    /* The race ran: loans were open when frees came (not a proof, a sign). */
+    CHECK(refused > 0 && atomic_load(&race_lends) > 0);
+    CHECK_OK(keel_domain_destroy(d));
 }
 
 /* More threads than presence records: the ones beyond share a record. Every

@@ -16,7 +16,10 @@
  *     and one that blocks until another thread posts (the executive's park);
  *   - clock_nanosleep to an absolute instant already past and to one ahead
  *     (the executive's throttle); timer_settime arming and disarming;
- *   - a condition variable broadcast with no waiter; getrusage(RUSAGE_THREAD).
+ *   - a condition variable broadcast with no waiter; getrusage(RUSAGE_THREAD);
+ *   - syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED), as a free or
+ *     a move of a box another thread lends by the plain path makes it
+ *     (presence.c), alone and with another thread.
  * instr_count traces at most INSTR_TARGETS_MAX functions per run, so the
  * targets are measured in groups, one traced run each. Each target's worst
  * call is printed plus 2 for the PLT stub the call goes through (endbr64 and
@@ -40,6 +43,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +72,9 @@ static void init_objects(void) {
     pthread_mutex_init(&pi_mutex, &attr);
     pthread_mutexattr_destroy(&attr);
     sem_init(&sem, 0, 0);
+    /* As keel_presence_init_ does; where membarrier is missing the call fails
+     * at once, which is measured then (and libkeel makes none). */
+    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
     page_size = sysconf(_SC_PAGESIZE);
     page = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     struct sigevent sev;
@@ -233,6 +241,18 @@ static void body_rusage(void *arg) {
     rusage();
 }
 
+/* Group 4 (index 3): the membarrier a free or a move may make (presence.c). */
+static void round_membarrier(void) {
+    for (int i = 0; i < 4; i++) {
+        (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    }
+}
+
+static void body_membarrier(void *arg) {
+    (void)arg;
+    twice(round_membarrier);
+}
+
 /* ---- stack ---- */
 
 static void stack_lock(void) {
@@ -277,6 +297,9 @@ static void stack_timer_settime(void) {
     timer_arm(50000000u);
     timer_arm(0);
 }
+static void stack_membarrier(void) {
+    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
 static void stack_mutex_life(void) {
     mutex_life(false);
     mutex_life(true);
@@ -317,10 +340,11 @@ static target targets[] = {
     {"pthread_mutexattr_destroy", (void *)pthread_mutexattr_destroy, 1, stack_mutex_life, false},
     {"pthread_mutex_destroy", (void *)pthread_mutex_destroy, 1, stack_mutex_life, false},
     {"getrusage", (void *)getrusage, 2, rusage, false},
+    {"syscall", (void *)syscall, 3, stack_membarrier, false},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 
-static void (*const bodies[])(void *) = {body_locks, body_suspend, body_rusage};
+static void (*const bodies[])(void *) = {body_locks, body_suspend, body_rusage, body_membarrier};
 #define GROUP_COUNT (sizeof bodies / sizeof bodies[0])
 
 static void (*stack_which)(void);
