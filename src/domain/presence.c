@@ -73,10 +73,11 @@ static void thread_exit(void *record) {
     thread_record *r = record;
     pthread_mutex_lock(&records_lock);
     for (uint32_t id = 1; id < KEEL_DOMAIN_MAX; id++) {
-        uint64_t calls = atomic_load_explicit(&r->calls[id], memory_order_relaxed);
-        if (calls != 0) {
+        /* An exchange: threads sharing the last record may count into it
+         * meanwhile, and a load then a store of 0 would lose their counts. */
+        if (atomic_load_explicit(&r->calls[id], memory_order_relaxed) != 0) {
+            uint64_t calls = atomic_exchange(&r->calls[id], 0);
             atomic_fetch_add(&keel_domains_[id].calls_retired, calls);
-            atomic_store_explicit(&r->calls[id], 0, memory_order_relaxed);
         }
     }
     if (r != &records[RECORDS]) {
@@ -187,7 +188,13 @@ static uint64_t sum_calls(uint32_t id) {
 }
 
 uint64_t keel_presence_calls_(uint32_t id) {
-    return sum_calls(id) - atomic_load(&keel_domains_[id].calls_base);
+    /* Under the lock: an exiting thread moves its counts from its record to
+     * calls_retired, and a sum that read calls_retired before the move and
+     * the record after it would miss them. */
+    pthread_mutex_lock(&records_lock);
+    uint64_t calls = sum_calls(id) - atomic_load(&keel_domains_[id].calls_base);
+    pthread_mutex_unlock(&records_lock);
+    return calls;
 }
 
 void keel_presence_reset_calls_(keel_domain *d) {
