@@ -115,7 +115,10 @@ static bool close_entry(box_entry *e, uint32_t index) {
         return false;
     }
     uint32_t lender = atomic_load_explicit(&e->lender, memory_order_relaxed);
-    if (lender != 0 && keel_presence_lending_(lender, index)) {
+    if (lender == 0 || (lender == keel_thread_.lender && keel_thread_.lends_open == 0)) {
+        return true; /* no plain lender, or it is this thread, lending nothing */
+    }
+    if (keel_presence_lending_(lender, index)) {
         reopen_entry(e);
         return false;
     }

@@ -174,6 +174,9 @@ typedef struct thread_state {
     /* The thread's name in a box entry's `lender` (box_table.h): its record's
      * index + 1; 0 for a careful thread, which lends with read-modify-writes. */
     uint32_t lender;
+    /* How many of its record's `lending` slots are set: a free or a move by
+     * this thread of a box it lends reads them only if some are. */
+    unsigned lends_open;
     keel_failure failure; /* why the last failed call failed */
 } thread_state;
 
