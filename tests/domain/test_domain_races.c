@@ -546,6 +546,7 @@ static void *lend_until_freed(void *arg) {
         }
         atomic_store(&watched_box_freed, 0);
         atomic_store(&race_box, box);
+        atomic_store(&race_lends, 0);
         atomic_store(&race_round, round + 1);
         keel_status s;
         /* KEEL_EACCESS: a lend that met the free closing the entry. */
@@ -576,6 +577,9 @@ KEEL_TEST(a_free_racing_a_plain_loan_from_another_thread_never_wins_while_it_is_
         while (atomic_load(&race_round) != round) {
             sched_yield();
         }
+        while (atomic_load(&race_lends) < 2) {
+            sched_yield(); /* the lender is lending, most of the time inside a loan */
+        }
         keel_box box = atomic_load(&race_box);
         keel_status s;
         while ((s = keel_box_free(box)) == KEEL_EACCESS) {
@@ -588,7 +592,7 @@ KEEL_TEST(a_free_racing_a_plain_loan_from_another_thread_never_wins_while_it_is_
     pthread_join(t, NULL);
     CHECK_EQ(atomic_load(&freed_under_loan), 0);
     /* The race ran: loans were open when frees came (not a proof, a sign). */
-    CHECK(refused > 0 && atomic_load(&race_lends) > 0);
+    CHECK(refused > 0);
     CHECK_OK(keel_domain_destroy(d));
 }
 
