@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -96,6 +97,65 @@ static NOINLINE uint64_t box_data(part_context *c) {
     TIMED_CALLS(keel_box_data(c->p->box, &data, NULL));
 }
 
+/* Frees PART_OPS boxes allocated beforehand (untimed): by this thread, the
+ * boxes' lender, or by a helper thread that stays alive meanwhile, so that
+ * each free makes the membarrier of a box another thread lends
+ * (docs/domains.md, "Threads"). The helper exits before the next part: the
+ * other parts, and the recovery series, run with one thread, as before. */
+typedef struct box_maker {
+    keel_box boxes[PART_OPS];
+    int status;
+    sem_t made, release;
+} box_maker;
+
+static void make_boxes(box_maker *m) {
+    for (unsigned i = 0; i < PART_OPS; i++) {
+        m->status |= (int)keel_box_alloc(64, &m->boxes[i]);
+    }
+}
+
+static void *make_boxes_and_wait(void *arg) {
+    box_maker *m = arg;
+    make_boxes(m);
+    sem_post(&m->made);
+    sem_wait(&m->release);
+    return NULL;
+}
+
+static uint64_t time_frees(part_context *c, box_maker *m) {
+    int status = m->status;
+    uint64_t start = bench_tsc_begin();
+    for (unsigned i = 0; i < PART_OPS; i++) {
+        status |= (int)keel_box_free(m->boxes[i]);
+    }
+    uint64_t end = bench_tsc_end();
+    c->status |= status;
+    return end - start;
+}
+
+static NOINLINE uint64_t free_own(part_context *c) {
+    box_maker m = {.status = 0};
+    make_boxes(&m);
+    return time_frees(c, &m);
+}
+
+static NOINLINE uint64_t free_other(part_context *c) {
+    box_maker m = {.status = 0};
+    pthread_t helper;
+    if (sem_init(&m.made, 0, 0) != 0 || sem_init(&m.release, 0, 0) != 0 ||
+        pthread_create(&helper, NULL, make_boxes_and_wait, &m) != 0) {
+        c->status |= (int)KEEL_ESYSTEM;
+        return 0;
+    }
+    sem_wait(&m.made);
+    uint64_t cycles = time_frees(c, &m);
+    sem_post(&m.release);
+    pthread_join(helper, NULL);
+    sem_destroy(&m.made);
+    sem_destroy(&m.release);
+    return cycles;
+}
+
 static NOINLINE uint64_t atomic_rmw(part_context *c) {
     TIMED_LOOP(atomic_fetch_add_explicit(&c->counter, 1, memory_order_relaxed));
 }
@@ -149,6 +209,8 @@ static uint64_t (*const part_loops[P_COUNT])(part_context *) = {
     [P_RREF_LEND] = rref_lend,
     [P_RREF_LEND_DATA] = rref_lend_data,
     [P_BOX_DATA] = box_data,
+    [P_FREE_OWN] = free_own,
+    [P_FREE_OTHER] = free_other,
     [P_ATOMIC_RMW] = atomic_rmw,
     [P_MUTEX] = mutex_pair,
     [P_SIGSETJMP] = glibc_sigsetjmp,

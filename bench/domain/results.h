@@ -68,6 +68,8 @@ typedef enum recovery_series {
     X(P_RREF_LEND, "keel_rref_call_lend", "a null method, a box lent")                          \
     X(P_RREF_LEND_DATA, "  + keel_box_data", "a lend whose method opens the box (a stage)")     \
     X(P_BOX_DATA, "keel_box_data", "the owner's access check, from the host")                   \
+    X(P_FREE_OWN, "keel_box_free", "a box this thread allocated (it is the box's lender)")     \
+    X(P_FREE_OTHER, "  another's box", "the lender a live thread: membarrier, its 64 slots")     \
     X(P_ATOMIC_RMW, "locked RMW", "atomic_fetch_add on an uncontended line (any order)")        \
     X(P_MUTEX, "mutex lock+unlock", "an uncontended pthread mutex")                             \
     X(P_SIGSETJMP, "sigsetjmp(env, 0)", "glibc, no signal mask saved")                          \

@@ -331,8 +331,8 @@ KEEL_API keel_status keel_box_alloc(size_t size, keel_box *out);
 /* keel_box_free: frees a box the caller owns. KEEL_ESTALE (dead handle),
  * KEEL_EACCESS (owned by someone else, or lent to a call in progress). O(1);
  * takes the box table's lock; if another thread allocated or last moved the
- * box, and runs still, also one membarrier(2) system call and a look at that
- * thread's 64 lend slots (docs/domains.md, "Boxes"). Thread-safe. */
+ * box, and other threads exist, also one membarrier(2) system call and a look
+ * at that thread's 64 lend slots (docs/domains.md, "Threads"). Thread-safe. */
 KEEL_API keel_status keel_box_free(keel_box box);
 
 /*
