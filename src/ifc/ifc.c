@@ -16,7 +16,7 @@ ifc_principal keel_ifc_principals_[KEEL_DOMAIN_MAX] = {
     [KEEL_HOST_DOMAIN] = {.clear_secrecy = ~(keel_categories)0},
 };
 /* The epoch starts at 1: 0 marks an empty memo entry. */
-ifc_globals keel_ifc_ = {.begun = 1, .ended = 1};
+ifc_globals keel_ifc_ = {.labels = CHANGES_INIT};
 keel_ifc_mode keel_ifc_mode_ = KEEL_IFC_ENFORCE;
 __thread ifc_memo keel_ifc_memo_[IFC_MEMO_ENTRIES] __attribute__((tls_model("initial-exec")));
 

@@ -15,13 +15,13 @@
  * moment ago: the same caller, from the same frame, calls the same callee,
  * whose labels are equal, and nothing has been relabelled since. Each thread
  * remembers such checks (keel_ifc_memo_), tagged with the label epoch: the
- * count of label and clearance writes begun, `keel_ifc_.begun`. Every write
+ * count of label and clearance writes begun (`keel_ifc_.labels`). Every write
  * to any principal's label or clearance goes through ifc_write_begin and
  * ifc_write_end (each raise, relabel, domain creation and system reset), so a
- * tag that still equals `begun` means no principal's label or clearance has
+ * tag that still equals that count means no principal's label or clearance has
  * changed since the memo was filled; a call that finds its memo pays one
  * compare of the epoch and four of the key instead of the check. The argument
- * that this is sound, under concurrent writers, is at ifc_snapshot_begin.
+ * that this is sound, under concurrent writers, is core/changes.h's.
  * Privileges are not part of any memoized check and do not move the epoch.
  */
 #ifndef KEEL_IFC_INTERNAL_H
@@ -30,6 +30,7 @@
 #include <assert.h>
 #include <stdatomic.h>
 
+#include "core/changes.h"
 #include "keel/ifc.h"
 
 #pragma GCC visibility push(hidden)
@@ -46,9 +47,8 @@ static_assert(sizeof(ifc_principal) == 64, "a principal is one cache line");
 
 /* Read on every labelled call: one line, written only by label writes. */
 typedef struct ifc_globals {
-    _Atomic bool active;    /* a category exists: labels may differ from public */
-    _Atomic uint64_t begun; /* label and clearance writes begun (the epoch) */
-    _Atomic uint64_t ended; /* ... and ended */
+    _Atomic bool active; /* a category exists: labels may differ from public */
+    changes labels;      /* label and clearance writes: its epoch is the label epoch */
 } __attribute__((aligned(64))) ifc_globals;
 
 extern ifc_principal keel_ifc_principals_[KEEL_DOMAIN_MAX];
@@ -80,11 +80,11 @@ static inline keel_label ifc_clearance(uint32_t id) {
 /* Brackets every write of a principal's label or clearance. The counters are
  * never reset (not even by a system shutdown), so an epoch never repeats. */
 static inline void ifc_write_begin(void) {
-    atomic_fetch_add_explicit(&keel_ifc_.begun, 1, memory_order_relaxed);
+    changes_begin(&keel_ifc_.labels);
 }
 
 static inline void ifc_write_end(void) {
-    atomic_fetch_add_explicit(&keel_ifc_.ended, 1, memory_order_release);
+    changes_end(&keel_ifc_.labels);
 }
 
 /* Raises principal `id`'s label to include `by` (no check); the common case,
@@ -121,41 +121,19 @@ typedef struct ifc_memo {
 extern __thread ifc_memo keel_ifc_memo_[IFC_MEMO_ENTRIES]
     __attribute__((tls_model("initial-exec")));
 
-/*
- * The epoch at which a check may be memoized, read before its labels:
- * `ended` first, then `begun`, both acquire. Returns 0 (never an epoch) if a
- * write is in flight (they differ).
- *
- * Why a memo filled at epoch e is sound. If `ended` read e and then `begun`
- * read e, the e writes counted in `ended` are exactly the first e begun (a
- * writer's end follows its begin, and the acquire on `ended` makes the begin
- * of any writer it counts visible to the later read of `begun`), and their
- * label writes are visible to this thread (the acquire synchronizes with each
- * writer's release end). The labels read afterwards are those writes' result
- * unless a later writer's store was read, and then ifc_snapshot_valid's
- * second read of `begun` sees that writer's begin (its store is a release
- * after its begin; the label loads are acquires), and the memo is not filled.
- * So the memo's verdict is the check's verdict on the labels exactly as the
- * first e writes left them. Using it later while `begun` still reads e is then
- * the same as re-reading those labels: no write has begun that this thread
- * has seen, and any label value it has seen from a later write (directly or
- * through any synchronization) carries that writer's begin with it.
- */
+/* The label epoch at which a check may be memoized, read before its labels,
+ * and whether it still holds after them (core/changes.h). */
 static inline uint64_t ifc_snapshot_begin(void) {
-    uint64_t ended = atomic_load_explicit(&keel_ifc_.ended, memory_order_acquire);
-    uint64_t begun = atomic_load_explicit(&keel_ifc_.begun, memory_order_acquire);
-    return ended == begun ? begun : 0;
+    return changes_snapshot(&keel_ifc_.labels);
 }
 
-/* After the label reads (acquire loads, which keep this load after them). */
 static inline bool ifc_snapshot_valid(uint64_t epoch) {
-    return epoch != 0 && atomic_load_explicit(&keel_ifc_.begun, memory_order_relaxed) == epoch;
+    return changes_valid(&keel_ifc_.labels, epoch);
 }
 
-/* The current epoch, for a memo's lookup (relaxed: coherence is enough, see
- * ifc_snapshot_begin). */
+/* The current label epoch, for a memo's lookup. */
 static inline uint64_t ifc_epoch(void) {
-    return atomic_load_explicit(&keel_ifc_.begun, memory_order_relaxed);
+    return changes_epoch(&keel_ifc_.labels);
 }
 
 /*
