@@ -51,8 +51,8 @@ keel_status keel_box_system_init_(size_t exchange_size, unsigned box_capacity) {
     if (box_capacity >= UINT32_MAX - 1) {
         return KEEL_EINVAL;
     }
-    keel_box_capacity_ = box_capacity + 1;
-    entries_bytes = (size_t)keel_box_capacity_ * sizeof(box_entry);
+    unsigned capacity = box_capacity + 1;
+    entries_bytes = (size_t)capacity * sizeof(box_entry);
     keel_box_entries_ =
         mmap(NULL, entries_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (keel_box_entries_ == MAP_FAILED) {
@@ -75,11 +75,12 @@ keel_status keel_box_system_init_(size_t exchange_size, unsigned box_capacity) {
         return status;
     }
     free_head = SLOT_NONE;
-    for (uint32_t i = keel_box_capacity_ - 1; i >= 1; i--) {
+    for (uint32_t i = capacity - 1; i >= 1; i--) {
         keel_box_entries_[i].next_free = free_head;
         free_head = i;
     }
     reap_cursor = 1;
+    keel_box_capacity_ = capacity; /* handles pass box_check from now on */
     return KEEL_OK;
 }
 
@@ -87,6 +88,7 @@ keel_status keel_box_system_shutdown_(void) {
     if (keel_box_entries_ == NULL) {
         return KEEL_EINVAL;
     }
+    keel_box_capacity_ = 0;
     keel_heap_locked_destroy(&exchange);
     munmap(exchange_region, exchange_bytes);
     munmap(keel_box_entries_, entries_bytes);
@@ -322,10 +324,12 @@ open_data(box_entry *e, principal who, const call_frame *frame, void **data, siz
     return status != KEEL_OK ? status : give_data(e, data, size);
 }
 
-keel_status keel_box_data(keel_box box, void **data, size_t *size) {
+/* keel_box_data for any box but the one lent to the current call: the full
+ * check, as owner or as borrower. */
+static __attribute__((noinline)) keel_status box_data_checked(keel_box box, call_frame *frame,
+                                                              void **data, size_t *size) {
     box_entry *e;
-    principal who = current_principal();
-    call_frame *frame = keel_thread_.frame;
+    principal who = principal_of(frame);
     keel_status status = box_check(box, who, frame, &e);
     if (status != KEEL_OK) {
         return status;
@@ -334,6 +338,18 @@ keel_status keel_box_data(keel_box box, void **data, size_t *size) {
         return open_data(e, who, frame, data, size);
     }
     return give_data(e, data, size);
+}
+
+keel_status keel_box_data(keel_box box, void **data, size_t *size) {
+    call_frame *frame = keel_thread_.frame;
+    if (frame != NULL && box_same(frame->lent, box) && !ifc_active()) {
+        /* The box lent to this very call (a stage's common case): its lend
+         * checked the handle, and while lent it can be neither freed nor
+         * moved, so its generation stands. Only its owner can have died. */
+        const box_entry *e = &keel_box_entries_[box.index];
+        return box_owner_alive(e) ? give_data(e, data, size) : KEEL_ESTALE;
+    }
+    return box_data_checked(box, frame, data, size);
 }
 
 keel_status keel_box_peek_(keel_box box, const void **data, size_t *size, keel_label *label) {

@@ -56,7 +56,7 @@ typedef struct box_entry {
 
 /* The table, mapped by keel_box_system_init_ (NULL before it and after the
  * shutdown), and its number of entries: box_capacity + 1, as entry 0 is never
- * used (KEEL_BOX_NONE is never valid). */
+ * used (KEEL_BOX_NONE is never valid); 0 while the table is not mapped. */
 extern box_entry *keel_box_entries_;
 extern unsigned keel_box_capacity_;
 
@@ -72,12 +72,12 @@ static inline bool box_same(keel_box a, keel_box b) {
  * and the box is lent to it. */
 static inline keel_status box_check(keel_box box, principal who, const call_frame *frame,
                                     box_entry **out) {
-    box_entry *entries = keel_box_entries_;
-    if (entries == NULL || box.index == 0 || box.index >= keel_box_capacity_ ||
-        box.generation == 0) {
+    /* No table: no index is below the capacity. Entry 0 is never allocated,
+     * so its generation stays 0, which no handle's may be. */
+    if (box.index >= keel_box_capacity_ || box.generation == 0) {
         return KEEL_ESTALE;
     }
-    box_entry *e = &entries[box.index];
+    box_entry *e = &keel_box_entries_[box.index];
     if (atomic_load_explicit(&e->generation, memory_order_acquire) != box.generation ||
         !box_owner_alive(e)) {
         return KEEL_ESTALE;

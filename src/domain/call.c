@@ -60,12 +60,16 @@ static void leave_slow(thread_state *t, keel_domain *d) {
 /* Counts the thread out of domain `id`, the index it counted itself into: a
  * domain's own `id` field is not that index until the domain has been created
  * there, and a call through a forged or stale rref may name any index. */
-static inline void leave(thread_state *t, uint32_t id) {
-    presence_leave(t, id);
+static inline void leave_as(thread_state *t, uint32_t id, bool careful) {
+    presence_leave_as(t, id, careful);
     keel_domain *d = &keel_domains_[id];
     if (__builtin_expect(atomic_load_explicit(&d->needs_recovery, memory_order_relaxed), 0)) {
         leave_slow(t, d);
     }
+}
+
+static inline void leave(thread_state *t, uint32_t id) {
+    leave_as(t, id, t->careful);
 }
 
 void keel_domain_leave_(keel_domain *d) {
@@ -76,11 +80,18 @@ void keel_domain_leave_(keel_domain *d) {
 static void fail_domain(keel_domain *d, uint64_t epoch) {
     atomic_fetch_add_explicit(&d->failures, 1, memory_order_relaxed);
     int running = KEEL_DOMAIN_RUNNING;
+    /* The change ends before needs_recovery is set, so the last thread out
+     * (leave_slow) makes it visible with its barrier: a caller that barrier
+     * misses misses its memo. */
+    rref_change_begin();
     if (atomic_load(&d->epoch) == epoch &&
         atomic_compare_exchange_strong(&d->state, &running, KEEL_DOMAIN_RECOVERING)) {
         atomic_store(&d->epoch, keel_fresh_number_()); /* rrefs and boxes die now */
+        rref_change_end();
         atomic_store(&d->needs_recovery, true);
+        return;
     }
+    rref_change_end();
 }
 
 typedef enum box_mode { BOX_NONE, BOX_MOVE, BOX_LEND } box_mode;
@@ -237,6 +248,7 @@ static inline keel_status ifc_leave(principal caller, keel_domain *d, const call
 typedef struct target {
     void *object;
     keel_method method; /* the interface's method the call names */
+    const keel_interface *interface;
     keel_filter filter;
     void *filter_state;
     uint64_t epoch;
@@ -269,6 +281,7 @@ static inline __attribute__((always_inline)) keel_status validate(keel_domain *d
     }
     t->object = atomic_load_explicit(&s->object, memory_order_relaxed);
     const keel_interface *interface = atomic_load_explicit(&s->interface, memory_order_relaxed);
+    t->interface = interface;
     t->filter = atomic_load_explicit(&s->filter, memory_order_acquire);
     t->filter_state = atomic_load_explicit(&s->filter_state, memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
@@ -279,6 +292,42 @@ static inline __attribute__((always_inline)) keel_status validate(keel_domain *d
         return KEEL_ENOMETHOD;
     }
     t->method = interface->methods[method]; /* interfaces are static: never changes */
+    return KEEL_OK;
+}
+
+/* The memo entry that answers for `rref` and `method` (internal.h), or NULL:
+ * an rref valid as validate would find it, into a slot without a filter. */
+static inline const rref_memo *rref_memo_find(const thread_state *t, keel_rref rref,
+                                              unsigned method) {
+    if (t->careful) {
+        return NULL; /* its record is shared */
+    }
+    const rref_memo *m = &t->record->memo[(rref.domain + rref.slot) % RREF_MEMO_ENTRIES];
+    if (m->tag != changes_epoch(&keel_rref_changes_) || m->key != rref_memo_key(rref) ||
+        m->generation != rref.generation || method >= m->method_count) {
+        return NULL;
+    }
+    return m;
+}
+
+/* validate; then the memo filled, if the slot has no filter and no change to
+ * what validate read overlapped it. */
+static keel_status validate_memoized(thread_state *t, keel_domain *d, keel_rref rref,
+                                     unsigned method, target *to) {
+    uint64_t tag = changes_snapshot(&keel_rref_changes_);
+    keel_status status = validate(d, rref, method, to);
+    if (status != KEEL_OK || to->filter != NULL || t->careful ||
+        !changes_valid(&keel_rref_changes_, tag)) {
+        return status;
+    }
+    rref_memo *m = &t->record->memo[(rref.domain + rref.slot) % RREF_MEMO_ENTRIES];
+    *m = (rref_memo){.tag = tag,
+                     .key = rref_memo_key(rref),
+                     .generation = rref.generation,
+                     .object = to->object,
+                     .methods = to->interface->methods,
+                     .epoch = to->epoch,
+                     .method_count = to->interface->method_count};
     return KEEL_OK;
 }
 
@@ -347,15 +396,16 @@ enter_filtered_moved(call_frame *frame, target to, keel_call *call, keel_box mov
 /*
  * The rest of a call, once the caller is counted inside and the rref is
  * valid: the flow check, the lend, the frame, the filter and the method, and
- * the way back out. call_into has two copies of it per entry point: a plain
- * one (`general` false), for a call that runs no filter and meets no label,
+ * the way back out. There are two copies of it per entry point: a plain one
+ * (`general` false), for a call the rref memo answered that meets no label,
  * no strict domain and no protection key (call_into checks each), in which
- * those cases fold away and the compiler keeps the call's values in
- * registers; and a general one that handles them all.
+ * those cases and careful counting fold away and the compiler keeps the
+ * call's values in registers; and a general one (call_unanswered) that
+ * handles them all.
  */
 static inline __attribute__((always_inline)) keel_status
 call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *result,
-               keel_box *box, box_mode mode, target to, bool general) {
+               keel_box *box, box_mode mode, target to, bool general, bool answered) {
     keel_domain *d = &keel_domains_[id];
     call_frame frame;
     frame.previous = t->frame;
@@ -368,6 +418,7 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
     keel_status status = KEEL_OK;
     ifc_entry flow;
     bool labelled = general && ifc_active();
+    bool careful = !answered && t->careful; /* careful threads have no memo */
     if (labelled) {
         status = ifc_enter(caller, frame.previous, id, d, &flow);
         frame.bound = flow.bound;
@@ -378,7 +429,7 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
         status = keel_box_lend_begin_(t, *box, caller, frame.previous, id, &lent_plain);
     }
     if (status != KEEL_OK) {
-        leave(t, id);
+        leave_as(t, id, careful);
         return status;
     }
     /* The caller's key, for the departure (none in the plain case). */
@@ -391,7 +442,7 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
                       .caller = caller.id};
     t->frame = &frame;
     t->depth++;
-    presence_count_call(t, id);
+    presence_count_call(t, id, careful);
 
     if (general && to.filter != NULL) {
         status = mode == BOX_MOVE ? enter_filtered_moved(&frame, to, &call, *box)
@@ -421,13 +472,52 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
     if (general) {
         keel_domain_depart_(d, rights);
     }
-    leave(t, id);
+    leave_as(t, id, careful);
     return status;
 }
 
 /*
+ * A call the rref memo has no entry for (the caller is counted inside): it is
+ * validated here, memoized if it may be, and takes the general path. Out of
+ * line, one copy per way of passing a box (below), so that call_into's paths
+ * are compiled without it; six arguments or fewer, all in registers, so that
+ * call_into reaches it by a jump.
+ */
+static inline __attribute__((always_inline)) keel_status
+call_unanswered(keel_rref rref, unsigned method, void *arg, void *result, keel_box *box,
+                box_mode mode) {
+    thread_state *t = &keel_thread_;
+    uint32_t id = rref.domain;
+    target to;
+    keel_status status = validate_memoized(t, &keel_domains_[id], rref, method, &to);
+    if (status != KEEL_OK) {
+        leave(t, id);
+        return status;
+    }
+    return call_validated(t, id, method, arg, result, box, mode, to, true, false);
+}
+
+static __attribute__((noinline)) keel_status unanswered_call(keel_rref rref, unsigned method,
+                                                             void *arg, void *result) {
+    return call_unanswered(rref, method, arg, result, NULL, BOX_NONE);
+}
+
+static __attribute__((noinline)) keel_status
+unanswered_move(keel_rref rref, unsigned method, keel_box *box, void *arg, void *result) {
+    return call_unanswered(rref, method, arg, result, box, BOX_MOVE);
+}
+
+static __attribute__((noinline)) keel_status
+unanswered_lend(keel_rref rref, unsigned method, keel_box box, void *arg, void *result) {
+    return call_unanswered(rref, method, arg, result, &box, BOX_LEND);
+}
+
+/*
  * A call. Inlined into each entry point below, where `mode` is a constant, so
- * that each way of passing a box gets code of its own.
+ * that each way of passing a box gets code of its own. Three paths: the memo
+ * answers and nothing else needs a look (the plain path); the memo answers
+ * but a label, a strict domain or a protection key does (the general path);
+ * the memo has no answer (call_unanswered).
  */
 static inline __attribute__((always_inline)) keel_status
 call_into(keel_rref rref, unsigned method, void *arg, void *result, keel_box *box, box_mode mode) {
@@ -442,19 +532,24 @@ call_into(keel_rref rref, unsigned method, void *arg, void *result, keel_box *bo
     if (__builtin_expect(t->record == NULL, 0)) {
         keel_thread_prepare_(t);
     }
-    keel_domain *d = &keel_domains_[id];
     presence_enter(t, id);
-    target to = {.object = NULL}; /* set in full when valid */
-    keel_status status = validate(d, rref, method, &to);
-    if (status != KEEL_OK) {
-        leave(t, id);
-        return status;
+    const rref_memo *m = rref_memo_find(t, rref, method);
+    if (__builtin_expect(m != NULL, 1)) {
+        target to = {.object = m->object, .method = m->methods[method], .epoch = m->epoch};
+        if (__builtin_expect(
+                !ifc_active() && !keel_domains_[id].config.strict && keel_pkey_open_ == 0, 1)) {
+            return call_validated(t, id, method, arg, result, box, mode, to, false, true);
+        }
+        return call_validated(t, id, method, arg, result, box, mode, to, true, true);
     }
-    if (__builtin_expect(
-            to.filter == NULL && !ifc_active() && !d->config.strict && keel_pkey_open_ == 0, 1)) {
-        return call_validated(t, id, method, arg, result, box, mode, to, false);
+    switch (mode) {
+    case BOX_MOVE:
+        return unanswered_move(rref, method, box, arg, result);
+    case BOX_LEND:
+        return unanswered_lend(rref, method, *box, arg, result);
+    default:
+        return unanswered_call(rref, method, arg, result);
     }
-    return call_validated(t, id, method, arg, result, box, mode, to, true);
 }
 
 keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result) {
@@ -511,6 +606,14 @@ keel_status keel_domain_run_inside_(keel_domain *d, keel_status (*fn)(keel_domai
     return status;
 }
 
+/* A recovery's verdict on the domain's state: a change to what calls
+ * validate. */
+static void set_state(keel_domain *d, keel_domain_state state) {
+    rref_change_begin();
+    atomic_store(&d->state, state);
+    rref_change_end();
+}
+
 /*
  * True if this failure exhausts the budget: it is the budget-th failure within
  * the window. The ring keeps the previous budget - 1 failure times; the entry
@@ -540,7 +643,7 @@ void keel_domain_recover_(keel_domain *d) {
     /* No thread runs in the failed incarnation any more: its boxes may go. */
     atomic_store(&d->reclaim_below, atomic_load(&d->epoch));
     if (d->config.policy == KEEL_RECOVER_FAIL_STOP || budget_exhausted(d)) {
-        atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
+        set_state(d, KEEL_DOMAIN_STOPPED);
         return;
     }
     unsigned rights = keel_domain_admit_(d);
@@ -557,11 +660,11 @@ void keel_domain_recover_(keel_domain *d) {
     keel_status status = fn == NULL ? KEEL_OK : keel_domain_run_inside_(d, fn, d->config.context);
     keel_domain_depart_(d, rights);
     if (status != KEEL_OK) {
-        atomic_store(&d->state, KEEL_DOMAIN_STOPPED);
+        set_state(d, KEEL_DOMAIN_STOPPED);
         return;
     }
     atomic_fetch_add(&d->recoveries, 1);
-    atomic_store(&d->state, KEEL_DOMAIN_RUNNING);
+    set_state(d, KEEL_DOMAIN_RUNNING);
 }
 
 _Noreturn void keel_panic(const char *format, ...) {

@@ -23,6 +23,8 @@ keel_domain keel_domains_[KEEL_DOMAIN_MAX];
 static bool claimed[KEEL_DOMAIN_MAX];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t next_generation = 1;
+/* The rref epoch (internal.h): one line of its own, read by every call. */
+changes keel_rref_changes_ __attribute__((aligned(64))) = CHANGES_INIT;
 static bool system_ready;
 
 uint64_t keel_fresh_number_(void) {
@@ -206,12 +208,16 @@ keel_status keel_domain_create(const keel_domain_config *config, keel_domain **o
     }
     table_reset_free_list(d);
     keel_ifc_domain_created_(id, config->label, config->clearance);
+    rref_change_begin();
     atomic_store_explicit(&d->live, true, memory_order_seq_cst);
+    rref_change_end();
 
     status = keel_domain_run_inside_(d, config->init, config->context);
     if (status != KEEL_OK) {
         /* Dead first, then sweep: boxes its init allocated are reclaimed. */
+        rref_change_begin();
         atomic_store_explicit(&d->live, false, memory_order_seq_cst);
+        rref_change_end();
         drain(d);
         atomic_store(&d->epoch, keel_fresh_number_());
         keel_box_release_domain_(id);
@@ -249,8 +255,12 @@ keel_status keel_domain_destroy(keel_domain *d) {
     if (thread_is_inside(d) || atomic_exchange(&d->destroying, true)) {
         return KEEL_EBUSY;
     }
-    /* New calls see `live` false and are refused; calls in progress finish. */
+    /* New calls see `live` false and are refused (the change ends before
+     * drain's barrier, so a caller it misses misses its memo); calls in
+     * progress finish. */
+    rref_change_begin();
     atomic_store_explicit(&d->live, false, memory_order_seq_cst);
+    rref_change_end();
     drain(d);
     atomic_store(&d->epoch, keel_fresh_number_()); /* its boxes are dead */
     keel_box_release_domain_(d->id);
@@ -347,8 +357,10 @@ keel_status keel_domain_export(keel_domain *d, void *object, const keel_interfac
     s->in_use = true;
     d->exported++;
     uint64_t generation = keel_fresh_number_();
+    rref_change_begin();
     atomic_store_explicit(&s->generation, generation, memory_order_release);
     fill_slot(d, s, object, interface, true);
+    rref_change_end();
     pthread_mutex_unlock(&d->table_lock);
     *out = (keel_rref){.domain = d->id, .slot = i, .generation = generation};
     return KEEL_OK;
@@ -398,7 +410,9 @@ keel_status keel_domain_reexport(keel_domain *d, keel_rref rref, void *object,
     slot *s;
     keel_status status = lock_owned_slot(rref, &d, &s);
     if (status == KEEL_OK) {
+        rref_change_begin();
         fill_slot(d, s, object, interface, false);
+        rref_change_end();
         pthread_mutex_unlock(&d->table_lock);
     }
     return status;
@@ -410,7 +424,9 @@ keel_status keel_rref_revoke(keel_rref rref) {
     keel_status status = lock_owned_slot(rref, &d, &s);
     if (status == KEEL_OK) {
         /* A fresh generation: every copy of the rref now fails as revoked. */
+        rref_change_begin();
         atomic_store_explicit(&s->generation, keel_fresh_number_(), memory_order_release);
+        rref_change_end();
         s->in_use = false;
         s->next_free = d->free_head;
         d->free_head = rref.slot;
@@ -426,8 +442,10 @@ keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, void *state
     keel_status status = lock_owned_slot(rref, &d, &s);
     if (status == KEEL_OK) {
         /* The state first: a caller that sees the filter sees its state. */
+        rref_change_begin();
         atomic_store_explicit(&s->filter_state, state, memory_order_relaxed);
         atomic_store_explicit(&s->filter, filter, memory_order_release);
+        rref_change_end();
         pthread_mutex_unlock(&d->table_lock);
     }
     return status;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/changes.h"
 #include "keel/domain.h"
 
 /* Nothing here is exported: references stay direct, without the GOT or PLT. */
@@ -154,6 +155,52 @@ _Noreturn void keel_unwind_(call_frame *frame);
  */
 #define KEEL_CALL_DEPTH_MAX 64u
 
+/*
+ * The rref memo. Most calls repeat a validation that passed a moment ago: the
+ * same rref, into a domain that has neither failed nor changed its table
+ * since. Each thread's record remembers a few such validations, tagged with
+ * the rref epoch: the count of changes to anything validate (call.c) reads,
+ * keel_rref_changes_. Every such change is bracketed by rref_change_begin and
+ * rref_change_end: a domain going live or dead, a failure, a recovery's state,
+ * an export, a re-export, a revoke, a filter, a rollback of the table. A memo
+ * whose tag still equals the epoch is validate's verdict on the domain and the
+ * slot as they stand (core/changes.h argues it under concurrent writers), so
+ * a call that finds one pays a compare of the tag and two of the key instead
+ * of validate's dozen loads. Only slots without a filter are memoized, and
+ * only by threads with a record of their own (not careful ones, which share
+ * one). The rule has no exceptions, though some changes could not leave a
+ * memo stale alone: an export's generation is new to every memo, and a
+ * recovery's states and rollback follow the failure's change, before which
+ * no call into the recovering domain validates. A domain's failure, its
+ * destruction or failed creation, a revoke, a re-export and a filter each
+ * could, and tests/domain/test_domain.c has a test for each.
+ */
+typedef struct rref_memo {
+    uint64_t tag;        /* the rref epoch it was filled at; 0: empty */
+    uint64_t key;        /* the rref's domain and slot (rref_memo_key) */
+    uint64_t generation; /* and its generation */
+    void *object;
+    const keel_method *methods; /* the interface's (interfaces never change) */
+    uint64_t epoch;             /* the domain's incarnation it validated in */
+    unsigned method_count;
+} __attribute__((aligned(64))) rref_memo;
+
+#define RREF_MEMO_ENTRIES 8u
+
+static inline uint64_t rref_memo_key(keel_rref rref) {
+    return (uint64_t)rref.domain | (uint64_t)rref.slot << 32;
+}
+
+extern changes keel_rref_changes_;
+
+static inline void rref_change_begin(void) {
+    changes_begin(&keel_rref_changes_);
+}
+
+static inline void rref_change_end(void) {
+    changes_end(&keel_rref_changes_);
+}
+
 typedef struct thread_record {
     _Atomic uint32_t inside[KEEL_DOMAIN_MAX]; /* nesting count per domain id */
     _Atomic uint64_t calls[KEEL_DOMAIN_MAX];  /* validated calls per domain id */
@@ -161,6 +208,9 @@ typedef struct thread_record {
      * plain path (box_table.h), by call depth; 0 where none. Written only by
      * the record's thread; read by a free or a move of such a box. */
     _Atomic uint32_t lending[KEEL_CALL_DEPTH_MAX];
+    /* Validations of rrefs (above), by (domain + slot) % entries. Read and
+     * written only by the record's thread, and only if it is not careful. */
+    rref_memo memo[RREF_MEMO_ENTRIES];
 } thread_record;
 
 /* Per-thread state. */
@@ -248,9 +298,11 @@ static inline void presence_enter(thread_state *t, uint32_t id) {
     atomic_signal_fence(memory_order_seq_cst);
 }
 
-static inline void presence_leave(thread_state *t, uint32_t id) {
+/* `careful` is t->careful, or false where the caller knows it is (a call
+ * the rref memo answered: careful threads have no memo). */
+static inline void presence_leave_as(thread_state *t, uint32_t id, bool careful) {
     _Atomic uint32_t *n = &t->record->inside[id];
-    if (t->careful) {
+    if (careful) {
         atomic_fetch_sub(n, 1);
         return;
     }
@@ -260,9 +312,13 @@ static inline void presence_leave(thread_state *t, uint32_t id) {
     atomic_signal_fence(memory_order_seq_cst);
 }
 
-static inline void presence_count_call(thread_state *t, uint32_t id) {
+static inline void presence_leave(thread_state *t, uint32_t id) {
+    presence_leave_as(t, id, t->careful);
+}
+
+static inline void presence_count_call(thread_state *t, uint32_t id, bool careful) {
     _Atomic uint64_t *n = &t->record->calls[id];
-    if (t->careful) {
+    if (careful) {
         atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
         return;
     }

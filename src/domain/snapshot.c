@@ -328,6 +328,7 @@ static void save_table(keel_domain *d, struct domain_snapshot *s) {
  * current epoch, with their current filter; slots exported since are revoked. */
 static void restore_table(keel_domain *d, const struct domain_snapshot *s) {
     pthread_mutex_lock(&d->table_lock);
+    rref_change_begin();
     uint64_t epoch = atomic_load(&d->epoch);
     d->free_head = SLOT_NONE;
     d->exported = 0;
@@ -348,6 +349,7 @@ static void restore_table(keel_domain *d, const struct domain_snapshot *s) {
         t->next_free = d->free_head;
         d->free_head = i;
     }
+    rref_change_end();
     pthread_mutex_unlock(&d->table_lock);
 }
 

@@ -1,5 +1,6 @@
 /* The domain contract (include/keel/domain.h), one behaviour per test. */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,6 +37,8 @@ enum {
     M_WRITE_AT,
     M_LITTER,
     M_HEAP_STATE,
+    M_LEND_ON,
+    M_FAIL_LENDER_THEN_OPEN,
     M_COUNT
 };
 
@@ -105,6 +108,33 @@ static keel_status m_call_other(void *object, keel_call *call) {
     int arg = 3;
     /* Calls M_PANIC on the rref passed as the argument; reports what it got. */
     *(keel_status *)call->result = keel_rref_call(*(keel_rref *)call->arg, M_PANIC, &arg, NULL);
+    return KEEL_OK;
+}
+/* The lender and the borrower of m_lend_on. */
+typedef struct lend_pair {
+    keel_rref lender, borrower;
+} lend_pair;
+/* Lends a box of its own to the borrower's M_FAIL_LENDER_THEN_OPEN, which
+ * reports into *result. */
+static keel_status m_lend_on(void *object, keel_call *call) {
+    (void)object;
+    lend_pair *pair = call->arg;
+    keel_box box;
+    keel_status status = keel_box_alloc(16, &box);
+    if (status != KEEL_OK) {
+        return status;
+    }
+    return keel_rref_call_lend(pair->borrower, M_FAIL_LENDER_THEN_OPEN, box, &pair->lender,
+                               call->result);
+}
+/* Makes its lender (the rref in arg) panic, then opens the lent box. */
+static keel_status m_fail_lender_then_open(void *object, keel_call *call) {
+    (void)object;
+    int code = 4;
+    keel_status *seen = call->result;
+    seen[0] = keel_rref_call(*(keel_rref *)call->arg, M_PANIC, &code, NULL);
+    void *data;
+    seen[1] = keel_box_data(call->box, &data, NULL);
     return KEEL_OK;
 }
 static keel_status m_wait(void *object, keel_call *call) {
@@ -177,7 +207,8 @@ static const keel_method counter_methods[M_COUNT] = {
     [M_FREE_BOX] = m_free_box, [M_CALL_OTHER] = m_call_other,
     [M_WAIT] = m_wait,         [M_READ_ARG] = m_read_arg,
     [M_ADDRESS] = m_address,   [M_WRITE_AT] = m_write_at,
-    [M_LITTER] = m_litter,     [M_HEAP_STATE] = m_heap_state};
+    [M_LITTER] = m_litter,     [M_HEAP_STATE] = m_heap_state,
+    [M_LEND_ON] = m_lend_on,   [M_FAIL_LENDER_THEN_OPEN] = m_fail_lender_then_open};
 static const keel_interface counter_interface = {"counter", M_COUNT, counter_methods};
 
 /* The component's state: where its rref lives across recoveries. */
@@ -315,6 +346,113 @@ KEEL_TEST(a_revoked_rref_fails_in_every_copy) {
     CHECK_OK(keel_domain_destroy(d));
 }
 
+/*
+ * The rref memo (src/domain/internal.h): a thread's second call through an
+ * rref is answered from its memo, without validation. Each test makes such a
+ * call, changes what validation reads, and checks that the next call sees the
+ * change.
+ */
+KEEL_TEST(an_rref_the_memo_answers_is_refused_once_revoked) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    long add = 1, result;
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result)); /* answered by the memo */
+    CHECK_OK(keel_rref_revoke(comp.rref));
+    CHECK_STATUS(keel_rref_call(comp.rref, M_ADD, &add, &result), KEEL_EREVOKED);
+    CHECK_EQ(result, 2);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(an_rref_the_memo_answers_reaches_the_object_reexported_under_it) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    long result = -1;
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_EQ(result, 0);
+    counter other = {.value = 42, .kept = KEEL_BOX_NONE};
+    CHECK_OK(keel_domain_reexport(d, comp.rref, &other, &counter_interface));
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_EQ(result, 42);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(an_rref_the_memo_answers_is_stale_once_its_domain_is_destroyed) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    long result;
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
+    CHECK_OK(keel_domain_destroy(d));
+    CHECK_STATUS(keel_rref_call(comp.rref, M_GET, NULL, &result), KEEL_ESTALE);
+}
+
+/* An init that exports, calls its own export twice (the second call is the
+ * memo's), and fails: the create fails, and the rref dies with the domain. */
+static keel_rref exported_then_failed;
+static keel_status init_calls_itself_then_fails(keel_domain *d, void *context) {
+    static counter c;
+    (void)context;
+    keel_status status = keel_domain_export(d, &c, &counter_interface, &exported_then_failed);
+    long result;
+    for (int i = 0; i < 2 && status == KEEL_OK; i++) {
+        status = keel_rref_call(exported_then_failed, M_GET, NULL, &result);
+    }
+    return status == KEEL_OK ? KEEL_EINVAL : KEEL_OK; /* fails only if the calls worked */
+}
+
+KEEL_TEST(an_rref_the_memo_answered_during_a_failed_init_is_stale) {
+    setup();
+    keel_domain_config config = {.name = "fails",
+                                 .heap_size = 64 * 1024,
+                                 .table_capacity = 8,
+                                 .init = init_calls_itself_then_fails};
+    keel_domain *d = NULL;
+    CHECK_STATUS(keel_domain_create(&config, &d), KEEL_EINVAL);
+    long result;
+    CHECK_STATUS(keel_rref_call(exported_then_failed, M_GET, NULL, &result), KEEL_ESTALE);
+}
+
+static keel_rref memo_rref;
+static atomic_int memo_phase;
+static atomic_int memo_status;
+
+/* Calls twice (filling its memo), waits for the revoke, calls again. */
+static void *call_around_a_revoke(void *arg) {
+    (void)arg;
+    long add = 1, result;
+    keel_status status = keel_rref_call(memo_rref, M_ADD, &add, &result);
+    if (status == KEEL_OK) {
+        status = keel_rref_call(memo_rref, M_ADD, &add, &result);
+    }
+    atomic_store(&memo_status, status);
+    atomic_store(&memo_phase, 1);
+    while (atomic_load(&memo_phase) != 2) {
+        sched_yield();
+    }
+    atomic_store(&memo_status, keel_rref_call(memo_rref, M_ADD, &add, &result));
+    return NULL;
+}
+
+KEEL_TEST(a_revoke_by_one_thread_reaches_the_memo_of_another) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    memo_rref = comp.rref;
+    atomic_store(&memo_phase, 0);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, call_around_a_revoke, NULL) == 0);
+    while (atomic_load(&memo_phase) != 1) {
+        sched_yield();
+    }
+    CHECK_OK(atomic_load(&memo_status));
+    CHECK_OK(keel_rref_revoke(comp.rref));
+    atomic_store(&memo_phase, 2);
+    pthread_join(thread, NULL);
+    CHECK_STATUS(atomic_load(&memo_status), KEEL_EREVOKED);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
 static keel_status only_reads(void *state, const keel_call *call) {
     ++*(int *)state;
     return call->method == M_GET ? KEEL_OK : KEEL_EACCESS;
@@ -335,6 +473,19 @@ KEEL_TEST(a_filter_sees_every_call_and_can_refuse_it) {
     keel_domain_stats stats;
     keel_domain_get_stats(d, &stats);
     CHECK_EQ(stats.refused, 1);
+    CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_filter_installed_under_the_memo_sees_the_next_call) {
+    component comp = {.reexport = true};
+    keel_domain *d = make(&comp, KEEL_RECOVER_RESTART, 0);
+    long add = 1, result = -1;
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result));
+    CHECK_OK(keel_rref_call(comp.rref, M_ADD, &add, &result)); /* answered by the memo */
+    int seen = 0;
+    CHECK_OK(keel_rref_set_filter(comp.rref, only_reads, &seen));
+    CHECK_STATUS(keel_rref_call(comp.rref, M_ADD, &add, &result), KEEL_EFILTERED);
+    CHECK_EQ(seen, 1);
     CHECK_OK(keel_domain_destroy(d));
 }
 
@@ -522,6 +673,22 @@ KEEL_TEST(a_lent_box_comes_back_whether_the_callee_returns_or_fails) {
     CHECK_STATUS(keel_rref_call(comp.rref, M_READ_KEPT, NULL, &first), KEEL_EACCESS);
     CHECK_OK(keel_box_free(box));
     CHECK_OK(keel_domain_destroy(d));
+}
+
+KEEL_TEST(a_lent_box_dies_under_its_borrower_when_its_owner_fails) {
+    component lender_comp = {.reexport = true}, borrower_comp = {.reexport = true};
+    keel_domain *lender = make(&lender_comp, KEEL_RECOVER_RESTART, 0);
+    keel_domain *borrower = make(&borrower_comp, KEEL_RECOVER_RESTART, 0);
+    lend_pair pair = {lender_comp.rref, borrower_comp.rref};
+    keel_status seen[2] = {KEEL_OK, KEEL_OK};
+    /* host -> lender (lends its box) -> borrower -> lender (panics): the
+     * lender's incarnation, and with it its box, is dead when the borrower
+     * opens the box it was lent. The lender's own call then reports it. */
+    CHECK_STATUS(keel_rref_call(lender_comp.rref, M_LEND_ON, &pair, seen), KEEL_EABORTED);
+    CHECK_STATUS(seen[0], KEEL_EPANIC);
+    CHECK_STATUS(seen[1], KEEL_ESTALE);
+    CHECK_OK(keel_domain_destroy(borrower));
+    CHECK_OK(keel_domain_destroy(lender));
 }
 
 KEEL_TEST(boxes_are_for_their_owner_only) {
