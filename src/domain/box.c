@@ -109,11 +109,17 @@ static void reopen_entry(box_entry *e) {
     atomic_fetch_and(&e->lent, ~BOX_CLOSING);
 }
 
+/* Sets BOX_CLOSING if no counted lend is open: the first half of closing
+ * the entry, all of it for the reaper (reap_one_locked). */
+static bool close_counted(box_entry *e) {
+    uint32_t open = 0;
+    return atomic_compare_exchange_strong(&e->lent, &open, BOX_CLOSING);
+}
+
 /* Claims the entry for a free or a move: fails while the box is lent, by a
  * counted lend or by its lender thread's plain one (box_table.h). */
 static bool close_entry(box_entry *e, uint32_t index) {
-    uint32_t open = 0;
-    if (!atomic_compare_exchange_strong(&e->lent, &open, BOX_CLOSING)) {
+    if (!close_counted(e)) {
         return false;
     }
     uint32_t lender = atomic_load_explicit(&e->lender, memory_order_relaxed);
@@ -153,9 +159,7 @@ static unsigned reap_one_locked(void) {
      * only once every thread has left it. So the reaper, which runs in every
      * allocation, makes no membarrier. It closes the entry as a free does,
      * for release() to reopen. */
-    uint32_t open = 0;
-    if (e->live && reclaimable(e) &&
-        atomic_compare_exchange_strong(&e->lent, &open, BOX_CLOSING)) {
+    if (e->live && reclaimable(e) && close_counted(e)) {
         release(i);
         return 1;
     }

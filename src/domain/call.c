@@ -295,21 +295,6 @@ static inline __attribute__((always_inline)) keel_status validate(keel_domain *d
     return KEEL_OK;
 }
 
-/* The memo entry that answers for `rref` and `method` (internal.h), or NULL:
- * an rref valid as validate would find it, into a slot without a filter. */
-static inline const rref_memo *rref_memo_find(const thread_state *t, keel_rref rref,
-                                              unsigned method) {
-    if (t->careful) {
-        return NULL; /* its record is shared */
-    }
-    const rref_memo *m = &t->record->memo[(rref.domain + rref.slot) % RREF_MEMO_ENTRIES];
-    if (m->tag != changes_epoch(&keel_rref_changes_) || m->key != rref_memo_key(rref) ||
-        m->generation != rref.generation || method >= m->method_count) {
-        return NULL;
-    }
-    return m;
-}
-
 /* validate; then the memo filled, if the slot has no filter and no change to
  * what validate read overlapped it. */
 static keel_status validate_memoized(thread_state *t, keel_domain *d, keel_rref rref,
@@ -320,7 +305,7 @@ static keel_status validate_memoized(thread_state *t, keel_domain *d, keel_rref 
         !changes_valid(&keel_rref_changes_, tag)) {
         return status;
     }
-    rref_memo *m = &t->record->memo[(rref.domain + rref.slot) % RREF_MEMO_ENTRIES];
+    rref_memo *m = rref_memo_entry(t, rref);
     *m = (rref_memo){.tag = tag,
                      .key = rref_memo_key(rref),
                      .generation = rref.generation,

@@ -230,6 +230,26 @@ typedef struct thread_state {
     keel_failure failure; /* why the last failed call failed */
 } thread_state;
 
+/* The memo entry `rref` may be remembered in: its thread's record's. */
+static inline rref_memo *rref_memo_entry(const thread_state *t, keel_rref rref) {
+    return &t->record->memo[(rref.domain + rref.slot) % RREF_MEMO_ENTRIES];
+}
+
+/* The memo entry that answers for `rref` and `method` (above), or NULL:
+ * an rref valid as validate would find it, into a slot without a filter. */
+static inline const rref_memo *rref_memo_find(const thread_state *t, keel_rref rref,
+                                              unsigned method) {
+    if (t->careful) {
+        return NULL; /* its record is shared */
+    }
+    const rref_memo *m = rref_memo_entry(t, rref);
+    if (m->tag != changes_epoch(&keel_rref_changes_) || m->key != rref_memo_key(rref) ||
+        m->generation != rref.generation || method >= m->method_count) {
+        return NULL;
+    }
+    return m;
+}
+
 /* Initial-exec: one %fs-relative access even from libkeel.so, instead of a
  * __tls_get_addr call per access (and safe in the fault handler). It costs a
  * few hundred bytes of the static TLS block, which a dlopen of libkeel.so

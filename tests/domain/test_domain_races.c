@@ -141,20 +141,23 @@ static keel_status try_free(void *object, keel_call *call) {
     return KEEL_OK;
 }
 
-/* M_WATCH_LOAN: a loan open for a while, watching for a free of the box it
- * was lent that succeeded meanwhile (which the free must refuse). */
-static atomic_int watched_box_freed, freed_under_loan;
+/* M_WATCH_LOAN: a loan open for a while, saying so in `in_loan`, and
+ * watching for a free of the box it was lent that succeeded meanwhile (which
+ * the free must refuse; the freer, too, looks at `in_loan` when it succeeds). */
+static atomic_int watched_box_freed, freed_under_loan, in_loan;
 static keel_status watch_loan(void *object, keel_call *call) {
     (void)object;
     void *data;
     if (keel_box_data(call->box, &data, NULL) != KEEL_OK) {
         return KEEL_EACCESS;
     }
-    for (int i = 0; i < 64; i++) {
+    atomic_store(&in_loan, 1);
+    for (int i = 0; i < 2000; i++) {
         if (atomic_load(&watched_box_freed)) {
             atomic_store(&freed_under_loan, 1);
         }
     }
+    atomic_store(&in_loan, 0);
     return KEEL_OK;
 }
 
@@ -424,40 +427,68 @@ KEEL_TEST(a_failed_domains_boxes_are_not_reused_while_a_thread_still_runs_in_it)
 
 static component loan_c;
 static keel_box loaned;
+/* The lending thread: its loan has ended (or it could not lend), and it may
+ * exit. It outlives its loan so that a free after it does not owe its
+ * success to the thread's exit, which clears the thread's lend slots. */
+static atomic_int loan_over, lender_may_exit;
+
+static void end_lending_thread(void) {
+    atomic_store(&loan_over, 1);
+    while (!atomic_load(&lender_may_exit)) {
+        sched_yield();
+    }
+}
 
 static void *lend_from_host(void *arg) {
     (void)arg;
     (void)keel_rref_call_lend(loan_c.rref, M_WAIT, loaned, NULL, NULL);
+    end_lending_thread();
     return NULL;
 }
 
 /* Starts `lend` on a thread of its own, which lends `loaned` (allocated here
  * first if `host_allocates`, else by that thread) to a call that waits. While
  * the loan is open the host, the box's owner, can neither free nor move it
- * from this thread; once the loan has ended, it can. */
+ * from this thread; once the loan has ended, it can, the lending thread still
+ * alive. Everything is undone before the checks. */
 static void check_loan_on_another_thread(void *(*lend)(void *), bool host_allocates) {
     loan_c = (component){0};
     keel_domain *d = make(&loan_c, false);
+    CHECK(d != NULL);
+    loaned = KEEL_BOX_NONE;
     if (host_allocates) {
         CHECK_OK(keel_box_alloc(64, &loaned));
     }
     atomic_store(&borrowed, 0);
     atomic_store(&release_loan, 0);
+    atomic_store(&loan_over, 0);
+    atomic_store(&lender_may_exit, 0);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, lend, NULL) == 0);
-    while (!atomic_load(&borrowed)) {
+    while (!atomic_load(&borrowed) && !atomic_load(&loan_over)) {
         sched_yield();
     }
-    CHECK_STATUS(keel_box_free(loaned), KEEL_EACCESS);
+    bool lent = atomic_load(&borrowed);
+    keel_status free_lent = keel_box_free(loaned);
     keel_box moving = loaned;
-    CHECK_STATUS(keel_rref_call_move(loan_c.rref, M_NOP, &moving, NULL, NULL), KEEL_EACCESS);
-    CHECK(moving.generation == loaned.generation);
+    keel_status move_lent = keel_rref_call_move(loan_c.rref, M_NOP, &moving, NULL, NULL);
     void *data;
-    CHECK_OK(keel_box_data(loaned, &data, NULL)); /* reading it is still the owner's right */
+    keel_status read_lent = keel_box_data(loaned, &data, NULL);
     atomic_store(&release_loan, 1);
+    while (!atomic_load(&loan_over)) {
+        sched_yield();
+    }
+    keel_status free_after = keel_box_free(loaned); /* the loan has ended: now it goes */
+    atomic_store(&lender_may_exit, 1);
     pthread_join(t, NULL);
-    CHECK_OK(keel_box_free(loaned)); /* the loan has ended: now it goes */
-    CHECK_OK(keel_domain_destroy(d));
+    keel_status destroyed = keel_domain_destroy(d);
+    CHECK(lent);
+    CHECK_STATUS(free_lent, KEEL_EACCESS);
+    CHECK_STATUS(move_lent, KEEL_EACCESS);
+    CHECK(moving.generation == loaned.generation);
+    CHECK_OK(read_lent); /* reading it is still the owner's right */
+    CHECK_OK(free_after);
+    CHECK_OK(destroyed);
 }
 
 KEEL_TEST(a_lent_box_can_be_neither_freed_nor_moved_by_another_thread_of_its_owner) {
@@ -497,6 +528,7 @@ static void *alloc_and_lend(void *arg) {
     if (keel_box_alloc(64, &loaned) == KEEL_OK) {
         (void)keel_rref_call_lend(loan_c.rref, M_WAIT, loaned, NULL, NULL);
     }
+    end_lending_thread();
     return NULL;
 }
 
@@ -527,15 +559,15 @@ KEEL_TEST(an_owner_cannot_free_or_move_a_box_its_own_thread_lends_further_out) {
  * and once it has, every later lend is refused. */
 enum { LOAN_ROUNDS = 2000 };
 static _Atomic keel_box race_box;
-static atomic_int race_round, race_lends;
+static atomic_int race_round, race_lends, race_over;
 
 static void *lend_until_freed(void *arg) {
     (void)arg;
-    for (int round = 0; round < LOAN_ROUNDS; round++) {
+    for (int round = 0; round < LOAN_ROUNDS && !atomic_load(&race_over); round++) {
         keel_box box;
         if (keel_box_alloc(64, &box) != KEEL_OK) {
             atomic_store(&freed_under_loan, 1);
-            return NULL;
+            break;
         }
         atomic_store(&watched_box_freed, 0);
         atomic_store(&race_box, box);
@@ -550,10 +582,11 @@ static void *lend_until_freed(void *arg) {
         if (s != KEEL_ESTALE) {
             atomic_store(&freed_under_loan, 1); /* nothing else may refuse it */
         }
-        while (atomic_load(&race_round) != -(round + 1)) {
+        while (atomic_load(&race_round) != -(round + 1) && !atomic_load(&race_over)) {
             sched_yield(); /* the freer has seen the round end */
         }
     }
+    atomic_store(&race_over, 1); /* also when it gave up: the freer stops waiting */
     return NULL;
 }
 
@@ -563,30 +596,41 @@ KEEL_TEST(a_free_racing_a_plain_loan_from_another_thread_never_wins_while_it_is_
     atomic_store(&freed_under_loan, 0);
     atomic_store(&race_round, 0);
     atomic_store(&race_lends, 0);
+    atomic_store(&race_over, 0);
+    atomic_store(&in_loan, 0);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, lend_until_freed, NULL) == 0);
     long refused = 0;
-    for (int round = 1; round <= LOAN_ROUNDS; round++) {
-        while (atomic_load(&race_round) != round) {
+    keel_status failed = KEEL_OK;
+    for (int round = 1; round <= LOAN_ROUNDS && failed == KEEL_OK; round++) {
+        while (atomic_load(&race_round) != round && !atomic_load(&race_over)) {
             sched_yield();
         }
-        while (atomic_load(&race_lends) < 2) {
+        while (atomic_load(&race_lends) < 2 && !atomic_load(&race_over)) {
             sched_yield(); /* the lender is lending, most of the time inside a loan */
+        }
+        if (atomic_load(&race_over)) {
+            break; /* the lender gave up: freed_under_loan says why */
         }
         keel_box box = atomic_load(&race_box);
         keel_status s;
         while ((s = keel_box_free(box)) == KEEL_EACCESS) {
             refused++;
         }
-        CHECK_OK(s);
+        if (s == KEEL_OK && atomic_load(&in_loan)) {
+            atomic_store(&freed_under_loan, 1); /* freed under an open loan */
+        }
+        failed = s;
         atomic_store(&watched_box_freed, 1);
         atomic_store(&race_round, -round);
     }
+    atomic_store(&race_over, 1);
     pthread_join(t, NULL);
+    CHECK_OK(keel_domain_destroy(d));
+    CHECK_OK(failed);
     CHECK_EQ(atomic_load(&freed_under_loan), 0);
     /* The race ran: loans were open when frees came (not a proof, a sign). */
     CHECK(refused > 0);
-    CHECK_OK(keel_domain_destroy(d));
 }
 
 /* More threads than presence records: the ones beyond share a record. Every
