@@ -138,8 +138,10 @@ static uint64_t key_hash(const flow_key *k) {
 enum { ETHERTYPE_IPV4 = 0x0800, PROTOCOL_TCP = 6, PROTOCOL_UDP = 17 };
 
 /* Reads the 5-tuple of an IPv4 TCP or UDP frame; false for anything else,
- * or a datagram that does not fit the frame. A fragment other than the first
- * carries no ports: it is hashed on its addresses and protocol alone. */
+ * or a datagram that does not fit the frame. A fragment (more fragments
+ * follow, or its offset is not 0) is keyed on its addresses and protocol
+ * alone, the first fragment too: the later ones carry no ports, and every
+ * fragment of a datagram must reach the same backend. */
 static bool parse(const uint8_t *f, flow_key *k) {
     unsigned header = (f[PACKET_IP] & 0x0fu) * 4u;
     unsigned length = load16_be(f + PACKET_IP_LENGTH);
@@ -149,12 +151,13 @@ static bool parse(const uint8_t *f, flow_key *k) {
         (protocol != PROTOCOL_TCP && protocol != PROTOCOL_UDP)) {
         return false;
     }
-    bool later_fragment = (load16_be(f + PACKET_IP_FRAGMENT) & 0x1fffu) != 0;
-    if (!later_fragment && length < header + 4) {
+    /* The "more fragments" flag (0x2000) or a fragment offset. */
+    bool fragment = (load16_be(f + PACKET_IP_FRAGMENT) & 0x3fffu) != 0;
+    if (!fragment && length < header + 4) {
         return false; /* the ports are cut off */
     }
     k->addresses = (uint64_t)load32(f + PACKET_IP_SRC) << 32 | load32(f + PACKET_IP_DST);
-    k->ports = later_fragment ? 0 : load32(f + PACKET_IP + header);
+    k->ports = fragment ? 0 : load32(f + PACKET_IP + header);
     k->protocol = protocol;
     return true;
 }

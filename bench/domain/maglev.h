@@ -21,11 +21,10 @@
  *
  * The connection table is set-associative: lines of MAGLEV_WAYS entries, one
  * 64-byte cache line each; a flow lives in the line its hash names. A miss
- * takes a free entry of the line, or evicts the one seen least recently (the
- * connections that closed go first): an evicted flow that comes back misses,
- * and gets the same backend from the lookup table unless the backend set
- * changed. So a packet costs one line of the
- * connection table and, on a miss, one byte of the lookup table: O(1).
+ * takes a free entry of the line, or evicts the one seen least recently (usually a
+ * connection that closed: ages count in steps of 256 packets): an evicted flow that comes back
+ * misses, and gets the same backend from the lookup table unless the backend set changed. So a
+ * packet costs one line of the connection table and, on a miss, one byte of the lookup table: O(1).
  */
 #ifndef BENCH_DOMAIN_MAGLEV_H
 #define BENCH_DOMAIN_MAGLEV_H

@@ -123,14 +123,8 @@ static void *make_boxes_and_wait(void *arg) {
 }
 
 static uint64_t time_frees(part_context *c, box_maker *m) {
-    int status = m->status;
-    uint64_t start = bench_tsc_begin();
-    for (unsigned i = 0; i < PART_OPS; i++) {
-        status |= (int)keel_box_free(m->boxes[i]);
-    }
-    uint64_t end = bench_tsc_end();
-    c->status |= status;
-    return end - start;
+    c->status |= m->status;
+    TIMED_CALLS(keel_box_free(m->boxes[i]));
 }
 
 static NOINLINE uint64_t free_own(part_context *c) {
@@ -142,8 +136,18 @@ static NOINLINE uint64_t free_own(part_context *c) {
 static NOINLINE uint64_t free_other(part_context *c) {
     box_maker m = {.status = 0};
     pthread_t helper;
-    if (sem_init(&m.made, 0, 0) != 0 || sem_init(&m.release, 0, 0) != 0 ||
-        pthread_create(&helper, NULL, make_boxes_and_wait, &m) != 0) {
+    if (sem_init(&m.made, 0, 0) != 0) {
+        c->status |= (int)KEEL_ESYSTEM;
+        return 0;
+    }
+    if (sem_init(&m.release, 0, 0) != 0) {
+        sem_destroy(&m.made);
+        c->status |= (int)KEEL_ESYSTEM;
+        return 0;
+    }
+    if (pthread_create(&helper, NULL, make_boxes_and_wait, &m) != 0) {
+        sem_destroy(&m.made);
+        sem_destroy(&m.release);
         c->status |= (int)KEEL_ESYSTEM;
         return 0;
     }

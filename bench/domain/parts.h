@@ -2,8 +2,9 @@
  * parts.h - the parts a protected call is made of, each timed alone: the calls
  * themselves (null methods, with and without a lent box) and the primitives
  * they are built from (a locked RMW, a mutex, sigsetjmp, TLS), a call into a
- * strict domain, and the pieces of a recovery (clock, message formatting, heap
- * reset).
+ * strict domain, keel_box_free of a box this thread allocated and of one a
+ * live helper thread allocated (the membarrier), and the pieces of a recovery
+ * (clock, message formatting, heap reset).
  *
  * Each sample is one timer bracket around PART_OPS back-to-back operations;
  * the figure per operation is (median bracket - median bracket around an

@@ -17,9 +17,9 @@
 #include "results.h"
 #include "stages.h"
 
-/* pipeline_timing_warm_up: Maglev's connection table brought to its steady
- * state (8 packets per open connection),
- * then one untimed repetition. */
+/* pipeline_timing_warm_up: Maglev's connection table warmed (8 packets per
+ * open connection: every connection seen, the miss rate settled), then one
+ * untimed repetition; the table's counters are zeroed after it. */
 void pipeline_timing_warm_up(domain_results *r, pipeline *p, const maglev *m, maglev_conntrack *c);
 
 /* pipeline_timing_round: `reps` more repetitions, into r->batches and r->empty;
