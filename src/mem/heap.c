@@ -34,16 +34,21 @@ static inline void bits_clear(keel_heap *heap, unsigned fl, unsigned sl) {
     }
 }
 
+/* The head of an empty class is stale (heap_layout.h): its bit, not its
+ * pointer, says the list is empty. */
 static inline void list_insert(keel_heap *heap, block *b, size_t size) {
     unsigned index = class_of(size);
-    assert((index >> SL_LOG2) < heap->fl_count);
-    block *head = heap->heads[index];
+    unsigned fl = index >> SL_LOG2;
+    assert(fl < heap->fl_count);
+    uint32_t row = heap->sl_bitmap[fl];
+    uint32_t bit = (uint32_t)1 << (index & (SL_COUNT - 1));
+    block *head = (row & bit) != 0 ? heap->heads[index] : &heap->null_block;
     b->next_free = head;
     head->pprev = &b->next_free;
     b->pprev = &heap->heads[index];
     heap->heads[index] = b;
-    heap->fl_bitmap |= (uint64_t)1 << (index >> SL_LOG2);
-    heap->sl_bitmap[index >> SL_LOG2] |= (uint32_t)1 << (index & (SL_COUNT - 1));
+    heap->fl_bitmap |= (uint64_t)1 << fl;
+    heap->sl_bitmap[fl] = row | bit;
 }
 
 /* Unlinks b from whichever list holds it: two stores, no class computed unless
@@ -257,8 +262,8 @@ static keel_status check_region(keel_heap **out, void *region, size_t size, heap
 
 /*
  * Writes the control block of a heap laid out as `layout`, all lists empty,
- * reading nothing in the region: field by field rather than by memset, so that
- * renew costs the same for every heap size (fl_count * 32 heads at most).
+ * reading nothing in the region: a constant number of stores for every heap
+ * size, since the heads of empty lists are left as they are (heap_layout.h).
  */
 __attribute__((noinline)) static void init_control(keel_heap *heap, const heap_layout *layout,
                                                    uint64_t map_tag) {
@@ -283,9 +288,7 @@ __attribute__((noinline)) static void init_control(keel_heap *heap, const heap_l
     heap->failed = 0;
     heap->fl_count = layout->fl_count;
     heap->heads_bytes = (size_t)layout->fl_count * SL_COUNT * sizeof(block *);
-    for (unsigned index = 0; index < layout->fl_count * SL_COUNT; index++) {
-        heap->heads[index] = &heap->null_block;
-    }
+    /* The heads are not written: every bit is clear, so every head is stale. */
 }
 
 /*
@@ -363,19 +366,8 @@ void keel_heap_reset(keel_heap *heap) {
     if (heap == NULL) {
         return;
     }
-    /* Only non-empty lists have a head to clear: at most fl_count * 32 of them. */
-    uint64_t rows = heap->fl_bitmap;
-    while (rows != 0) {
-        unsigned f = (unsigned)__builtin_ctzll(rows);
-        rows &= rows - 1;
-        uint32_t classes = heap->sl_bitmap[f];
-        while (classes != 0) {
-            unsigned s = (unsigned)__builtin_ctz(classes);
-            classes &= classes - 1;
-            heap->heads[f * SL_COUNT + s] = &heap->null_block;
-        }
-        heap->sl_bitmap[f] = 0;
-    }
+    /* Clear bits leave every head stale: nothing else is written. */
+    memset(heap->sl_bitmap, 0, sizeof heap->sl_bitmap);
     heap->fl_bitmap = 0;
     heap->map_tag += (uint64_t)1 << MAP_BITS; /* wraps to epoch 0 after 2^32 - 1 */
     refresh_map(heap);

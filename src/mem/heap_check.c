@@ -94,10 +94,12 @@ static keel_status check_lists(const keel_heap *heap, keel_heap_fault *fault, si
             continue;
         }
         for (unsigned s = 0; s < SL_COUNT; s++) {
+            if (((heap->sl_bitmap[f] >> s) & 1u) == 0) {
+                continue; /* an empty list: its head is stale (heap_layout.h) */
+            }
             const block *head = heap->heads[f * SL_COUNT + s];
-            int bit = (int)((heap->sl_bitmap[f] >> s) & 1u);
-            if (bit != (head != &heap->null_block)) {
-                return fail(fault, "class bit disagrees with its free list being non-empty", head);
+            if (head == &heap->null_block) {
+                return fail(fault, "class bit set for an empty free list", NULL);
             }
             block *const *expected_pprev = &heap->heads[f * SL_COUNT + s];
             for (const block *b = head; b != &heap->null_block; b = b->next_free) {

@@ -46,6 +46,12 @@
  * class is recovered from the slot's address only when a list becomes empty
  * (pprev points into heads[] and next_free is the terminator), to clear its
  * bitmap bits.
+ *
+ * A class's bit, not its head, says whether its list is empty: the head of an
+ * empty class is stale (whatever was last stored there, or anything at all in a
+ * renewed region) and is neither read nor written through until an insert sets
+ * the bit. So init, reset and renew write no heads, and renew's cost does not
+ * grow with the number of rows.
  */
 #ifndef KEEL_HEAP_LAYOUT_H
 #define KEEL_HEAP_LAYOUT_H
@@ -84,7 +90,7 @@ typedef struct block {
 
 struct keel_heap {
     uint64_t fl_bitmap;              /* bit f set iff sl_bitmap[f] != 0 */
-    uint32_t sl_bitmap[FL_ROWS_MAX]; /* bit s of row f set iff heads[f * 32 + s] is non-empty */
+    uint32_t sl_bitmap[FL_ROWS_MAX]; /* bit s of row f set iff list f * 32 + s is non-empty */
     block null_block;                /* list terminator: no NULL tests on the lists */
     unsigned char *arena;            /* first block */
     unsigned char *arena_end;        /* the sentinel */
@@ -98,7 +104,7 @@ struct keel_heap {
     uint64_t failed;
     size_t heads_bytes; /* fl_count * 32 * sizeof(block *) */
     unsigned fl_count;  /* rows of heads that can hold a block */
-    block *heads[];     /* free lists by class number; &null_block when empty */
+    block *heads[];     /* free lists by class number; stale while its bit is clear */
 };
 
 static_assert(sizeof(block) == MIN_BLOCK, "a free block's header is exactly the minimum block");
