@@ -300,8 +300,9 @@ KEEL_API keel_status keel_rref_call_lend(keel_rref rref, unsigned method, keel_b
 
 /*
  * keel_panic: fails the current call into a domain: unwinds to its entry, and the
- * caller gets KEEL_EPANIC with this message. Never returns. Outside any domain it
- * prints the message and aborts, as a panic in the host is a host crash.
+ * caller gets KEEL_EPANIC with this message, formatted as snprintf would into
+ * keel_failure.message (cut off at 127 characters). Never returns. Outside any
+ * domain it prints the message and aborts, as a panic in the host is a host crash.
  */
 KEEL_API _Noreturn void keel_panic(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

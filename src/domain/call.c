@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/text.h"
 #include "domain/box_table.h"
 
 __thread thread_state keel_thread_ __attribute__((tls_model("initial-exec")));
@@ -656,10 +657,13 @@ _Noreturn void keel_panic(const char *format, ...) {
     call_frame *frame = keel_thread_.frame;
     keel_failure *f = &keel_thread_.failure;
     /* Formatted straight into the thread's failure record: nothing else reads
-     * it until this thread's call returns. */
+     * it until this thread's call returns. Plain conversions without stdio
+     * (core/text.h), anything else by vsnprintf. */
     va_list args;
     va_start(args, format);
-    vsnprintf(f->message, sizeof f->message, format, args);
+    if (!keel_text_format_(f->message, sizeof f->message, format, args)) {
+        vsnprintf(f->message, sizeof f->message, format, args);
+    }
     va_end(args);
     if (frame == NULL) {
         fprintf(stderr, "keel: panic outside any domain: %s\n", f->message);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "domain/internal.h"
 
 enum { ALTSTACK_SIZE = 32 * 1024 };
@@ -20,31 +21,6 @@ static const int contained[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
 enum { CONTAINED = sizeof contained / sizeof contained[0] };
 static struct sigaction previous[CONTAINED];
 static __thread unsigned char altstack[ALTSTACK_SIZE] __attribute__((aligned(16)));
-
-/* Async-signal-safe string building. */
-static size_t append(char *out, size_t at, size_t cap, const char *text) {
-    while (*text != '\0' && at + 1 < cap) {
-        out[at++] = *text++;
-    }
-    out[at] = '\0';
-    return at;
-}
-
-static size_t append_hex(char *out, size_t at, size_t cap, uintptr_t value) {
-    char digits[2 + 2 * sizeof value + 1];
-    size_t n = 0;
-    digits[n++] = '0';
-    digits[n++] = 'x';
-    int shift = (int)(8 * sizeof value) - 4;
-    while (shift > 0 && ((value >> shift) & 0xF) == 0) {
-        shift -= 4;
-    }
-    for (; shift >= 0; shift -= 4) {
-        digits[n++] = "0123456789abcdef"[(value >> shift) & 0xF];
-    }
-    digits[n] = '\0';
-    return append(out, at, cap, digits);
-}
 
 static const char *describe(int signal, int code) {
     switch (signal) {
@@ -72,11 +48,12 @@ static void record_fault(uint32_t domain, const siginfo_t *info) {
     f->domain = domain;
     f->signal = signal;
     f->address = address;
-    f->message[0] = '\0';
-    size_t at = append(f->message, 0, sizeof f->message, describe(signal, info->si_code));
+    char *m = f->message;
+    size_t cap = sizeof f->message;
+    size_t at = keel_text_append_(m, 0, cap, describe(signal, info->si_code));
     if (signal == SIGSEGV || signal == SIGBUS) {
-        at = append(f->message, at, sizeof f->message, " at ");
-        at = append_hex(f->message, at, sizeof f->message, (uintptr_t)address);
+        at = keel_text_append_(m, at, cap, " at ");
+        at = keel_text_append_hex_(m, at, cap, (uintptr_t)address);
         /* A protection-key fault names the key: its holder is the victim. */
         keel_domain *victim = signal == SIGSEGV && info->si_code == SEGV_PKUERR
                                   ? keel_pkey_owner_((int)info->si_pkey)
@@ -85,9 +62,9 @@ static void record_fault(uint32_t domain, const siginfo_t *info) {
             victim = keel_domain_owning_(address);
         }
         if (victim != NULL) { /* a wild access into a strict domain's heap */
-            at = append(f->message, at, sizeof f->message, " (heap of domain '");
-            at = append(f->message, at, sizeof f->message, victim->name);
-            append(f->message, at, sizeof f->message, "')");
+            at = keel_text_append_(m, at, cap, " (heap of domain '");
+            at = keel_text_append_(m, at, cap, victim->name);
+            keel_text_append_(m, at, cap, "')");
         }
     }
 }

@@ -58,9 +58,15 @@ static keel_status m_get(void *object, keel_call *call) {
     *(long *)call->result = ((counter *)object)->value;
     return KEEL_OK;
 }
+/* A negative code asks for a message keel_panic hands to vsnprintf (a flag, a
+ * width, a double) after its own formatter has read part of it. */
 static keel_status m_panic(void *object, keel_call *call) {
     (void)object;
-    keel_panic("asked to panic: %d", *(int *)call->arg);
+    int code = *(int *)call->arg;
+    if (code < 0) {
+        keel_panic("asked to panic: %+05d (%s, %.1f)", code, "negative", code / 2.0);
+    }
+    keel_panic("asked to panic: %d", code);
 }
 static keel_status m_null_write(void *object, keel_call *call) {
     (void)object;
@@ -559,10 +565,13 @@ KEEL_TEST(a_panic_is_contained_reported_and_the_domain_recovers_transparently) {
     CHECK_OK(keel_rref_call(comp.rref, M_GET, NULL, &result));
     CHECK_EQ(result, 0);
     CHECK_EQ(comp.inits, 2);
+    code = -3;
+    CHECK_STATUS(keel_rref_call(comp.rref, M_PANIC, &code, NULL), KEEL_EPANIC);
+    CHECK(strcmp(f->message, "asked to panic: -0003 (negative, -1.5)") == 0);
     keel_domain_stats stats;
     keel_domain_get_stats(d, &stats);
-    CHECK_EQ(stats.failures, 1);
-    CHECK_EQ(stats.recoveries, 1);
+    CHECK_EQ(stats.failures, 2);
+    CHECK_EQ(stats.recoveries, 2);
     CHECK_OK(keel_domain_destroy(d));
 }
 
