@@ -933,7 +933,9 @@ static void host_handler(int signal) {
 
 KEEL_TEST(a_fault_outside_domains_reaches_the_host_handler_installed_before_keel) {
     /* A child process: install a host handler, then keel, then fault in the host.
-     * The child inherits this process's keel: shut it down first. */
+     * The child inherits this process's keel (up even when this test runs
+     * alone): shut it down first. */
+    setup();
     pid_t child = fork();
     if (child == 0) {
         if (keel_domain_system_shutdown() != KEEL_OK) {
@@ -958,6 +960,7 @@ KEEL_TEST(a_fault_outside_domains_reaches_the_host_handler_installed_before_keel
 }
 
 KEEL_TEST(a_fault_outside_domains_without_a_host_handler_kills_as_usual) {
+    setup(); /* as above: the child shuts down the keel it inherits */
     pid_t child = fork();
     if (child == 0) {
         if (keel_domain_system_shutdown() != KEEL_OK) {
