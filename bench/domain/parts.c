@@ -8,12 +8,14 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/text.h"
 #include "tsc.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -200,6 +202,21 @@ static NOINLINE uint64_t message(part_context *c) {
     TIMED_LOOP(snprintf(c->message, sizeof c->message, "simulated panic in null filter %u", i));
 }
 
+/* keel_panic's own formatter (src/core/text.h), reached as keel_panic does. */
+static __attribute__((format(printf, 3, 4))) void panic_format(char *out, size_t cap,
+                                                              const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    if (!keel_text_format_(out, cap, format, args)) {
+        vsnprintf(out, cap, format, args);
+    }
+    va_end(args);
+}
+
+static NOINLINE uint64_t panic_message(part_context *c) {
+    TIMED_LOOP(panic_format(c->message, sizeof c->message, "simulated panic in null filter %u", i));
+}
+
 static NOINLINE uint64_t heap_renew(part_context *c) {
     TIMED_CALLS((keel_heap_locked_destroy(&c->heap),
                  keel_heap_locked_renew(&c->heap, c->heap_region, HEAP_BYTES, &c->heap_epoch)));
@@ -222,6 +239,7 @@ static uint64_t (*const part_loops[P_COUNT])(part_context *) = {
     [P_CURRENT_ID] = current_id,
     [P_CLOCK] = clock_read,
     [P_SNPRINTF] = message,
+    [P_PANIC_FORMAT] = panic_message,
     [P_HEAP_RENEW] = heap_renew,
 };
 

@@ -4,7 +4,7 @@
  * they are built from (a locked RMW, a mutex, sigsetjmp, TLS), a call into a
  * strict domain, keel_box_free of a box this thread allocated and of one a
  * live helper thread allocated (the membarrier), and the pieces of a recovery
- * (clock, message formatting, heap reset).
+ * (clock, message formatting by glibc and by keel_panic, heap renew).
  *
  * Each sample is one timer bracket around PART_OPS back-to-back operations;
  * the figure per operation is (median bracket - median bracket around an

@@ -76,7 +76,8 @@ typedef enum recovery_series {
     X(P_BUILTIN_SETJMP, "__builtin_setjmp", "the compiler's: frame, stack and label only")      \
     X(P_CURRENT_ID, "keel_domain_current_id", "a call that reads libkeel's TLS (%fs-relative)") \
     X(P_CLOCK, "clock_gettime", "CLOCK_MONOTONIC (vDSO), as recovery reads it")                 \
-    X(P_SNPRINTF, "snprintf message", "formatting a panic message of ~40 bytes")                \
+    X(P_SNPRINTF, "snprintf message", "glibc formatting a panic message of ~40 bytes")          \
+    X(P_PANIC_FORMAT, "  keel's formatter", "the same message as keel_panic formats it")        \
     X(P_HEAP_RENEW, "heap renew 64 KiB", "keel_heap_locked destroy + renew, as recovery does")
 
 typedef enum part {
