@@ -17,6 +17,7 @@
  *
  * `--loop N` runs N untimed batches through each protected path and exits: the
  * short run to profile with valgrind --tool=callgrind (see profile.sh).
+ * `--panics N` does the same for N panics of the recovery victim.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ typedef struct options {
     size_t reps;
     int cpu;
     size_t loop;
+    size_t panics;
 } options;
 
 static void usage(FILE *f) {
@@ -57,18 +59,20 @@ static void usage(FILE *f) {
         "  --reps N      interleaved repetitions of the pipeline timing (full 60000, quick 6000)\n"
         "  --cpu N       CPU to pin to (default: the last one allowed)\n"
         "  --loop N      no timing: N batches of 32 packets through each protected path,\n"
-        "                then exit (to profile under callgrind)\n",
+        "                then exit (to profile under callgrind)\n"
+        "  --panics N    no timing: N panics of the recovery victim, then exit (the same)\n",
         BENCH_DOMAIN_OUT_DIR, BENCH_DOMAIN_OUT_DIR);
 }
 
 static int parse_options(int argc, char **argv, options *o) {
-    enum { O_QUICK = 256, O_CSV, O_PNG, O_REPS, O_CPU, O_LOOP, O_HELP };
+    enum { O_QUICK = 256, O_CSV, O_PNG, O_REPS, O_CPU, O_LOOP, O_PANICS, O_HELP };
     static const struct option longs[] = {
         {"quick", no_argument, NULL, O_QUICK},   {"csv", required_argument, NULL, O_CSV},
         {"png", required_argument, NULL, O_PNG}, {"reps", required_argument, NULL, O_REPS},
         {"cpu", required_argument, NULL, O_CPU}, {"loop", required_argument, NULL, O_LOOP},
-        {"help", no_argument, NULL, O_HELP},     {NULL, 0, NULL, 0}};
-    long long reps = -1, loop = 0;
+        {"panics", required_argument, NULL, O_PANICS}, {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    long long reps = -1, loop = 0, panics = 0;
     *o = (options){.cpu = -1};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -91,6 +95,9 @@ static int parse_options(int argc, char **argv, options *o) {
         case O_LOOP:
             loop = strtoll(optarg, NULL, 0);
             break;
+        case O_PANICS:
+            panics = strtoll(optarg, NULL, 0);
+            break;
         case O_HELP:
             usage(stdout);
             exit(0);
@@ -99,12 +106,13 @@ static int parse_options(int argc, char **argv, options *o) {
             return -1;
         }
     }
-    if (optind != argc || reps == 0 || loop < 0) {
+    if (optind != argc || reps == 0 || loop < 0 || panics < 0 || (loop > 0 && panics > 0)) {
         usage(stderr);
         return -1;
     }
     o->reps = reps > 0 ? (size_t)reps : o->quick ? 6000 : 60000;
     o->loop = (size_t)loop;
+    o->panics = (size_t)panics;
     return 0;
 }
 
@@ -202,6 +210,13 @@ int main(int argc, char **argv) {
     }
     if (o.loop > 0) {
         code = loop_only(&p, o.loop);
+        goto out;
+    }
+    if (o.panics > 0) {
+        code = recovery_panics(o.panics) == 0 ? 0 : 1;
+        if (code != 0) {
+            fprintf(stderr, "bench_domain --panics: no victim, or a panic not recovered\n");
+        }
         goto out;
     }
     r.tsc_ghz = bench_tsc_ghz();

@@ -2,7 +2,8 @@
 # profile.sh - where the instructions of a protected call go: bench_domain's
 # --loop mode under valgrind --tool=callgrind, collecting only inside
 # keel_rref_call_lend (the pipeline's protected call; lends are not nested
-# there, so callgrind's toggle sees each call once), shown per call.
+# there, so callgrind's toggle sees each call once), shown per call; then
+# the same for a panic and its recovery (--panics).
 #
 #   bench/domain/profile.sh [BUILD_DIR] [BATCHES]      (from the repository root)
 #
@@ -64,3 +65,16 @@ callgrind_annotate --auto=yes --show-percs=no "$out" 2>/dev/null | awk -v n="$ca
         sub(/^=> \/.*\/src\//, "=> src/", line)
         printf "  %7.1f  %s\n", count / n, line
     }'
+
+# A panic and its recovery (bench_domain --panics): everything from the call
+# into the victim to its return with KEEL_EPANIC, the domain recovered, the
+# recovery function (an allocation and a re-export) included.
+panics=2000
+pout="$build/bench/domain/callgrind-panic.out"
+valgrind --tool=callgrind --callgrind-out-file="$pout" --collect-atstart=no \
+    --toggle-collect=panic_once \
+    "$build/bench/domain/bench_domain" --panics "$panics" >/dev/null 2>&1
+calls=$panics
+echo "instructions per panic, keel_panic() to KEEL_EPANIC and the domain recovered, $calls panics:"
+echo "inclusive:"
+callgrind_annotate --auto=no --inclusive=yes "$pout" 2>/dev/null | per_call

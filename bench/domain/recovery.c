@@ -274,6 +274,27 @@ void recovery_round(domain_results *r, size_t samples) {
     }
 }
 
+/* One panic of the small victim: the function profile.sh collects inside. */
+static __attribute__((noinline)) keel_status panic_once(void) {
+    return keel_rref_call(small_victim.rref, M_PANIC, NULL, NULL);
+}
+
+int recovery_panics(size_t n) {
+    if (create_victim(&small_victim, VICTIM_HEAP_SIZE) != KEEL_OK) {
+        return -1;
+    }
+    int code = 0;
+    for (size_t i = 0; i < n && code == 0; i++) {
+        unsigned recovered = stamps.recovered;
+        if (panic_once() != KEEL_EPANIC || stamps.recovered != recovered + 1) {
+            code = -1;
+        }
+    }
+    keel_domain_destroy(small_victim.domain);
+    small_victim = (victim){0};
+    return code;
+}
+
 void recovery_close(domain_results *r) {
     r->recoveries = r->failures = 0;
     victim *victims[] = {&small_victim, &big_victim};

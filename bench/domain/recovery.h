@@ -33,6 +33,13 @@ int recovery_open(domain_results *r);
  * surprises are counted in r->errors. */
 void recovery_round(domain_results *r, size_t samples);
 
+/* recovery_panics: creates the small victim alone (no signals: callgrind's
+ * toggle does not survive them), makes it panic n times, each in the noinline
+ * panic_once, untimed (for a profiler: profile.sh), and destroys it. 0, or -1
+ * if it could not be created or a panic did not return KEEL_EPANIC with the
+ * victim recovered. Instead of recovery_open, not with it. */
+int recovery_panics(size_t n);
+
 /* recovery_close: r->recoveries and r->failures; destroys the victim. */
 void recovery_close(domain_results *r);
 
