@@ -31,6 +31,8 @@
 #ifndef KEEL_DOMAIN_BOX_TABLE_H
 #define KEEL_DOMAIN_BOX_TABLE_H
 
+#include <string.h>
+
 #include "domain/internal.h"
 #include "ifc/internal.h"
 
@@ -64,8 +66,13 @@ static inline bool box_owner_alive(const box_entry *e) {
     return epoch_of(e->owner) == e->owner_epoch;
 }
 
+/* One 64-bit compare: a handle is two 32-bit words and no padding. */
+static_assert(sizeof(keel_box) == sizeof(uint64_t), "a keel_box is index and generation");
 static inline bool box_same(keel_box a, keel_box b) {
-    return a.index == b.index && a.generation == b.generation;
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y;
 }
 
 /* The entry a live handle names, if `who` owns it, or if `frame` is not NULL
@@ -116,13 +123,15 @@ static inline keel_status box_admits(const box_entry *e, uint32_t to, const char
  * lent to its own frame (`lender_frame`, NULL for the host). While lent, the box
  * can be neither freed nor moved. The lend is recorded at the thread's current
  * depth, where keel_box_lend_end_ finds it; `*plain` says which way it was
- * recorded (above). */
+ * recorded (above). What the caller knows (call.c): `labelled` false, that
+ * labels are off, so the box's label is not checked; `quick`, that the
+ * thread has a lender name (t->lender != 0). */
 static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, principal lender,
                                                const call_frame *lender_frame, uint32_t borrower,
-                                               bool *plain) {
+                                               bool labelled, bool quick, bool *plain) {
     box_entry *e;
     keel_status status = box_check(box, lender, lender_frame, &e);
-    if (status == KEEL_OK) {
+    if (status == KEEL_OK && labelled) {
         status = box_admits(e, borrower, "lent to");
     }
     if (status != KEEL_OK) {
@@ -131,8 +140,9 @@ static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, pr
     /* Record the lend, then look again: a free or move that closed the entry
      * first wins (the lend fails); one that comes later sees the lend. */
     uint32_t state;
-    *plain = t->lender != 0 && atomic_load_explicit(&e->lender, memory_order_relaxed) == t->lender;
-    if (*plain) {
+    *plain = (quick || t->lender != 0) &&
+             atomic_load_explicit(&e->lender, memory_order_relaxed) == t->lender;
+    if (__builtin_expect(*plain, 1)) {
         _Atomic uint32_t *mine = &t->record->lending[t->depth];
         atomic_store_explicit(mine, box.index, memory_order_relaxed);
         /* The compiler keeps the load below the store; the processor is held
@@ -141,7 +151,6 @@ static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, pr
         state = atomic_load_explicit(&e->lent, memory_order_acquire);
         if ((state & BOX_CLOSING) == 0 &&
             atomic_load_explicit(&e->generation, memory_order_relaxed) == box.generation) {
-            t->lends_open++;
             return KEEL_OK;
         }
         atomic_store_explicit(mine, 0, memory_order_relaxed);
@@ -163,7 +172,6 @@ static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, pr
 static inline void keel_box_lend_end_(thread_state *t, keel_box box, bool plain) {
     if (plain) {
         atomic_store_explicit(&t->record->lending[t->depth], 0, memory_order_release);
-        t->lends_open--;
     } else {
         atomic_fetch_sub_explicit(&keel_box_entries_[box.index].lent, 1, memory_order_release);
     }

@@ -412,7 +412,8 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
     bool lent_plain = false;
     if (status == KEEL_OK && mode == BOX_LEND) {
         /* Before the frame is pushed, so that an unwind finds the lend recorded. */
-        status = keel_box_lend_begin_(t, *box, caller, frame.previous, id, &lent_plain);
+        status = keel_box_lend_begin_(t, *box, caller, frame.previous, id, general, answered,
+                                      &lent_plain);
     }
     if (status != KEEL_OK) {
         leave_as(t, id, careful);
@@ -498,6 +499,16 @@ unanswered_lend(keel_rref rref, unsigned method, keel_box box, void *arg, void *
     return call_unanswered(rref, method, arg, result, &box, BOX_LEND);
 }
 
+/* call_into's entry for a thread without a memo: its first call (it gets a
+ * record here) or a careful thread (presence.c). It takes the general path. */
+static __attribute__((noinline, cold)) void enter_unremembered(uint32_t id) {
+    thread_state *t = &keel_thread_;
+    if (t->record == NULL) {
+        keel_thread_prepare_(t);
+    }
+    presence_enter(t, id);
+}
+
 /*
  * A call. Inlined into each entry point below, where `mode` is a constant, so
  * that each way of passing a box gets code of its own. Three paths: the memo
@@ -515,11 +526,14 @@ call_into(keel_rref rref, unsigned method, void *arg, void *result, keel_box *bo
     if (t->depth >= KEEL_CALL_DEPTH_MAX) {
         return KEEL_EDEPTH;
     }
-    if (__builtin_expect(t->record == NULL, 0)) {
-        keel_thread_prepare_(t);
+    const rref_memo *m = NULL;
+    if (__builtin_expect(t->lender != 0, 1)) {
+        /* A record of its own, counted into by plain stores, and a memo. */
+        presence_enter_as(t, id, false);
+        m = rref_memo_find(t, rref, method);
+    } else {
+        enter_unremembered(id);
     }
-    presence_enter(t, id);
-    const rref_memo *m = rref_memo_find(t, rref, method);
     if (__builtin_expect(m != NULL, 1)) {
         target to = {.object = m->object, .method = m->methods[method], .epoch = m->epoch};
         if (__builtin_expect(

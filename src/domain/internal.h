@@ -222,11 +222,10 @@ typedef struct thread_state {
      * membarrier(2) is unavailable and every entry must be a full barrier. */
     bool careful;
     /* The thread's name in a box entry's `lender` (box_table.h): its record's
-     * index + 1; 0 for a careful thread, which lends with read-modify-writes. */
+     * index + 1; 0 for a careful thread, which lends with read-modify-writes,
+     * and for a thread without a record yet. So nonzero means: a record of
+     * its own, plain counting, a memo (call.c tests just this). */
     uint32_t lender;
-    /* How many of its record's `lending` slots are set: a free or a move by
-     * this thread of a box it lends reads them only if some are. */
-    unsigned lends_open;
     keel_failure failure; /* why the last failed call failed */
 } thread_state;
 
@@ -236,12 +235,11 @@ static inline rref_memo *rref_memo_entry(const thread_state *t, keel_rref rref) 
 }
 
 /* The memo entry that answers for `rref` and `method` (above), or NULL:
- * an rref valid as validate would find it, into a slot without a filter. */
+ * an rref valid as validate would find it, into a slot without a filter.
+ * Only for a thread with a memo: t->lender != 0 (careful threads have none,
+ * their record being shared). */
 static inline const rref_memo *rref_memo_find(const thread_state *t, keel_rref rref,
                                               unsigned method) {
-    if (t->careful) {
-        return NULL; /* its record is shared */
-    }
     const rref_memo *m = rref_memo_entry(t, rref);
     if (m->tag != changes_epoch(&keel_rref_changes_) || m->key != rref_memo_key(rref) ||
         m->generation != rref.generation || method >= m->method_count) {
@@ -304,9 +302,10 @@ uint64_t keel_presence_calls_(uint32_t id);
 bool keel_presence_lending_(uint32_t lender, uint32_t index);
 void keel_presence_reset_calls_(keel_domain *domain);
 
-static inline void presence_enter(thread_state *t, uint32_t id) {
+/* `careful` is t->careful, or false where the caller knows it is. */
+static inline void presence_enter_as(thread_state *t, uint32_t id, bool careful) {
     _Atomic uint32_t *n = &t->record->inside[id];
-    if (t->careful) {
+    if (careful) {
         atomic_fetch_add(n, 1); /* a full barrier */
         return;
     }
@@ -316,6 +315,10 @@ static inline void presence_enter(thread_state *t, uint32_t id) {
      * compiler is held by this fence, the processor by the other side's
      * membarrier. */
     atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void presence_enter(thread_state *t, uint32_t id) {
+    presence_enter_as(t, id, t->careful);
 }
 
 /* `careful` is t->careful, or false where the caller knows it is (a call
