@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/changes.h"
 #include "keel/domain.h"
@@ -187,8 +188,14 @@ typedef struct rref_memo {
 
 #define RREF_MEMO_ENTRIES 8u
 
+/* The rref's domain and slot as they lie in memory, its first 8 bytes: the
+ * register an rref arrives in, compared as it is. */
+static_assert(offsetof(keel_rref, domain) == 0 && offsetof(keel_rref, slot) == 4,
+              "an rref begins with its domain and its slot");
 static inline uint64_t rref_memo_key(keel_rref rref) {
-    return (uint64_t)rref.domain | (uint64_t)rref.slot << 32;
+    uint64_t key;
+    memcpy(&key, &rref, sizeof key);
+    return key;
 }
 
 extern changes keel_rref_changes_;
