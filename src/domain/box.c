@@ -123,8 +123,8 @@ static bool close_entry(box_entry *e, uint32_t index) {
         return false;
     }
     uint32_t lender = atomic_load_explicit(&e->lender, memory_order_relaxed);
-    if (lender == 0 || (lender == keel_thread_.lender && keel_thread_.depth == 0)) {
-        return true; /* no plain lender, or it is this thread, in no call (lending nothing) */
+    if (lender == 0 || (lender == keel_thread_.lender && keel_thread_.lends_open == 0)) {
+        return true; /* no plain lender, or it is this thread, lending nothing */
     }
     if (keel_presence_lending_(lender, index)) {
         reopen_entry(e);

@@ -151,6 +151,7 @@ static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, pr
         state = atomic_load_explicit(&e->lent, memory_order_acquire);
         if ((state & BOX_CLOSING) == 0 &&
             atomic_load_explicit(&e->generation, memory_order_relaxed) == box.generation) {
+            t->lends_open++;
             return KEEL_OK;
         }
         atomic_store_explicit(mine, 0, memory_order_relaxed);
@@ -172,6 +173,7 @@ static inline keel_status keel_box_lend_begin_(thread_state *t, keel_box box, pr
 static inline void keel_box_lend_end_(thread_state *t, keel_box box, bool plain) {
     if (plain) {
         atomic_store_explicit(&t->record->lending[t->depth], 0, memory_order_release);
+        t->lends_open--;
     } else {
         atomic_fetch_sub_explicit(&keel_box_entries_[box.index].lent, 1, memory_order_release);
     }

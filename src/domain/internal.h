@@ -233,6 +233,9 @@ typedef struct thread_state {
      * and for a thread without a record yet. So nonzero means: a record of
      * its own, plain counting, a memo (call.c tests just this). */
     uint32_t lender;
+    /* How many of its record's `lending` slots are set: a free or a move by
+     * this thread of a box it lends reads them only if some are. */
+    unsigned lends_open;
     keel_failure failure; /* why the last failed call failed */
 } thread_state;
 
