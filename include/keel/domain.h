@@ -265,6 +265,8 @@ KEEL_API keel_status keel_rref_set_filter(keel_rref rref, keel_filter filter, vo
  * protection key, or else a lock and at most two mprotect calls; and if this
  * thread is the last to leave a failed domain, the
  * recovery (O(1) plus the recovery function: docs/domains.md). Thread-safe.
+ * A thread that ends inside the call (pthread_exit, cancellation) does not
+ * return: the domain fails as on a panic, and is recovered (docs/domains.md).
  */
 KEEL_API keel_status keel_rref_call(keel_rref rref, unsigned method, void *arg, void *result);
 

@@ -380,6 +380,51 @@ enter_filtered_moved(call_frame *frame, target to, keel_call *call, keel_box mov
 }
 
 /*
+ * A thread that ends inside a call: pthread_exit, or a cancellation, in the
+ * method or in anything it calls. The thread's stack is unwound through the
+ * call, which never returns. call.c is built with -fexceptions, so that the
+ * unwinding runs the guard of each call it passes (innermost first, while
+ * their frames still exist): the callee fails as if it had panicked (its
+ * method stopped half way, perhaps holding a lock of its own), the lend ends,
+ * and the thread counts itself out, recovering the domain if it is the last
+ * one out, before the unwinding goes on to the enclosing call. A call that
+ * returns pays nothing: its guard is disarmed by a store the compiler folds
+ * away, and the cleanup runs only from the unwinder's landing pad.
+ */
+#ifndef __EXCEPTIONS
+#error "call.c must be built with -fexceptions: a thread that exits inside a call is cleaned up by the unwinder"
+#endif
+
+/* A call's cleanup, run only by an unwinding that passes the call: the
+ * frame holds what it needs. The callee is the frame's domain, validated (its
+ * id is the rref's); the lent box and the caller's key (0 on the plain path,
+ * which admits nobody) are the frame's. */
+static __attribute__((noinline, cold)) void call_abandoned(call_frame *frame) {
+    thread_state *t = &keel_thread_;
+    keel_domain *d = frame->domain;
+    fail_domain(d, frame->epoch);
+    t->frame = frame->previous;
+    t->depth--;
+    if (frame->lent.index != 0) {
+        /* Recorded in the slot of the depth it was made at, if by the plain
+         * path: only this call's lend can be open there (box_table.h). */
+        bool plain = t->lender != 0 &&
+                     atomic_load_explicit(&t->record->lending[t->depth], memory_order_relaxed) ==
+                         frame->lent.index;
+        keel_box_lend_end_(t, frame->lent, plain);
+    }
+    keel_domain_depart_(d, frame->rights);
+    leave(t, d->id);
+}
+
+/* The guard: the frame while the call runs, NULL once it has returned. */
+static inline __attribute__((always_inline)) void call_guard_check(call_frame **guard) {
+    if (__builtin_expect(*guard != NULL, 0)) {
+        call_abandoned(*guard);
+    }
+}
+
+/*
  * The rest of a call, once the caller is counted inside and the rref is
  * valid: the flow check, the lend, the frame, the filter and the method, and
  * the way back out. There are two copies of it per entry point: a plain one
@@ -421,6 +466,7 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
     }
     /* The caller's key, for the departure (none in the plain case). */
     unsigned rights = general ? keel_domain_admit_(d) : 0;
+    frame.rights = rights; /* for call_abandoned */
     keel_call call = {.method = method,
                       .arg = arg,
                       .result = result,
@@ -431,13 +477,17 @@ call_validated(thread_state *t, uint32_t id, unsigned method, void *arg, void *r
     t->depth++;
     presence_count_call(t, id, careful);
 
-    if (general && to.filter != NULL) {
-        status = mode == BOX_MOVE ? enter_filtered_moved(&frame, to, &call, *box)
-                                  : enter_filtered(&frame, to, &call);
-    } else if (mode == BOX_MOVE) {
-        status = enter_moved(&frame, to.method, to.object, &call);
-    } else {
-        status = keel_unwind_call_(to.object, &call, to.method, &frame);
+    {
+        call_frame *guard __attribute__((cleanup(call_guard_check))) = &frame;
+        if (general && to.filter != NULL) {
+            status = mode == BOX_MOVE ? enter_filtered_moved(&frame, to, &call, *box)
+                                      : enter_filtered(&frame, to, &call);
+        } else if (mode == BOX_MOVE) {
+            status = enter_moved(&frame, to.method, to.object, &call);
+        } else {
+            status = keel_unwind_call_(to.object, &call, to.method, &frame);
+        }
+        guard = NULL; /* returned */
     }
     if ((status == KEEL_EPANIC || status == KEEL_EFAULT) && frame.failure != KEEL_OK) {
         fail_domain(d, frame.epoch); /* unwound */

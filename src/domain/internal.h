@@ -130,6 +130,9 @@ typedef struct call_frame {
     uint64_t epoch;              /* the callee's incarnation this call runs in */
     keel_status failure;         /* KEEL_EPANIC or KEEL_EFAULT once unwound */
     keel_box lent;               /* the box lent to this call, or KEEL_BOX_NONE */
+    /* The caller's protection key, to restore when the call ends, for a
+     * thread that ends inside the call (call.c's call_abandoned). */
+    unsigned rights;
     /* The most the callee may learn and still answer: the meet of the
      * clearances of every caller waiting on this call (ifc/internal.h). */
     keel_label bound;

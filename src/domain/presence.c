@@ -81,9 +81,11 @@ static void thread_exit(void *record) {
         }
     }
     if (r != &records[RECORDS]) {
-        /* A thread that ended inside a call (pthread_exit from a method) left
-         * its lends open: nobody can end them now, and the record's next
-         * thread starts with none. */
+        /* A thread that ended inside a call (pthread_exit from a method) had
+         * its calls cleaned up by the unwinding (call.c's call_abandoned),
+         * lends included; in case anything was left (an init or a recovery
+         * function, which have no such cleanup), the record's next thread
+         * starts with no lend. */
         for (unsigned depth = 0; depth < KEEL_CALL_DEPTH_MAX; depth++) {
             atomic_store_explicit(&r->lending[depth], 0, memory_order_release);
         }

@@ -22,6 +22,9 @@ enum {
     M_CALL_OWNER,
     M_TRY_FREE,
     M_WATCH_LOAN,
+    M_EXIT,
+    M_CALL_EXIT,
+    M_AWAIT_CANCEL,
     M_METHODS
 };
 
@@ -161,11 +164,39 @@ static keel_status watch_loan(void *object, keel_call *call) {
     return KEEL_OK;
 }
 
+/* M_EXIT: the calling thread ends inside the call. M_CALL_EXIT: calls
+ * exit_rref's M_EXIT, so that the thread ends two calls deep. */
+static keel_rref exit_rref;
+static keel_status exit_thread(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    pthread_exit(NULL);
+}
+static keel_status call_exit(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    return keel_rref_call(exit_rref, M_EXIT, NULL, NULL);
+}
+
+/* M_AWAIT_CANCEL: says it is inside, then waits at a cancellation point. */
+static atomic_int awaiting_cancel;
+static keel_status await_cancel(void *object, keel_call *call) {
+    (void)object;
+    (void)call;
+    atomic_store(&awaiting_cancel, 1);
+    while (atomic_load(&awaiting_cancel)) {
+        pthread_testcancel();
+        sched_yield();
+    }
+    return KEEL_OK; /* not reached: the thread is cancelled */
+}
+
 static const keel_method methods[M_METHODS] = {
     [M_NOP] = nop,          [M_PANIC] = panic_now,   [M_LEND_AND_WAIT] = lend_and_wait,
     [M_WAIT] = wait_loan,   [M_HOLD_BOX] = hold_box, [M_RELEND] = relend,
     [M_READ_LENT] = read_lent, [M_LEND_OWN] = lend_own, [M_CALL_OWNER] = call_owner,
-    [M_TRY_FREE] = try_free,   [M_WATCH_LOAN] = watch_loan};
+    [M_TRY_FREE] = try_free,   [M_WATCH_LOAN] = watch_loan, [M_EXIT] = exit_thread,
+    [M_CALL_EXIT] = call_exit, [M_AWAIT_CANCEL] = await_cancel};
 static const keel_interface interface = {"race", M_METHODS, methods};
 
 typedef struct component {
@@ -686,6 +717,70 @@ KEEL_TEST(threads_beyond_the_presence_records_call_safely_and_every_call_is_coun
     CHECK_OK(keel_rref_call(many_c.rref, M_NOP, NULL, NULL));
     pthread_barrier_destroy(&many_barrier);
     CHECK_OK(keel_domain_destroy(d));
+}
+
+/* A thread that ends inside calls (pthread_exit in a method, or a
+ * cancellation): each domain it was inside fails and is recovered, the box
+ * it lent is free again, and the domains can be destroyed. */
+static keel_box exit_lent;   /* the host's, lent by a thread that did not allocate it */
+static keel_rref exit_entry; /* where the exiting thread calls in */
+static unsigned exit_method;
+static void *call_and_exit(void *arg) {
+    (void)arg;
+    (void)keel_rref_call_lend(exit_entry, exit_method, exit_lent, NULL, NULL);
+    return NULL; /* never reached */
+}
+
+typedef enum { EXIT_INSIDE, EXIT_NESTED, CANCELLED_INSIDE } exit_way;
+
+static void exit_inside(exit_way way) {
+    bool nested = way == EXIT_NESTED;
+    component outer = {0}, inner = {0};
+    keel_domain *o = make(&outer, false);
+    keel_domain *i = make(&inner, false);
+    CHECK(o != NULL && i != NULL);
+    exit_rref = inner.rref;
+    exit_entry = nested ? outer.rref : inner.rref;
+    exit_method = way == EXIT_NESTED ? M_CALL_EXIT : way == EXIT_INSIDE ? M_EXIT : M_AWAIT_CANCEL;
+    CHECK_OK(keel_box_alloc(32, &exit_lent));
+    atomic_store(&awaiting_cancel, 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, call_and_exit, NULL) == 0);
+    if (way == CANCELLED_INSIDE) {
+        while (!atomic_load(&awaiting_cancel)) {
+            sched_yield();
+        }
+        CHECK(pthread_cancel(t) == 0);
+    }
+    CHECK(pthread_join(t, NULL) == 0);
+    /* Each domain the thread was inside failed once and is back. */
+    keel_domain_stats stats;
+    keel_domain_get_stats(i, &stats);
+    CHECK_EQ(stats.failures, 1);
+    CHECK_EQ(stats.recoveries, 1);
+    CHECK_EQ(keel_domain_get_state(i), KEEL_DOMAIN_RUNNING);
+    keel_domain_get_stats(o, &stats);
+    CHECK_EQ(stats.failures, nested ? 1 : 0);
+    CHECK_EQ(stats.recoveries, nested ? 1 : 0);
+    CHECK_OK(keel_rref_call(inner.rref, M_NOP, NULL, NULL));
+    CHECK_OK(keel_rref_call(outer.rref, M_NOP, NULL, NULL));
+    /* The loan of the host's box ended with the thread. */
+    CHECK_OK(keel_box_free(exit_lent));
+    /* Nobody is counted inside any more: destroy does not wait for ever. */
+    CHECK_OK(keel_domain_destroy(o));
+    CHECK_OK(keel_domain_destroy(i));
+}
+
+KEEL_TEST(a_thread_that_exits_inside_a_call_fails_the_domain_and_it_recovers) {
+    exit_inside(EXIT_INSIDE);
+}
+
+KEEL_TEST(a_thread_that_exits_two_calls_deep_fails_both_domains_and_ends_its_loans) {
+    exit_inside(EXIT_NESTED);
+}
+
+KEEL_TEST(a_thread_cancelled_inside_a_call_fails_the_domain_and_it_recovers) {
+    exit_inside(CANCELLED_INSIDE);
 }
 
 KEEL_TEST_MAIN()
