@@ -388,8 +388,9 @@ enter_filtered_moved(call_frame *frame, target to, keel_call *call, keel_box mov
  * method stopped half way, perhaps holding a lock of its own), the lend ends,
  * and the thread counts itself out, recovering the domain if it is the last
  * one out, before the unwinding goes on to the enclosing call. A call that
- * returns pays nothing: its guard is disarmed by a store the compiler folds
- * away, and the cleanup runs only from the unwinder's landing pad.
+ * returns pays only for keeping the caller's key in the frame: its guard is
+ * disarmed by a store the compiler folds away, and the cleanup runs only
+ * from the unwinder's landing pad.
  */
 #ifndef __EXCEPTIONS
 #error "call.c must be built with -fexceptions: a thread that exits inside a call is cleaned up by the unwinder"
